@@ -1,0 +1,225 @@
+/**
+ * The typed graph builder. A {@link Graph} records ONNX nodes in the order they are built
+ * (which is a topological order); values carry dtype and static shape so that every op can
+ * check its inputs and compute its output shape at build time.
+ * @module
+ */
+import { GraphError } from "./errors.ts";
+import {
+  allocate,
+  type DType,
+  dtypeOfArray,
+  type Shape,
+  showShape,
+  sizeOf,
+  type TensorData,
+} from "./types.ts";
+
+/** A typed ONNX attribute. Explicit kinds because ONNX tells ints from floats. */
+export type Attr =
+  | { readonly kind: "int"; readonly value: number }
+  | { readonly kind: "float"; readonly value: number }
+  | { readonly kind: "ints"; readonly value: readonly number[] }
+  | { readonly kind: "floats"; readonly value: readonly number[] }
+  | { readonly kind: "string"; readonly value: string };
+
+/** Attribute constructors: `attr.int(1)`, `attr.ints([0, 2, 1])`. */
+export const attr = {
+  int: (value: number): Attr => ({ kind: "int", value }),
+  float: (value: number): Attr => ({ kind: "float", value }),
+  ints: (value: readonly number[]): Attr => ({ kind: "ints", value }),
+  floats: (value: readonly number[]): Attr => ({ kind: "floats", value }),
+  string: (value: string): Attr => ({ kind: "string", value }),
+} as const;
+
+/** A symbolic tensor in a graph: a name with a dtype and a static shape. */
+export interface Value {
+  readonly name: string;
+  readonly dtype: DType;
+  readonly shape: Shape;
+  readonly graph: Graph;
+}
+
+/** One ONNX node. Optional inputs that are absent are `undefined`. */
+export interface Node {
+  readonly op: string;
+  readonly name: string;
+  readonly inputs: readonly (Value | undefined)[];
+  readonly outputs: readonly Value[];
+  readonly attrs: Readonly<Record<string, Attr>>;
+}
+
+/** A frozen tensor stored inside the model (weights that never change, constants). */
+export interface Initializer {
+  readonly value: Value;
+  readonly data: TensorData;
+}
+
+/** Output type of a node, as computed by the op that builds it. */
+export interface ValueSpec {
+  readonly dtype: DType;
+  readonly shape: Shape;
+}
+
+/**
+ * A graph under construction. Ops are plain functions of values (see ops.ts); the graph only
+ * stores nodes, names them deterministically and checks that values belong to it.
+ *
+ * @example
+ * ```ts
+ * import { Graph } from "./builder.ts";
+ * import { add } from "./ops.ts";
+ * const g = new Graph("demo");
+ * const x = g.input("x", "float32", [2]);
+ * g.output(add(x, x), "y");
+ * console.assert(g.nodes.length === 2); // Add, then Identity to name the output "y"
+ * ```
+ */
+export class Graph {
+  readonly name: string;
+  readonly nodes: Node[] = [];
+  readonly inputs: Value[] = [];
+  readonly outputs: Value[] = [];
+  readonly initializers: Initializer[] = [];
+  readonly #names = new Set<string>();
+  readonly #producers = new Map<string, Node>();
+  readonly #constants = new Map<string, Value>();
+  readonly #initData = new Map<string, TensorData>();
+  readonly #scopes: string[] = [];
+  #counter = 0;
+
+  constructor(name = "graph") {
+    this.name = name;
+  }
+
+  /** Declares a graph input (fed at run time). */
+  input(name: string, dtype: DType, shape: Shape): Value {
+    const value = this.#declare(name, dtype, shape, "input");
+    this.inputs.push(value);
+    return value;
+  }
+
+  /** Stores a frozen tensor in the model; gradients never flow into it. */
+  initializer(name: string, data: TensorData, shape: Shape): Value {
+    const dtype = dtypeOfArray(data);
+    if (data.length !== sizeOf(shape)) {
+      throw new GraphError(
+        "initializer",
+        `'${name}' has ${data.length} elements but shape ${showShape(shape)} needs ${
+          sizeOf(shape)
+        }`,
+      );
+    }
+    const value = this.#declare(name, dtype, shape, "initializer");
+    this.initializers.push({ value, data });
+    this.#initData.set(name, data);
+    return value;
+  }
+
+  /**
+   * A constant tensor (deduplicated when small). `values` is a scalar broadcast to `shape`
+   * or a flat list of `sizeOf(shape)` numbers.
+   */
+  constant(values: number | readonly number[], dtype: DType, shape: Shape = []): Value {
+    const n = sizeOf(shape);
+    const list = typeof values === "number" ? null : values;
+    if (list && list.length !== n) {
+      throw new GraphError("constant", `${list.length} values for shape ${showShape(shape)}`);
+    }
+    const key = n <= 64 ? `${dtype}|${shape.join(",")}|${list ?? values}` : undefined;
+    const cached = key ? this.#constants.get(key) : undefined;
+    if (cached) return cached;
+    const data = allocate(dtype, n);
+    for (let i = 0; i < n; i++) {
+      const v = list ? list[i] : (values as number);
+      if (data instanceof BigInt64Array) data[i] = BigInt(v);
+      else data[i] = v;
+    }
+    const value = this.initializer(this.freshName("const"), data, shape);
+    if (key) this.#constants.set(key, value);
+    return value;
+  }
+
+  /** Marks a value as a graph output, renaming it through Identity when a name is given. */
+  output(value: Value, name?: string): Value {
+    this.owns("output", value);
+    const out = name && name !== value.name
+      ? this.node("Identity", [value], [value], {}, name)[0]
+      : value;
+    this.outputs.push(out);
+    return out;
+  }
+
+  /**
+   * Appends a node and returns its output values. Ops call this after checking their
+   * inputs; `outputName` names a single-output node's output explicitly.
+   */
+  node(
+    op: string,
+    inputs: readonly (Value | undefined)[],
+    outputs: readonly ValueSpec[],
+    attrs: Readonly<Record<string, Attr>> = {},
+    outputName?: string,
+  ): Value[] {
+    for (const v of inputs) if (v) this.owns(op, v);
+    const base = this.freshName(op.toLowerCase());
+    const outs = outputs.map((spec, k) =>
+      this.#declare(
+        outputName && outputs.length === 1 ? outputName : k === 0 ? base : `${base}_${k}`,
+        spec.dtype,
+        spec.shape,
+        op,
+      )
+    );
+    const node: Node = { op, name: base, inputs, outputs: outs, attrs };
+    this.nodes.push(node);
+    for (const v of outs) this.#producers.set(v.name, node);
+    return outs;
+  }
+
+  /** The node that produced a value, or undefined for inputs and initializers. */
+  producer(value: Value): Node | undefined {
+    return this.#producers.get(value.name);
+  }
+
+  /** The data of an initializer or constant, or undefined for computed values. */
+  constantData(value: Value): TensorData | undefined {
+    return this.#initData.get(value.name);
+  }
+
+  /** Runs `build` with names prefixed by `scope/`, for readable graphs. */
+  scope<T>(scope: string, build: () => T): T {
+    this.#scopes.push(scope);
+    try {
+      return build();
+    } finally {
+      this.#scopes.pop();
+    }
+  }
+
+  /** A new unique name with the current scope prefix. */
+  freshName(stem: string): string {
+    const prefix = this.#scopes.length ? this.#scopes.join("/") + "/" : "";
+    let name: string;
+    do name = `${prefix}${stem}_${this.#counter++}`; while (this.#names.has(name));
+    return name;
+  }
+
+  /** Throws unless the value was built in this graph. */
+  owns(op: string, value: Value): void {
+    if (value.graph !== this) {
+      throw new GraphError(op, `value '${value.name}' belongs to graph '${value.graph.name}'`);
+    }
+  }
+
+  #declare(name: string, dtype: DType, shape: Shape, op: string): Value {
+    if (this.#names.has(name)) throw new GraphError(op, `name '${name}' is already used`);
+    for (const d of shape) {
+      if (!Number.isInteger(d) || d < 0) {
+        throw new GraphError(op, `'${name}' has an invalid shape ${showShape(shape)}`);
+      }
+    }
+    this.#names.add(name);
+    return { name, dtype, shape: [...shape], graph: this };
+  }
+}

@@ -1,0 +1,181 @@
+/**
+ * ONNX Runtime sessions over built graphs: thread count, execution provider, and named
+ * feeds and fetches checked against the graph's static signature. Effects return
+ * TaskEither; {@link orThrow} unwraps at the outermost edge (scripts, tests).
+ * @module
+ */
+import * as ort from "onnxruntime-node";
+import { either as E, taskEither as TE } from "fp-ts";
+import type { Graph, Value } from "./builder.ts";
+import { toOnnx } from "./serialize.ts";
+import { dtypeOfArray, type Shape, showShape, sizeOf, type TensorData } from "./types.ts";
+
+/** Execution providers flowt2s offers. */
+export type Provider = "cpu" | "cuda";
+
+/** How to open a session. */
+export interface SessionOptions {
+  /** Intra-op threads (default: ONNX Runtime's choice, one per core). */
+  readonly threads?: number;
+  /** 'cpu' (default) or 'cuda' (needs the CUDA provider library, see {@link cudaProviderPath}). */
+  readonly provider?: Provider;
+  /** ONNX Runtime graph optimisation level (default 'all'). */
+  readonly optimization?: "disabled" | "basic" | "extended" | "all";
+}
+
+/** A failure opening or running a session, with a message that names the cause. */
+export interface SessionError {
+  readonly _tag: "SessionError";
+  readonly message: string;
+}
+
+const sessionError = (message: string): SessionError => ({ _tag: "SessionError", message });
+
+/** An open session with the static signature of the graph it was built from. */
+export interface Session {
+  readonly ort: ort.InferenceSession;
+  readonly inputs: ReadonlyMap<string, Pick<Value, "dtype" | "shape">>;
+  readonly outputs: ReadonlyMap<string, Pick<Value, "dtype" | "shape">>;
+}
+
+/** Named tensors: typed arrays keyed by graph input or output name. */
+export type Tensors = Record<string, TensorData>;
+
+/**
+ * Where onnxruntime-node expects its CUDA provider library. npm's postinstall script of
+ * onnxruntime-node downloads it from NuGet; Deno skips npm build scripts by default.
+ */
+export function cudaProviderPath(): string {
+  const index = new URL(import.meta.resolve("onnxruntime-node"));
+  const arch = Deno.build.arch === "aarch64" ? "arm64" : "x64";
+  return new URL(`../bin/napi-v6/linux/${arch}/libonnxruntime_providers_cuda.so`, index).pathname;
+}
+
+const CUDA_HELP = (path: string) =>
+  `the CUDA execution provider is not installed (missing ${path}). onnxruntime-node ships ` +
+  `only its CPU build; its postinstall script downloads the CUDA provider from NuGet. On a ` +
+  `Linux x64 machine with CUDA 12 and cuDNN 9 and access to api.nuget.org, run: ` +
+  `ONNXRUNTIME_NODE_INSTALL=cuda12 node ${path.replace(/bin\/napi-v6\/.*$/, "script/install.js")}` +
+  ` (or reinstall with 'deno install --allow-scripts=npm:onnxruntime-node'), or use provider 'cpu'.`;
+
+function providerCheck(provider: Provider): E.Either<SessionError, void> {
+  if (provider === "cpu") return E.right(undefined);
+  if (Deno.build.os !== "linux") {
+    return E.left(sessionError(`provider 'cuda' is only offered on Linux, not ${Deno.build.os}`));
+  }
+  const path = cudaProviderPath();
+  try {
+    Deno.statSync(path);
+    return E.right(undefined);
+  } catch {
+    return E.left(sessionError(CUDA_HELP(path)));
+  }
+}
+
+/**
+ * Serialises a graph and opens it in ONNX Runtime, without touching disk.
+ *
+ * @example
+ * ```ts
+ * import { Graph } from "./builder.ts";
+ * import { mul } from "./ops.ts";
+ * import { openSession, orThrow, runSession } from "./session.ts";
+ * const g = new Graph();
+ * const x = g.input("x", "float32", [2]);
+ * g.output(mul(x, 3), "y");
+ * const s = await orThrow(openSession(g, { threads: 1 }));
+ * const { y } = await orThrow(runSession(s, { x: new Float32Array([1, 2]) }));
+ * console.assert(y[1] === 6);
+ * ```
+ */
+export function openSession(
+  graph: Graph,
+  options: SessionOptions = {},
+): TE.TaskEither<SessionError, Session> {
+  const provider = options.provider ?? "cpu";
+  const signature = (vs: readonly Value[]) =>
+    new Map(vs.map((v) => [v.name, { dtype: v.dtype, shape: v.shape }]));
+  return TE.flatMap(TE.fromEither(providerCheck(provider)), () =>
+    TE.tryCatch(
+      async () => ({
+        ort: await ort.InferenceSession.create(toOnnx(graph), {
+          executionProviders: [provider],
+          intraOpNumThreads: options.threads ?? 0,
+          interOpNumThreads: 1,
+          graphOptimizationLevel: options.optimization ?? "all",
+        }),
+        inputs: signature(graph.inputs),
+        outputs: signature(graph.outputs),
+      }),
+      (e) => sessionError(`cannot open graph '${graph.name}' on ${provider}: ${String(e)}`),
+    ));
+}
+
+function checkFeed(
+  name: string,
+  data: TensorData | undefined,
+  spec: Pick<Value, "dtype" | "shape"> | undefined,
+): E.Either<SessionError, ort.Tensor> {
+  if (!spec) return E.left(sessionError(`'${name}' is not an input of this graph`));
+  if (!data) return E.left(sessionError(`input '${name}' ${showShape(spec.shape)} was not fed`));
+  const dtype = dtypeOfArray(data);
+  if (dtype !== spec.dtype || data.length !== sizeOf(spec.shape)) {
+    return E.left(sessionError(
+      `input '${name}' expects ${spec.dtype} ${showShape(spec.shape)} (${sizeOf(spec.shape)} ` +
+        `elements), got ${dtype} with ${data.length} elements`,
+    ));
+  }
+  return E.right(new ort.Tensor(spec.dtype, data, spec.shape as Shape as number[]));
+}
+
+/**
+ * Runs a session on named feeds; returns the requested fetches (default: every output).
+ * Unknown, missing or misshapen feeds are errors naming the input.
+ */
+export function runSession(
+  session: Session,
+  feeds: Tensors,
+  fetches?: readonly string[],
+): TE.TaskEither<SessionError, Tensors> {
+  const tensors: Record<string, ort.Tensor> = {};
+  for (const name of Object.keys(feeds)) {
+    if (!session.inputs.has(name)) {
+      return TE.left(
+        sessionError(
+          `'${name}' is not an input; inputs are ${[...session.inputs.keys()].join(", ")}`,
+        ),
+      );
+    }
+  }
+  for (const [name, spec] of session.inputs) {
+    const t = checkFeed(name, feeds[name], spec);
+    if (E.isLeft(t)) return TE.left(t.left);
+    tensors[name] = t.right;
+  }
+  const wanted = fetches ?? [...session.outputs.keys()];
+  for (const name of wanted) {
+    if (!session.outputs.has(name)) {
+      return TE.left(sessionError(`'${name}' is not an output of this graph`));
+    }
+  }
+  return TE.tryCatch(async () => {
+    const out = await session.ort.run(tensors, wanted as string[]);
+    return Object.fromEntries(wanted.map((n) => [n, out[n].data as TensorData]));
+  }, (e) => sessionError(`run failed: ${String(e)}`));
+}
+
+/**
+ * Unwraps a TaskEither at the edge of a program, throwing its message as an Error.
+ *
+ * @example
+ * ```ts
+ * import { taskEither as TE } from "fp-ts";
+ * import { orThrow } from "./session.ts";
+ * console.assert((await orThrow(TE.right(3))) === 3);
+ * ```
+ */
+export async function orThrow<A>(task: TE.TaskEither<{ readonly message: string }, A>): Promise<A> {
+  const result = await task();
+  if (E.isLeft(result)) throw new Error(result.left.message);
+  return result.right;
+}
