@@ -16,8 +16,9 @@ Output: one JSON object per line, one per (case, variant), flushed as it is prod
   A failing case prints {"case":..., "error": "..."} and the run goes on.
 
 Train step (float32): forward, loss = mean((out - target)^2), backward,
-clip_grad_norm_(max_norm=1.0) over all params, AdamW(lr=1e-3, betas=(0.9,0.999),
-eps=1e-8, weight_decay=0.01; decay applies to every parameter, biases and LN included).
+clip_grad_norm_(max_norm=1.0) over all params (g *= min(1, 1/(global_l2 + 1e-6))),
+AdamW(lr=1e-3, betas=(0.9,0.999), eps=1e-8, weight_decay=0.01; decoupled decay
+p *= 1 - lr*wd applies to every parameter, biases and LN included).
 Weights are [in, out] and used as a @ W. Random data/init: numpy default_rng(seed):
 x, target ~ N(0,1) first, then weights ~ N(0, 0.02) in parameter-name order; biases 0, LN scales 1.
 

@@ -1,0 +1,173 @@
+/**
+ * Higher ops composed from the primitives in ops.ts, so their gradients come from the
+ * primitive rules: GELU, linear layers, LayerNorm, attention, losses.
+ * @module
+ */
+import type { Value } from "./builder.ts";
+import { GraphError } from "./errors.ts";
+import {
+  add,
+  cast,
+  concat,
+  div,
+  equal,
+  erf,
+  layerNormalization,
+  logSoftmax,
+  matmul,
+  mul,
+  neg,
+  not,
+  reduceMean,
+  reduceSum,
+  reshape,
+  softmax,
+  sub,
+  transpose,
+  unsqueeze,
+  where,
+} from "./ops.ts";
+import { showShape } from "./types.ts";
+
+/**
+ * GELU with the exact erf form, 0.5 x (1 + erf(x / sqrt 2)), as Whisper and PyTorch use.
+ *
+ * @example
+ * ```ts
+ * import { Graph } from "./builder.ts";
+ * import { gelu } from "./nn.ts";
+ * const g = new Graph();
+ * console.assert(gelu(g.input("x", "float32", [4])).shape.join() === "4");
+ * ```
+ */
+export function gelu(x: Value): Value {
+  return mul(mul(x, 0.5), add(erf(mul(x, Math.SQRT1_2)), 1));
+}
+
+/** x @ w (+ b): w is [in, out]. */
+export function linear(x: Value, w: Value, b?: Value): Value {
+  const y = matmul(x, w);
+  return b ? add(y, b) : y;
+}
+
+/** LayerNorm over the last axis with affine scale and bias. */
+export function layerNorm(x: Value, scale: Value, bias: Value, epsilon = 1e-5): Value {
+  return layerNormalization(x, scale, bias, epsilon).y;
+}
+
+/** Mean squared error over all elements. */
+export function mseLoss(prediction: Value, target: Value): Value {
+  const d = sub(prediction, target);
+  return reduceMean(mul(d, d));
+}
+
+/** Options for {@link crossEntropy}. */
+export interface CrossEntropyOptions {
+  /** Target id whose positions are ignored (default -100, as in PyTorch). */
+  readonly ignoreIndex?: number;
+  /** 'mean' over kept positions (default), 'sum', or 'none' (per position, zeros where ignored). */
+  readonly reduction?: "mean" | "sum" | "none";
+}
+
+/**
+ * Cross-entropy of logits [..., V] against int64 targets [...], ignoring positions whose
+ * target is `ignoreIndex`. Built as log-softmax times a one-hot mask, so it differentiates
+ * through the primitive rules; the mean divides by max(kept, 1) so an all-ignored batch is 0.
+ *
+ * @example
+ * ```ts
+ * import { Graph } from "./builder.ts";
+ * import { crossEntropy } from "./nn.ts";
+ * const g = new Graph();
+ * const logits = g.input("logits", "float32", [2, 5, 10]);
+ * const targets = g.input("targets", "int64", [2, 5]);
+ * console.assert(crossEntropy(logits, targets).shape.length === 0);
+ * ```
+ */
+export function crossEntropy(
+  logits: Value,
+  targets: Value,
+  options: CrossEntropyOptions = {},
+): Value {
+  const { ignoreIndex = -100, reduction = "mean" } = options;
+  const lead = logits.shape.slice(0, -1), vocab = logits.shape[logits.shape.length - 1];
+  if (targets.dtype !== "int64" || lead.join() !== targets.shape.join()) {
+    throw new GraphError(
+      "crossEntropy",
+      `targets must be int64 ${showShape(lead)}, got ${targets.dtype} ${showShape(targets.shape)}`,
+    );
+  }
+  const ids = logits.graph.constant([...Array(vocab).keys()], "int64", [vocab]);
+  const oneHot = cast(equal(unsqueeze(targets, [-1]), ids), logits.dtype);
+  const kept = cast(not(equal(targets, ignoreIndex)), logits.dtype);
+  const nll = mul(neg(reduceSum(mul(logSoftmax(logits), oneHot), [-1])), kept);
+  if (reduction === "none") return nll;
+  const total = reduceSum(nll);
+  if (reduction === "sum") return total;
+  const count = reduceSum(kept);
+  return div(total, where(equal(count, 0), 1, count));
+}
+
+/**
+ * An additive causal mask [T, T]: 0 on and below the diagonal, -1e9 above. A large finite
+ * value (not -inf) keeps fully masked rows finite.
+ */
+export function causalMask(like: Value, length: number): Value {
+  const data: number[] = [];
+  for (let i = 0; i < length; i++) for (let j = 0; j < length; j++) data.push(j > i ? -1e9 : 0);
+  return like.graph.constant(data, like.dtype, [length, length]);
+}
+
+/** Scaled dot-product attention over [B, H, T, dh] tensors with an optional additive mask. */
+export function attention(q: Value, k: Value, v: Value, mask?: Value): Value {
+  const dh = q.shape[q.shape.length - 1];
+  const kt = transpose(k, [0, 1, 3, 2]);
+  const scores = mul(matmul(q, kt), 1 / Math.sqrt(dh));
+  return matmul(softmax(mask ? add(scores, mask) : scores), v);
+}
+
+/** [B, T, D] -> [B, H, T, D/H]. */
+export function splitHeads(x: Value, heads: number): Value {
+  const [b, t, d] = x.shape;
+  if (d % heads !== 0) {
+    throw new GraphError("splitHeads", `width ${d} is not divisible by ${heads} heads`);
+  }
+  return transpose(reshape(x, [b, t, heads, d / heads]), [0, 2, 1, 3]);
+}
+
+/** [B, H, T, dh] -> [B, T, H*dh]. */
+export function mergeHeads(x: Value): Value {
+  const [b, h, t, dh] = x.shape;
+  return reshape(transpose(x, [0, 2, 1, 3]), [b, t, h * dh]);
+}
+
+/** Parameters of a Whisper-style attention block (key projection has no bias). */
+export interface AttentionParams {
+  readonly q: { w: Value; b: Value };
+  readonly k: { w: Value };
+  readonly v: { w: Value; b: Value };
+  readonly o: { w: Value; b: Value };
+}
+
+/**
+ * Multi-head attention: queries from x, keys and values from `source` (x itself for
+ * self-attention, encoder states for cross-attention).
+ */
+export function multiHeadAttention(
+  x: Value,
+  p: AttentionParams,
+  options: { heads: number; source?: Value; causal?: boolean },
+): Value {
+  const src = options.source ?? x;
+  const q = splitHeads(linear(x, p.q.w, p.q.b), options.heads);
+  const k = splitHeads(linear(src, p.k.w), options.heads);
+  const v = splitHeads(linear(src, p.v.w, p.v.b), options.heads);
+  const mask = options.causal ? causalMask(x, x.shape[1]) : undefined;
+  return linear(mergeHeads(attention(q, k, v, mask)), p.o.w, p.o.b);
+}
+
+/** Sum of squares of several tensors (for global gradient norms). */
+export function sumOfSquares(values: readonly Value[]): Value {
+  const parts = values.map((v) => reshape(reduceSum(mul(v, v)), [1]));
+  return reduceSum(parts.length === 1 ? parts[0] : concat(parts, 0));
+}

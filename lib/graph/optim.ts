@@ -1,0 +1,95 @@
+/**
+ * AdamW and global-norm gradient clipping emitted into the training graph. The learning rate
+ * and step are graph inputs, so schedules live in TypeScript.
+ * @module
+ */
+import type { Value } from "./builder.ts";
+import { add, div, greater, mul, pow, sqrt, sub, where } from "./ops.ts";
+import { sumOfSquares } from "./nn.ts";
+
+/** AdamW hyperparameters (Loshchilov & Hutter 2019, decoupled weight decay). */
+export interface AdamWConfig {
+  readonly beta1: number;
+  readonly beta2: number;
+  readonly eps: number;
+  readonly weightDecay: number;
+}
+
+/** PyTorch's AdamW defaults. */
+export const ADAMW_DEFAULTS: AdamWConfig = {
+  beta1: 0.9,
+  beta2: 0.999,
+  eps: 1e-8,
+  weightDecay: 0.01,
+};
+
+/** One parameter's tensors in an update. */
+export interface AdamWSlot {
+  readonly param: Value;
+  readonly grad: Value;
+  readonly m: Value;
+  readonly v: Value;
+  /** Whether weight decay applies (usually not to biases and norms). */
+  readonly decay: boolean;
+}
+
+/**
+ * Scales gradients so their global L2 norm is at most `maxNorm`
+ * (coefficient min(1, maxNorm / (norm + 1e-6)), as torch.nn.utils.clip_grad_norm_).
+ * Returns the clipped gradients and the norm before clipping.
+ *
+ * @example
+ * ```ts
+ * import { Graph } from "./builder.ts";
+ * import { clipByGlobalNorm } from "./optim.ts";
+ * const g = new Graph();
+ * const { grads, norm } = clipByGlobalNorm([g.input("g", "float32", [3])], 1);
+ * console.assert(grads.length === 1 && norm.shape.length === 0);
+ * ```
+ */
+export function clipByGlobalNorm(
+  grads: readonly Value[],
+  maxNorm: number,
+): { grads: Value[]; norm: Value } {
+  const norm = sqrt(sumOfSquares(grads));
+  const coef = div(maxNorm, add(norm, 1e-6));
+  const scale = where(greater(coef, 1), 1, coef);
+  return { grads: grads.map((g) => mul(g, scale)), norm };
+}
+
+/**
+ * Emits one AdamW update for each slot. `lr` and `step` are float scalars (step counts from
+ * 1 and drives the bias corrections 1 - beta^step).
+ *
+ * m' = b1 m + (1 - b1) g;  v' = b2 v + (1 - b2) g^2;
+ * p' = p (1 - lr wd) - (lr / (1 - b1^t)) m' / (sqrt(v') / sqrt(1 - b2^t) + eps)
+ *
+ * @example
+ * ```ts
+ * import { Graph } from "./builder.ts";
+ * import { ADAMW_DEFAULTS, adamw } from "./optim.ts";
+ * const g = new Graph();
+ * const [param, grad, m, v] = ["p", "g", "m", "v"].map((n) => g.input(n, "float32", [2]));
+ * const lr = g.input("lr", "float32", []), step = g.input("step", "float32", []);
+ * const [next] = adamw([{ param, grad, m, v, decay: true }], lr, step, ADAMW_DEFAULTS);
+ * console.assert(next.param.shape.join() === "2");
+ * ```
+ */
+export function adamw(
+  slots: readonly AdamWSlot[],
+  lr: Value,
+  step: Value,
+  config: AdamWConfig,
+): { param: Value; m: Value; v: Value }[] {
+  const { beta1, beta2, eps, weightDecay } = config;
+  const stepSize = div(lr, sub(1, pow(beta1, step)));
+  const invSqrtBc2 = div(1, sqrt(sub(1, pow(beta2, step))));
+  const decayFactor = sub(1, mul(lr, weightDecay));
+  return slots.map(({ param, grad, m, v, decay }) => {
+    const m2 = add(mul(m, beta1), mul(grad, 1 - beta1));
+    const v2 = add(mul(v, beta2), mul(mul(grad, grad), 1 - beta2));
+    const denom = add(mul(sqrt(v2), invSqrtBc2), eps);
+    const base = decay && weightDecay !== 0 ? mul(param, decayFactor) : param;
+    return { param: sub(base, mul(stepSize, div(m2, denom))), m: m2, v: v2 };
+  });
+}

@@ -1,0 +1,253 @@
+/**
+ * One training step as one ONNX graph: forward, backward (grad.ts), global-norm clipping and
+ * AdamW. Parameters and optimizer state go in; the loss and the updated state come out.
+ * Micro-batches accumulate gradients inside the graph; several steps can be fused into one
+ * call so that moving state in and out of ONNX Runtime is paid once per call.
+ * @module
+ */
+import { either as E, function as F, taskEither as TE } from "fp-ts";
+import { Graph, type Value } from "./builder.ts";
+import { grad } from "./grad.ts";
+import { add, concat, gather, mul, reshape } from "./ops.ts";
+import { adamw, ADAMW_DEFAULTS, type AdamWConfig, clipByGlobalNorm } from "./optim.ts";
+import type { ParamStore, Tensor } from "./params.ts";
+import { zerosLike } from "./params.ts";
+import {
+  openSession,
+  runSession,
+  type Session,
+  type SessionError,
+  type SessionOptions,
+  type Tensors,
+} from "./session.ts";
+import type { DType, Shape } from "./types.ts";
+
+/** Builds a scalar loss from parameter values and one micro-batch. */
+export type LossFn = (
+  params: Readonly<Record<string, Value>>,
+  batch: Readonly<Record<string, Value>>,
+) => Value;
+
+/** What a training step trains: parameter shapes, one micro-batch's inputs, the loss. */
+export interface TrainSpec {
+  readonly params: Readonly<Record<string, Shape>>;
+  readonly batch: Readonly<Record<string, { readonly dtype: DType; readonly shape: Shape }>>;
+  readonly loss: LossFn;
+}
+
+/** How a step is built. */
+export interface TrainStepOptions {
+  readonly adamw?: Partial<AdamWConfig>;
+  /** Global gradient-norm clip (default 1; Infinity disables clipping). */
+  readonly maxGradNorm?: number;
+  /** Micro-batches whose gradients are averaged before one update (default 1). */
+  readonly microBatches?: number;
+  /** Optimizer steps fused into one session call (default 1). */
+  readonly stepsPerCall?: number;
+  /** Which parameters get weight decay (default: rank >= 2, i.e. not biases or norms). */
+  readonly decay?: (name: string, shape: Shape) => boolean;
+}
+
+/** Graph input/output names of the optimizer state. */
+export const stateName = {
+  m: (name: string): string => `adam.m/${name}`,
+  v: (name: string): string => `adam.v/${name}`,
+  next: (name: string): string => `next/${name}`,
+} as const;
+
+/**
+ * Builds the training-step graph. Inputs: each parameter by name, its moments
+ * `adam.m/<name>` and `adam.v/<name>`, `lr` and `step` ([stepsPerCall] float32; step counts
+ * from 1), and each batch input shaped [stepsPerCall, microBatches, ...shape]. Outputs:
+ * `loss` and `grad_norm` ([stepsPerCall]) and `next/<input>` for every state input.
+ *
+ * @example
+ * ```ts
+ * import { buildTrainStep } from "./train.ts";
+ * import { linear, mseLoss } from "./nn.ts";
+ * const g = buildTrainStep({
+ *   params: { w: [3, 1] },
+ *   batch: { x: { dtype: "float32", shape: [4, 3] }, y: { dtype: "float32", shape: [4, 1] } },
+ *   loss: (p, b) => mseLoss(linear(b.x, p.w), b.y),
+ * });
+ * console.assert(g.outputs.some((v) => v.name === "next/w"));
+ * ```
+ */
+export function buildTrainStep(spec: TrainSpec, options: TrainStepOptions = {}): Graph {
+  const steps = options.stepsPerCall ?? 1, micro = options.microBatches ?? 1;
+  const config = { ...ADAMW_DEFAULTS, ...options.adamw };
+  const maxNorm = options.maxGradNorm ?? 1;
+  const decay = options.decay ?? ((_: string, shape: Shape) => shape.length >= 2);
+  const g = new Graph("train_step");
+  const names = Object.keys(spec.params);
+  let params = names.map((n) => g.input(n, "float32", spec.params[n]));
+  let ms = names.map((n) => g.input(stateName.m(n), "float32", spec.params[n]));
+  let vs = names.map((n) => g.input(stateName.v(n), "float32", spec.params[n]));
+  const lr = g.input("lr", "float32", [steps]);
+  const step = g.input("step", "float32", [steps]);
+  const batch = Object.entries(spec.batch).map(([k, s]) =>
+    [k, g.input(k, s.dtype, [steps, micro, ...s.shape])] as const
+  );
+  const at = (v: Value, i: number) => gather(v, g.constant(i, "int64"));
+  const losses: Value[] = [], norms: Value[] = [];
+  for (let s = 0; s < steps; s++) {
+    g.scope(`step${s}`, () => {
+      const p = Object.fromEntries(names.map((n, i) => [n, params[i]]));
+      let lossSum: Value | undefined, gradSum: Value[] | undefined;
+      for (let k = 0; k < micro; k++) {
+        const b = Object.fromEntries(batch.map(([key, v]) => [key, at(at(v, s), k)]));
+        const loss = g.scope(`micro${k}`, () => spec.loss(p, b));
+        const grads = grad(loss, params);
+        lossSum = lossSum ? add(lossSum, loss) : loss;
+        gradSum = gradSum ? gradSum.map((a, i) => add(a, grads[i])) : grads;
+      }
+      const mean = (v: Value) => (micro === 1 ? v : mul(v, 1 / micro));
+      const clipped = Number.isFinite(maxNorm)
+        ? clipByGlobalNorm(gradSum!.map(mean), maxNorm)
+        : { grads: gradSum!.map(mean), norm: g.constant(0, "float32") };
+      const updated = adamw(
+        names.map((n, i) => ({
+          param: params[i],
+          grad: clipped.grads[i],
+          m: ms[i],
+          v: vs[i],
+          decay: decay(n, spec.params[n]),
+        })),
+        at(lr, s),
+        at(step, s),
+        config,
+      );
+      params = updated.map((u) => u.param);
+      ms = updated.map((u) => u.m);
+      vs = updated.map((u) => u.v);
+      losses.push(reshape(mean(lossSum!), [1]));
+      norms.push(reshape(clipped.norm, [1]));
+    });
+  }
+  g.output(steps === 1 ? losses[0] : concat(losses, 0), "loss");
+  g.output(steps === 1 ? norms[0] : concat(norms, 0), "grad_norm");
+  names.forEach((n, i) => {
+    g.output(params[i], stateName.next(n));
+    g.output(ms[i], stateName.next(stateName.m(n)));
+    g.output(vs[i], stateName.next(stateName.v(n)));
+  });
+  return g;
+}
+
+/** Everything that evolves during training. */
+export interface TrainState {
+  readonly params: ParamStore;
+  readonly m: ParamStore;
+  readonly v: ParamStore;
+  /** Optimizer steps taken so far. */
+  readonly step: number;
+}
+
+/**
+ * Fresh optimizer state for parameters.
+ *
+ * @example
+ * ```ts
+ * import { initTrainState } from "./train.ts";
+ * const s = initTrainState({ w: { shape: [2], data: new Float32Array(2) } });
+ * console.assert(s.step === 0 && s.m.w.data.length === 2);
+ * ```
+ */
+export function initTrainState(params: ParamStore): TrainState {
+  return { params, m: zerosLike(params), v: zerosLike(params), step: 0 };
+}
+
+/** A compiled training step. */
+export interface Trainer {
+  readonly session: Session;
+  readonly names: readonly string[];
+  readonly stepsPerCall: number;
+}
+
+/** Failures of a training call: the session's, or a non-finite loss. */
+export interface TrainError {
+  readonly _tag: "TrainError";
+  readonly message: string;
+}
+
+/** Builds and opens the training-step graph. */
+export function openTrainer(
+  spec: TrainSpec,
+  options: TrainStepOptions & SessionOptions = {},
+): TE.TaskEither<SessionError, Trainer> {
+  return F.pipe(
+    openSession(buildTrainStep(spec, options), options),
+    TE.map((session) => ({
+      session,
+      names: Object.keys(spec.params),
+      stepsPerCall: options.stepsPerCall ?? 1,
+    })),
+  );
+}
+
+/**
+ * Runs one session call (stepsPerCall optimizer steps) and returns the new state with the
+ * losses and pre-clip gradient norms. `lr` is a number or a schedule of the step number.
+ * A NaN or infinite loss is an error naming the step; the old state is untouched.
+ */
+export function trainCall(
+  trainer: Trainer,
+  state: TrainState,
+  batch: Tensors,
+  options: { lr: number | ((step: number) => number) },
+): TE.TaskEither<
+  SessionError | TrainError,
+  { state: TrainState; losses: number[]; gradNorms: number[] }
+> {
+  const n = trainer.stepsPerCall;
+  const lrAt = typeof options.lr === "number" ? () => options.lr as number : options.lr;
+  const feeds: Tensors = {
+    ...batch,
+    lr: Float32Array.from({ length: n }, (_, i) => lrAt(state.step + i + 1)),
+    step: Float32Array.from({ length: n }, (_, i) => state.step + i + 1),
+  };
+  for (const name of trainer.names) {
+    feeds[name] = state.params[name].data;
+    feeds[stateName.m(name)] = state.m[name].data;
+    feeds[stateName.v(name)] = state.v[name].data;
+  }
+  return F.pipe(
+    runSession(trainer.session, feeds),
+    TE.flatMap((out) => TE.fromEither(nextState(trainer, state, out))),
+  );
+}
+
+function nextState(
+  trainer: Trainer,
+  state: TrainState,
+  out: Tensors,
+): E.Either<TrainError, { state: TrainState; losses: number[]; gradNorms: number[] }> {
+  const losses = Array.from(out.loss as Float32Array),
+    gradNorms = Array.from(out.grad_norm as Float32Array);
+  const bad = losses.findIndex((l) => !Number.isFinite(l));
+  if (bad >= 0) {
+    return E.left({
+      _tag: "TrainError",
+      message: `loss is ${losses[bad]} at step ${state.step + bad + 1}: lower the learning ` +
+        `rate or check the batch for NaN/Inf`,
+    });
+  }
+  const pick = (key: (n: string) => string, store: ParamStore) =>
+    Object.fromEntries(trainer.names.map((name) => [
+      name,
+      {
+        shape: store[name].shape,
+        data: out[stateName.next(key(name))] as Float32Array,
+      } satisfies Tensor,
+    ]));
+  return E.right({
+    state: {
+      params: pick((n) => n, state.params),
+      m: pick(stateName.m, state.m),
+      v: pick(stateName.v, state.v),
+      step: state.step + trainer.stepsPerCall,
+    },
+    losses,
+    gradNorms,
+  });
+}
