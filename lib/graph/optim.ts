@@ -4,7 +4,7 @@
  * @module
  */
 import type { Value } from "./builder.ts";
-import { add, div, greater, mul, pow, sqrt, sub, where } from "./ops.ts";
+import { add, cast, div, greater, mul, pow, sqrt, sub, where } from "./ops.ts";
 import { sumOfSquares } from "./nn.ts";
 
 /** AdamW hyperparameters (Loshchilov & Hutter 2019, decoupled weight decay). */
@@ -59,7 +59,8 @@ export function clipByGlobalNorm(
 
 /**
  * Emits one AdamW update for each slot. `lr` and `step` are float scalars (step counts from
- * 1 and drives the bias corrections 1 - beta^step).
+ * 1 and drives the bias corrections 1 - beta^step). Give them as float64: the corrections
+ * are computed in their dtype, and 1 - 0.999^t loses five digits to cancellation in float32.
  *
  * m' = b1 m + (1 - b1) g;  v' = b2 v + (1 - b2) g^2;
  * p' = p (1 - lr wd) - (lr / (1 - b1^t)) m' / (sqrt(v') / sqrt(1 - b2^t) + eps)
@@ -70,7 +71,7 @@ export function clipByGlobalNorm(
  * import { ADAMW_DEFAULTS, adamw } from "./optim.ts";
  * const g = new Graph();
  * const [param, grad, m, v] = ["p", "g", "m", "v"].map((n) => g.input(n, "float32", [2]));
- * const lr = g.input("lr", "float32", []), step = g.input("step", "float32", []);
+ * const lr = g.input("lr", "float64", []), step = g.input("step", "float64", []);
  * const [next] = adamw([{ param, grad, m, v, decay: true }], lr, step, ADAMW_DEFAULTS);
  * console.assert(next.param.shape.join() === "2");
  * ```
@@ -82,9 +83,11 @@ export function adamw(
   config: AdamWConfig,
 ): { param: Value; m: Value; v: Value }[] {
   const { beta1, beta2, eps, weightDecay } = config;
-  const stepSize = div(lr, sub(1, pow(beta1, step)));
-  const invSqrtBc2 = div(1, sqrt(sub(1, pow(beta2, step))));
-  const decayFactor = sub(1, mul(lr, weightDecay));
+  const dtype = slots[0]?.param.dtype ?? "float32";
+  const scalar = (x: Value) => (x.dtype === dtype ? x : cast(x, dtype));
+  const stepSize = scalar(div(lr, sub(1, pow(beta1, step))));
+  const invSqrtBc2 = scalar(div(1, sqrt(sub(1, pow(beta2, step)))));
+  const decayFactor = scalar(sub(1, mul(lr, weightDecay)));
   return slots.map(({ param, grad, m, v, decay }) => {
     const m2 = add(mul(m, beta1), mul(grad, 1 - beta1));
     const v2 = add(mul(v, beta2), mul(mul(grad, grad), 1 - beta2));

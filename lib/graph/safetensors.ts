@@ -7,8 +7,7 @@
  * so the data starts 8-byte aligned, then the little-endian data of all tensors, back to back.
  * Like the reference writer, tensors are laid out by descending dtype width and then by name,
  * which keeps every tensor naturally aligned and makes the bytes identical to Python's.
- * Typed arrays are read and written in host byte order; every platform Deno runs on is little
- * endian.
+ * Typed arrays are copied in host byte order: every platform Deno runs on is little endian.
  * @module
  */
 
@@ -80,29 +79,41 @@ const compareUtf8 = (a: string, b: string): number => {
   return i === -1 || i >= y.length ? x.length - y.length : x[i] - y[i];
 };
 
-const bytesOf = (data: StData): Uint8Array =>
-  new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+const rank = (t: StTensor): number => DTYPES[t.dtype].rank;
+const bytesOf = (a: StData): Uint8Array => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 
 /** Throws an Error naming the tensor unless its dtype, shape and array agree. */
-const checkTensor = (name: string, t: StTensor): void => {
+const checkTensor = (name: string, { dtype, shape, data }: StTensor): void => {
+  const where = `tensor "${name}"`;
   if (name === METADATA_KEY) throw new Error(`"${METADATA_KEY}" cannot name a tensor`);
-  if (!isDType(t.dtype)) throw new Error(`tensor "${name}": unknown dtype "${t.dtype}"`);
-  if (!isShape(t.shape)) {
-    throw new Error(`tensor "${name}": shape must hold non-negative integers, got [${t.shape}]`);
+  if (!isDType(dtype)) throw new Error(`${where}: unknown dtype "${dtype}"`);
+  if (!isShape(shape)) throw new Error(`${where}: shape must hold non-negative integers`);
+  const array = DTYPES[dtype].array;
+  if (!(data instanceof array)) {
+    const got = (data as object)?.constructor?.name ?? typeof data;
+    throw new Error(`${where}: dtype ${dtype} needs a ${array.name}, got ${got}`);
   }
-  const array = DTYPES[t.dtype].array;
-  if (!(t.data instanceof array)) {
-    const got = (t.data as object)?.constructor?.name ?? typeof t.data;
-    throw new Error(`tensor "${name}": dtype ${t.dtype} needs a ${array.name}, got ${got}`);
-  }
-  if (t.data.length !== product(t.shape)) {
-    throw new Error(
-      `tensor "${name}": data has ${t.data.length} elements but shape [${t.shape}] needs ${
-        product(t.shape)
-      }`,
-    );
+  const need = product(shape);
+  if (data.length !== need) {
+    throw new Error(`${where}: data has ${data.length} elements, shape [${shape}] needs ${need}`);
   }
 };
+
+/** `{"k":v,...}` in the given key order; a JS object would move integer-like keys first. */
+const jsonObject = (pairs: readonly (readonly [string, string])[]): string =>
+  `{${pairs.map(([k, v]) => `${JSON.stringify(k)}:${v}`).join(",")}}`;
+
+/** Key order and spacing as the reference writer's, which the byte-exact fixtures check. */
+const entryJson = ({ dtype, shape }: StTensor, begin: number, end: number): string =>
+  `{"dtype":"${dtype}","shape":${JSON.stringify(shape)},"data_offsets":[${begin},${end}]}`;
+
+const metadataJson = (metadata: Record<string, string>): string =>
+  jsonObject(
+    Object.entries(metadata).sort(([a], [b]) => compareUtf8(a, b)).map(([k, v]) => {
+      if (typeof v !== "string") throw new Error(`metadata "${k}": value must be a string`);
+      return [k, JSON.stringify(v)];
+    }),
+  );
 
 /**
  * Serialises tensors to safetensors bytes; the same input always gives the same bytes, equal
@@ -113,10 +124,8 @@ const checkTensor = (name: string, t: StTensor): void => {
  * ```ts
  * import assert from "@std/assert";
  * import { decodeSafetensors, encodeSafetensors } from "./safetensors.ts";
- * const bytes = encodeSafetensors(
- *   { w: { dtype: "F32", shape: [2], data: new Float32Array([1, 2]) } },
- *   { metadata: { step: "3" } },
- * );
+ * const w = { dtype: "F32" as const, shape: [2], data: new Float32Array([1, 2]) };
+ * const bytes = encodeSafetensors({ w }, { metadata: { step: "3" } });
  * assert.equal((bytes.length - 8) % 8, 0);
  * const decoded = decodeSafetensors(bytes);
  * assert.ok(decoded._tag === "Right");
@@ -130,33 +139,19 @@ export function encodeSafetensors(
 ): Uint8Array {
   const entries = Object.entries(tensors);
   entries.forEach(([name, t]) => checkTensor(name, t));
-  entries.sort(([a, s], [b, t]) =>
-    DTYPES[t.dtype].rank - DTYPES[s.dtype].rank || compareUtf8(a, b)
-  );
-  const ends = entries.reduce<number[]>(
-    (acc, [, t]) => [...acc, (acc.at(-1) ?? 0) + t.data.byteLength],
-    [],
-  );
-  // JSON text is assembled by hand: JS objects would move integer-like names ("10") first.
-  const metaJson = metadata === undefined ? [] : [
-    `"${METADATA_KEY}":{${
-      Object.entries(metadata).sort(([a], [b]) => compareUtf8(a, b)).map(([k, v]) => {
-        if (typeof v !== "string") throw new Error(`metadata "${k}": value must be a string`);
-        return `${JSON.stringify(k)}:${JSON.stringify(v)}`;
-      }).join(",")
-    }}`,
-  ];
-  const tensorJson = entries.map(([name, t], i) =>
-    `${JSON.stringify(name)}:{"dtype":"${t.dtype}","shape":${JSON.stringify(t.shape)},` +
-    `"data_offsets":[${i === 0 ? 0 : ends[i - 1]},${ends[i]}]}`
-  );
-  const json = utf8.encode(`{${[...metaJson, ...tensorJson].join(",")}}`);
+  entries.sort(([a, s], [b, t]) => rank(t) - rank(s) || compareUtf8(a, b));
+  const offsets = [0];
+  entries.forEach(([, t], i) => offsets.push(offsets[i] + t.data.byteLength));
+  const json = utf8.encode(jsonObject([
+    ...(metadata === undefined ? [] : [[METADATA_KEY, metadataJson(metadata)] as const]),
+    ...entries.map(([name, t], i) => [name, entryJson(t, offsets[i], offsets[i + 1])] as const),
+  ]));
   const headerLength = Math.ceil(json.length / 8) * 8;
-  const out = new Uint8Array(8 + headerLength + (ends.at(-1) ?? 0));
+  const out = new Uint8Array(8 + headerLength + offsets[entries.length]);
   new DataView(out.buffer).setBigUint64(0, BigInt(headerLength), true);
   out.set(json, 8);
   out.fill(0x20, 8 + json.length, 8 + headerLength); // space padding, as the reference writes
-  entries.forEach(([, t], i) => out.set(bytesOf(t.data), 8 + headerLength + (ends[i - 1] ?? 0)));
+  entries.forEach(([, t], i) => out.set(bytesOf(t.data), 8 + headerLength + offsets[i]));
   return out;
 }
 
@@ -169,29 +164,22 @@ interface Entry {
 }
 
 const parseEntry = (name: string, raw: unknown): E.Either<SafetensorsError, Entry> => {
-  if (!isRecord(raw)) return fail(`tensor "${name}": entry must be an object, got ${raw}`);
+  const where = `tensor "${name}"`;
+  if (!isRecord(raw)) return fail(`${where}: entry must be an object, got ${JSON.stringify(raw)}`);
   const { dtype, shape, data_offsets: offsets } = raw;
   if (!isDType(dtype)) {
-    return fail(
-      `tensor "${name}": unknown dtype ${JSON.stringify(dtype)} (supported: ${
-        Object.keys(DTYPES).join(", ")
-      })`,
-    );
+    const known = Object.keys(DTYPES).join(", ");
+    return fail(`${where}: unknown dtype ${JSON.stringify(dtype)} (supported: ${known})`);
   }
-  if (!isShape(shape)) {
-    return fail(`tensor "${name}": shape must be an array of non-negative integers`);
-  }
+  if (!isShape(shape)) return fail(`${where}: shape must be an array of non-negative integers`);
   if (!isShape(offsets) || offsets.length !== 2 || offsets[0] > offsets[1]) {
-    return fail(
-      `tensor "${name}": data_offsets must be [begin, end] with 0 <= begin <= end, ` +
-        `got ${JSON.stringify(offsets)}`,
-    );
+    const got = JSON.stringify(offsets);
+    return fail(`${where}: data_offsets must be [begin, end] with 0 <= begin <= end, got ${got}`);
   }
   const [begin, end] = offsets;
   const need = product(shape) * DTYPES[dtype].size;
   return need === end - begin ? E.right({ name, dtype, shape, begin, end }) : fail(
-    `tensor "${name}": shape [${shape}] of ${dtype} needs ${need} bytes, ` +
-      `but data_offsets [${begin}, ${end}] span ${end - begin}`,
+    `${where}: shape [${shape}] of ${dtype} needs ${need} bytes, data_offsets span ${end - begin}`,
   );
 };
 
@@ -204,31 +192,28 @@ const parseMetadata = (raw: unknown): E.Either<SafetensorsError, Record<string, 
     : fail(`${METADATA_KEY} "${bad[0]}": value must be a string, got ${JSON.stringify(bad[1])}`);
 };
 
-/** The reference's rule: sorted by offset, tensors tile the data section with no gap. */
-const checkTiling = (entries: readonly Entry[], dataLength: number) => {
+/** The reference's rule: sorted by offset, the tensors tile the data section exactly. */
+const checkTiling = (
+  entries: readonly Entry[],
+  dataLength: number,
+): E.Either<SafetensorsError, Entry[]> => {
   const sorted = [...entries].sort((a, b) => a.begin - b.begin || a.end - b.end);
-  const end = sorted.reduce<E.Either<SafetensorsError, number>>((prev, t) =>
-    F.pipe(
-      prev,
-      E.chain((at) =>
-        t.begin === at ? E.right(t.end) : fail(
-          `tensor "${t.name}": data_offsets [${t.begin}, ${t.end}] are not contiguous: ` +
-            (t.begin < at ? `they overlap data ending at ${at}` : `gap after byte ${at}`),
-        )
-      ),
-    ), E.right(0));
-  return F.pipe(
-    end,
-    E.chain((at) =>
-      at > dataLength
-        ? fail(
-          `truncated file: tensor data ends at byte ${at} of a ${dataLength}-byte data section`,
-        )
-        : at < dataLength
-        ? fail(`${dataLength - at} bytes after the last tensor belong to no tensor`)
-        : E.right(sorted)
-    ),
-  );
+  let at = 0;
+  for (const { name, begin, end } of sorted) {
+    if (begin !== at) {
+      const why = begin < at ? `overlap data ending at ${at}` : `leave a gap after byte ${at}`;
+      return fail(`tensor "${name}": data_offsets [${begin}, ${end}] are not contiguous: ${why}`);
+    }
+    at = end;
+  }
+  if (at > dataLength) {
+    return fail(
+      `truncated file: tensor data ends at byte ${at}, the data section has ${dataLength}`,
+    );
+  }
+  return at < dataLength
+    ? fail(`${dataLength - at} bytes after the last tensor belong to no tensor`)
+    : E.right(sorted);
 };
 
 const parseJson = (text: Uint8Array): E.Either<SafetensorsError, Record<string, unknown>> =>
@@ -324,8 +309,9 @@ export function toFloat32(t: StTensor): Float32Array {
     // bfloat16 is the top half of a float32.
     return new Float32Array(Uint32Array.from(data, (b) => b << 16).buffer);
   }
+  const got = `${dtype} in a ${data.constructor.name}`;
   throw new TypeError(
-    `toFloat32: need an F32, F64, F16 or BF16 tensor with matching data, got ${dtype} in a ${data.constructor.name}`,
+    `toFloat32: need an F32, F64, F16 or BF16 tensor with matching data, got ${got}`,
   );
 }
 

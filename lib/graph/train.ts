@@ -57,7 +57,7 @@ export const stateName = {
 
 /**
  * Builds the training-step graph. Inputs: each parameter by name, its moments
- * `adam.m/<name>` and `adam.v/<name>`, `lr` and `step` ([stepsPerCall] float32; step counts
+ * `adam.m/<name>` and `adam.v/<name>`, `lr` and `step` ([stepsPerCall] float64; step counts
  * from 1), and each batch input shaped [stepsPerCall, microBatches, ...shape]. Outputs:
  * `loss` and `grad_norm` ([stepsPerCall]) and `next/<input>` for every state input.
  *
@@ -83,8 +83,8 @@ export function buildTrainStep(spec: TrainSpec, options: TrainStepOptions = {}):
   let params = names.map((n) => g.input(n, "float32", spec.params[n]));
   let ms = names.map((n) => g.input(stateName.m(n), "float32", spec.params[n]));
   let vs = names.map((n) => g.input(stateName.v(n), "float32", spec.params[n]));
-  const lr = g.input("lr", "float32", [steps]);
-  const step = g.input("step", "float32", [steps]);
+  const lr = g.input("lr", "float64", [steps]);
+  const step = g.input("step", "float64", [steps]);
   const batch = Object.entries(spec.batch).map(([k, s]) =>
     [k, g.input(k, s.dtype, [steps, micro, ...s.shape])] as const
   );
@@ -203,8 +203,8 @@ export function trainCall(
   const lrAt = typeof options.lr === "number" ? () => options.lr as number : options.lr;
   const feeds: Tensors = {
     ...batch,
-    lr: Float32Array.from({ length: n }, (_, i) => lrAt(state.step + i + 1)),
-    step: Float32Array.from({ length: n }, (_, i) => state.step + i + 1),
+    lr: Float64Array.from({ length: n }, (_, i) => lrAt(state.step + i + 1)),
+    step: Float64Array.from({ length: n }, (_, i) => state.step + i + 1),
   };
   for (const name of trainer.names) {
     feeds[name] = state.params[name].data;
