@@ -90,7 +90,7 @@ Deno.test("rngFromState() names the invalid field", () => {
   assert.throws(() => rngFromState([1, 2, 3, 4, 1, NaN]), /spare normal/);
 });
 
-Deno.test("forkRng() is deterministic, leaves the parent alone and gives independent streams", () => {
+Deno.test("forkRng() gives deterministic, independent streams and leaves its parent alone", () => {
   const parent = createRng(5);
   const before = parent.state();
   assert.deepEqual(draws(forkRng(parent, 7), 100), draws(forkRng(parent, 7), 100));

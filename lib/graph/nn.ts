@@ -121,8 +121,8 @@ export function causalMask(like: Value, length: number): Value {
 /** Scaled dot-product attention over [B, H, T, dh] tensors with an optional additive mask. */
 export function attention(q: Value, k: Value, v: Value, mask?: Value): Value {
   const dh = q.shape[q.shape.length - 1];
-  const kt = transpose(k, [0, 1, 3, 2]);
-  const scores = mul(matmul(q, kt), 1 / Math.sqrt(dh));
+  // Scaling q ([.., T, dh]) rather than the scores ([.., T, T]) saves a pass each way.
+  const scores = matmul(mul(q, 1 / Math.sqrt(dh)), transpose(k, [0, 1, 3, 2]));
   return matmul(softmax(mask ? add(scores, mask) : scores), v);
 }
 

@@ -128,7 +128,7 @@ const metadataJson = (metadata: Record<string, string>): string =>
  * const bytes = encodeSafetensors({ w }, { metadata: { step: "3" } });
  * assert.equal((bytes.length - 8) % 8, 0);
  * const decoded = decodeSafetensors(bytes);
- * assert.ok(decoded._tag === "Right");
+ * if (decoded._tag === "Left") throw new Error(decoded.left.message);
  * assert.deepEqual(decoded.right.tensors.w.data, new Float32Array([1, 2]));
  * assert.deepEqual(decoded.right.metadata, { step: "3" });
  * ```
@@ -328,7 +328,7 @@ export function toFloat32(t: StTensor): Float32Array {
  * const saved = await saveSafetensors(`${dir}/ckpt/model.safetensors`, { w })();
  * assert.equal(saved._tag, "Right");
  * const loaded = await loadSafetensors(`${dir}/ckpt/model.safetensors`)();
- * assert.ok(loaded._tag === "Right");
+ * if (loaded._tag === "Left") throw new Error(loaded.left.message);
  * assert.deepEqual(loaded.right.tensors.w.data, new Int32Array([7]));
  * await Deno.remove(dir, { recursive: true });
  * ```
