@@ -72,7 +72,7 @@ export interface ValueSpec {
  * const g = new Graph("demo");
  * const x = g.input("x", "float32", [2]);
  * g.output(add(x, x), "y");
- * console.assert(g.nodes.length === 2); // Add, then Identity to name the output "y"
+ * console.assert(g.nodes.length === 1 && g.outputs[0].name === "y"); // renamed, not copied
  * ```
  */
 export class Graph {
@@ -85,6 +85,7 @@ export class Graph {
   readonly #producers = new Map<string, Node>();
   readonly #constants = new Map<string, Value>();
   readonly #initData = new Map<string, TensorData>();
+  readonly #aliases = new Map<string, string>();
   readonly #scopes: string[] = [];
   #counter = 0;
 
@@ -143,11 +144,25 @@ export class Graph {
   /** Marks a value as a graph output, renaming it through Identity when a name is given. */
   output(value: Value, name?: string): Value {
     this.owns("output", value);
-    const out = name && name !== value.name
-      ? this.node("Identity", [value], [value], {}, name)[0]
-      : value;
+    let out = value;
+    if (name && name !== value.name) {
+      // Rename a computed value in place (no copy); inputs, initializers and values that
+      // already have an output name go through Identity.
+      const aliasable = this.#producers.has(value.name) && !this.#aliases.has(value.name) &&
+        !this.#names.has(name);
+      if (aliasable) {
+        this.#names.add(name);
+        this.#aliases.set(value.name, name);
+        out = { ...value, name };
+      } else out = this.node("Identity", [value], [value], {}, name)[0];
+    }
     this.outputs.push(out);
     return out;
+  }
+
+  /** The name a value has in the serialised model (its output name when renamed). */
+  serialName(value: Value): string {
+    return this.#aliases.get(value.name) ?? value.name;
   }
 
   /**

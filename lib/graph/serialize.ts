@@ -74,8 +74,8 @@ export function toOnnx(graph: Graph): Uint8Array {
       node: graph.nodes.map((n) => ({
         name: n.name,
         opType: n.op,
-        input: n.inputs.map((v) => v?.name ?? ""),
-        output: n.outputs.map((v) => v.name),
+        input: n.inputs.map((v) => (v ? graph.serialName(v) : "")),
+        output: n.outputs.map((v) => graph.serialName(v)),
         attribute: Object.entries(n.attrs).map(([k, a]) => attribute(k, a)),
       })),
     },

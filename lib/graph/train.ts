@@ -9,7 +9,7 @@ import { either as E, function as F, taskEither as TE } from "fp-ts";
 import { Graph, type Value } from "./builder.ts";
 import { grad } from "./grad.ts";
 import { add, concat, gather, mul, reshape } from "./ops.ts";
-import { adamw, ADAMW_DEFAULTS, type AdamWConfig, clipByGlobalNorm } from "./optim.ts";
+import { adamw, ADAMW_DEFAULTS, type AdamWConfig, clipCoefficient } from "./optim.ts";
 import type { ParamStore, Tensor } from "./params.ts";
 import { zerosLike } from "./params.ts";
 import {
@@ -102,13 +102,12 @@ export function buildTrainStep(spec: TrainSpec, options: TrainStepOptions = {}):
         gradSum = gradSum ? gradSum.map((a, i) => add(a, grads[i])) : grads;
       }
       const mean = (v: Value) => (micro === 1 ? v : mul(v, 1 / micro));
-      const clipped = Number.isFinite(maxNorm)
-        ? clipByGlobalNorm(gradSum!.map(mean), maxNorm)
-        : { grads: gradSum!.map(mean), norm: g.constant(0, "float32") };
+      const grads = gradSum!.map(mean);
+      const clip = Number.isFinite(maxNorm) ? clipCoefficient(grads, maxNorm) : undefined;
       const updated = adamw(
         names.map((n, i) => ({
           param: params[i],
-          grad: clipped.grads[i],
+          grad: grads[i],
           m: ms[i],
           v: vs[i],
           decay: decay(n, spec.params[n]),
@@ -116,12 +115,13 @@ export function buildTrainStep(spec: TrainSpec, options: TrainStepOptions = {}):
         at(lr, s),
         at(step, s),
         config,
+        { gradScale: clip?.scale },
       );
       params = updated.map((u) => u.param);
       ms = updated.map((u) => u.m);
       vs = updated.map((u) => u.v);
       losses.push(reshape(mean(lossSum!), [1]));
-      norms.push(reshape(clipped.norm, [1]));
+      norms.push(reshape(clip?.norm ?? g.constant(0, "float32"), [1]));
     });
   }
   g.output(steps === 1 ? losses[0] : concat(losses, 0), "loss");
