@@ -4,7 +4,7 @@
  * and transformer-block steps; then the same steps in PyTorch's CPU build (scripts/
  * bench_torch.py, from .venv) in the same run, and the ratio. Prints a markdown table.
  *
- *   deno task bench [--quick] [--threads 2] [--json out.json]
+ *   deno task bench [--quick] [--threads 2] [--only 'block d384'] [--no-torch] [--json out.json]
  */
 import { parseArgs } from "@std/cli";
 import * as ort from "onnxruntime-node";
@@ -23,10 +23,11 @@ const { values: args } = parseArgs({
     threads: { type: "string", default: "2" },
     json: { type: "string" },
     "no-torch": { type: "boolean", default: false },
+    only: { type: "string" },
   },
 });
 const threads = Number(args.threads);
-const minSeconds = args.quick ? 0.5 : 3;
+const minSeconds = args.quick ? 0.5 : 1.5;
 
 interface Case {
   name: string;
@@ -57,18 +58,88 @@ const CASES: Case[] = [
   block(8, 256, 384, 6),
 ];
 
-async function timeIt(run: () => Promise<unknown>): Promise<{ ms: number; calls: number }> {
-  for (let i = 0; i < 3; i++) await run();
+async function timeIt(run: () => Promise<unknown>, seconds: number): Promise<number> {
+  for (let i = 0; i < 2; i++) await run();
   const times: number[] = [];
   const start = performance.now();
-  while (performance.now() - start < minSeconds * 1000 || times.length < 5) {
+  while (performance.now() - start < seconds * 1000 || times.length < 5) {
     const t = performance.now();
     await run();
     times.push(performance.now() - t);
   }
-  times.sort((a, b) => a - b);
-  return { ms: times[Math.floor(times.length / 2)], calls: times.length };
+  return median(times);
 }
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+/** A long-lived scripts/bench_torch.py process, so its rounds can alternate with ours. */
+class TorchWorker {
+  #buffer = "";
+  #lines: string[] = [];
+  private constructor(
+    private readonly proc: Deno.ChildProcess,
+    private readonly writer: WritableStreamDefaultWriter<Uint8Array>,
+    private readonly reader: ReadableStreamDefaultReader<Uint8Array>,
+  ) {}
+
+  static start(): TorchWorker | undefined {
+    const python = ".venv/bin/python";
+    try {
+      Deno.statSync(python);
+    } catch {
+      console.error(
+        "PyTorch comparison skipped: no .venv. Create it with:\n" +
+          "  python3 -m venv .venv && .venv/bin/pip install torch==2.13.0 numpy",
+      );
+      return undefined;
+    }
+    const proc = new Deno.Command(python, {
+      args: ["scripts/bench_torch.py"],
+      stdin: "piped",
+      stdout: "piped",
+    })
+      .spawn();
+    return new TorchWorker(proc, proc.stdin.getWriter(), proc.stdout.getReader());
+  }
+
+  /** Times one case; returns ms per step by variant. */
+  async run(c: Record<string, unknown>, seconds: number): Promise<Record<string, number>> {
+    const variants = c.kind === "block" ? 2 : 1;
+    await this.writer.write(new TextEncoder().encode(
+      JSON.stringify({ ...c, threads, min_seconds: seconds, warmup: 2 }) + "\n",
+    ));
+    const out: Record<string, number> = {};
+    for (let i = 0; i < variants; i++) {
+      const r = JSON.parse(await this.#line());
+      if (r.error) throw new Error(`bench_torch.py failed on ${JSON.stringify(c)}: ${r.error}`);
+      out[r.variant] = r.ms_median;
+      torchVersion = r.torch;
+    }
+    return out;
+  }
+
+  async close(): Promise<void> {
+    await this.writer.close();
+    await this.proc.status;
+  }
+
+  async #line(): Promise<string> {
+    while (this.#lines.length === 0) {
+      const { value, done } = await this.reader.read();
+      if (done) throw new Error("bench_torch.py exited early");
+      this.#buffer += new TextDecoder().decode(value);
+      const parts = this.#buffer.split("\n");
+      this.#buffer = parts.pop()!;
+      this.#lines.push(...parts.filter(Boolean));
+    }
+    return this.#lines.shift()!;
+  }
+}
+
+let torchVersion = "";
 
 /** A graph with the step's inputs and outputs and no compute: the cost of moving state. */
 function transferGraph(
@@ -85,7 +156,8 @@ function transferGraph(
   return g;
 }
 
-async function benchOnnx(c: Case) {
+/** Opens a case's trainer; `time()` measures ms per call, `transfer()` the state round trip. */
+async function prepareOnnx(c: Case) {
   const rng = createRng(0);
   const trainer = await orThrow(openTrainer(c.problem.spec, {
     threads,
@@ -101,67 +173,25 @@ async function benchOnnx(c: Case) {
       {},
     );
   }
-  const step = await timeIt(async () => {
-    state = (await orThrow(trainCall(trainer, state, batch, { lr: 1e-3 }))).state;
-  });
-  // Feed exactly what a step feeds (state + batch) and fetch the updated state's size back.
-  const feeds: Tensors = { ...batch };
+  // Feed exactly the state a step feeds, and fetch the same amount back, with no compute.
+  const stateOnly = new Map(
+    [...trainer.session.inputs].filter(([n]) => !(n in batch) && n !== "lr" && n !== "step"),
+  );
+  const feeds: Tensors = {};
   for (const [name, t] of Object.entries(state.params)) {
     feeds[name] = t.data;
     feeds[`adam.m/${name}`] = state.m[name].data;
     feeds[`adam.v/${name}`] = state.v[name].data;
   }
-  const stateOnly = new Map(
-    [...trainer.session.inputs].filter(([n]) => !(n in batch) && n !== "lr" && n !== "step"),
-  );
-  const tg = transferGraph(feeds, stateOnly);
-  const transferSession = await orThrow(openSession(tg, { threads }));
-  const stateFeeds = Object.fromEntries([...stateOnly.keys()].map((n) => [n, feeds[n]]));
-  const transfer = await timeIt(() => orThrow(runSession(transferSession, stateFeeds)));
-  const perStep = step.ms / c.stepsPerCall;
+  const transferSession = await orThrow(openSession(transferGraph(feeds, stateOnly), { threads }));
   return {
-    msPerStep: perStep,
-    gflops: c.problem.flopsPerStep / (perStep * 1e6),
-    transferShare: transfer.ms / step.ms,
-    calls: step.calls,
+    time: (seconds: number) =>
+      timeIt(async () => {
+        state = (await orThrow(trainCall(trainer, state, batch, { lr: 1e-3 }))).state;
+      }, seconds),
+    transfer: (seconds: number) =>
+      timeIt(() => orThrow(runSession(transferSession, feeds)), seconds),
   };
-}
-
-async function benchTorch(cases: Case[]): Promise<Map<string, Record<string, number>>> {
-  const results = new Map<string, Record<string, number>>();
-  const python = ".venv/bin/python";
-  try {
-    Deno.statSync(python);
-  } catch {
-    console.error(
-      "PyTorch comparison skipped: no .venv. Create it with:\n" +
-        "  python3 -m venv .venv && .venv/bin/pip install torch==2.13.0 numpy",
-    );
-    return results;
-  }
-  const unique = [...new Map(cases.map((c) => [JSON.stringify(c.torch), c.torch])).values()];
-  const input = unique.map((t) => JSON.stringify({ ...t, threads, min_seconds: minSeconds })).join(
-    "\n",
-  );
-  const proc = new Deno.Command(python, {
-    args: ["scripts/bench_torch.py"],
-    stdin: "piped",
-    stdout: "piped",
-  }).spawn();
-  const writer = proc.stdin.getWriter();
-  await writer.write(new TextEncoder().encode(input + "\n"));
-  await writer.close();
-  const out = new TextDecoder().decode((await proc.output()).stdout);
-  for (const line of out.split("\n").filter(Boolean)) {
-    const r = JSON.parse(line);
-    if (r.error) console.error(`torch case failed: ${JSON.stringify(r.case)}: ${r.error}`);
-    else {
-      // Key by the fields this script sent, not the echoed run settings.
-      const sent = unique.find((t) => Object.entries(t).every(([k, v]) => r.case[k] === v));
-      results.set(`${JSON.stringify(sent)}|${r.variant}`, r);
-    }
-  }
-  return results;
 }
 
 function machine(): string {
@@ -173,36 +203,60 @@ function machine(): string {
     `onnxruntime-node ${ort.env.versions.common}, Deno ${Deno.version.deno}`;
 }
 
+const rounds = args.quick ? 1 : 3;
+const worker = args["no-torch"] ? undefined : TorchWorker.start();
 const rows: Record<string, unknown>[] = [];
-console.log(`Machine: ${machine()}\n`);
-const onnxResults = [];
-for (const c of CASES) {
-  const r = await benchOnnx(c);
-  onnxResults.push(r);
-  console.error(`${c.name}: ${r.msPerStep.toFixed(2)} ms/step`);
+const table: string[] = [];
+for (const c of CASES.filter((c) => !args.only || c.name.includes(args.only))) {
+  const onnx = await prepareOnnx(c);
+  const ours: number[] = [], transfers: number[] = [], eager: number[] = [], sdpa: number[] = [];
+  for (let r = 0; r < rounds; r++) {
+    ours.push((await onnx.time(minSeconds)) / c.stepsPerCall);
+    transfers.push(await onnx.transfer(minSeconds / 4));
+    if (worker) {
+      const t = await worker.run(c.torch, minSeconds);
+      if (t.eager !== undefined) eager.push(t.eager);
+      if (t.sdpa !== undefined) sdpa.push(t.sdpa);
+    }
+  }
+  const ms = median(ours), transferShare = median(transfers) / (ms * c.stepsPerCall);
+  const gflops = c.problem.flopsPerStep / (ms * 1e6);
+  const e = eager.length ? median(eager) : undefined, s = sdpa.length ? median(sdpa) : undefined;
+  const best = Math.min(e ?? Infinity, s ?? Infinity);
+  const fmt = (x: number | undefined) => (x === undefined ? "-" : x.toFixed(2));
+  table.push(
+    `| ${c.name} | ${fmt(ms)} | ${gflops.toFixed(1)} | ${(100 * transferShare).toFixed(1)}% | ${
+      fmt(e)
+    } | ` +
+      `${fmt(s)} | ${Number.isFinite(best) ? (best / ms).toFixed(2) : "-"} |`,
+  );
+  console.error(
+    `${c.name}: flowt2s ${ours.map((x) => x.toFixed(2)).join("/")} ms, torch eager ` +
+      `${eager.map((x) => x.toFixed(2)).join("/")}, sdpa ${
+        sdpa.map((x) => x.toFixed(2)).join("/")
+      }`,
+  );
+  rows.push({
+    case: c.name,
+    msPerStep: ms,
+    gflops,
+    transferShare,
+    rounds: ours,
+    torchEager: eager,
+    torchSdpa: sdpa,
+  });
 }
-const torch = args["no-torch"] ? new Map() : await benchTorch(CASES);
+await worker?.close();
+console.log(`Machine: ${machine()}${torchVersion ? `, torch ${torchVersion}` : ""}`);
+console.log(`Median of ${rounds} alternating rounds of about ${minSeconds} s each.\n`);
 console.log(
-  "| step | flowt2s ms | GFLOP/s | state moving | torch eager ms | torch sdpa ms | torch / flowt2s |",
+  "| step | flowt2s ms | GFLOP/s | state moving | torch eager ms | torch sdpa ms | best torch / flowt2s |",
 );
 console.log("|---|---|---|---|---|---|---|");
-CASES.forEach((c, i) => {
-  const r = onnxResults[i];
-  const key = JSON.stringify(c.torch);
-  const eager = torch.get(`${key}|eager`)?.ms_median as number | undefined;
-  const sdpa = torch.get(`${key}|sdpa`)?.ms_median as number | undefined;
-  const best = Math.min(eager ?? Infinity, sdpa ?? Infinity);
-  const fmt = (x: number | undefined) => (x === undefined ? "-" : x.toFixed(2));
-  console.log(
-    `| ${c.name} | ${fmt(r.msPerStep)} | ${r.gflops.toFixed(1)} | ${
-      (100 * r.transferShare).toFixed(1)
-    }% | ` +
-      `${fmt(eager)} | ${fmt(sdpa)} | ${
-        Number.isFinite(best) ? (best / r.msPerStep).toFixed(2) : "-"
-      } |`,
-  );
-  rows.push({ case: c.name, ...r, torchEagerMs: eager, torchSdpaMs: sdpa });
-});
+for (const line of table) console.log(line);
 if (args.json) {
-  await Deno.writeTextFile(args.json, JSON.stringify({ machine: machine(), rows }, null, 2));
+  await Deno.writeTextFile(
+    args.json,
+    JSON.stringify({ machine: machine(), torchVersion, rows }, null, 2),
+  );
 }

@@ -21,7 +21,19 @@ export interface SessionOptions {
   readonly provider?: Provider;
   /** ONNX Runtime graph optimisation level (default 'all'). */
   readonly optimization?: "disabled" | "basic" | "extended" | "all";
+  /**
+   * ONNX Runtime graph optimizers to skip (default {@link DEFAULT_DISABLED_OPTIMIZERS}).
+   */
+  readonly disabledOptimizers?: readonly string[];
 }
+
+/**
+ * Fusing a Transpose into MatMul (FusedMatMul with transA) is slower than keeping the
+ * transpose: MLAS's transposed-A GEMM ran the weight gradient [2048,1536]^T @ [2048,384] at
+ * 95 GFLOP/s versus 116 for an explicit transpose then GEMM on this 2-core CPU, and the
+ * block train step 4% faster (BENCHMARKS.md).
+ */
+export const DEFAULT_DISABLED_OPTIMIZERS: readonly string[] = ["MatmulTransposeFusion"];
 
 /** A failure opening or running a session, with a message that names the cause. */
 export interface SessionError {
@@ -103,6 +115,13 @@ export function openSession(
           intraOpNumThreads: options.threads ?? 0,
           interOpNumThreads: 1,
           graphOptimizationLevel: options.optimization ?? "all",
+          extra: {
+            optimization: {
+              disable_specified_optimizers:
+                (options.disabledOptimizers ?? DEFAULT_DISABLED_OPTIMIZERS)
+                  .join(","),
+            },
+          },
         }),
         inputs: signature(graph.inputs),
         outputs: signature(graph.outputs),

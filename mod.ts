@@ -1,0 +1,37 @@
+/**
+ * flowt2s: train text-to-semantic models for speech LLMs from text alone, by conditional
+ * flow matching scored through a frozen Whisper decoder.
+ *
+ * This entry point re-exports the public API. Today that is the graph engine: a typed ONNX
+ * graph builder, reverse-mode autodiff, in-graph AdamW, parameter stores with safetensors
+ * checkpoints, and ONNX Runtime sessions; plus seeded randomness and atomic file writes.
+ *
+ * @example
+ * ```ts
+ * import { Graph, grad, mul, openSession, orThrow, reduceSum, runSession } from "./mod.ts";
+ * const g = new Graph();
+ * const x = g.input("x", "float32", [3]);
+ * const [dx] = grad(reduceSum(mul(x, x)), [x]);
+ * g.output(dx, "dx");
+ * const s = await orThrow(openSession(g));
+ * const out = await orThrow(runSession(s, { x: new Float32Array([1, 2, 3]) }));
+ * console.assert(out.dx[2] === 6);
+ * ```
+ * @module
+ */
+export * from "./lib/graph/types.ts";
+export * from "./lib/graph/errors.ts";
+export * from "./lib/graph/builder.ts";
+export * from "./lib/graph/ops.ts";
+export * from "./lib/graph/nn.ts";
+export * from "./lib/graph/grad.ts";
+export * from "./lib/graph/optim.ts";
+export * from "./lib/graph/params.ts";
+export * from "./lib/graph/safetensors.ts";
+export * from "./lib/graph/serialize.ts";
+export * from "./lib/graph/session.ts";
+export * from "./lib/graph/train.ts";
+export * from "./lib/graph/toy.ts";
+export * from "./lib/random.ts";
+export * from "./lib/io.ts";
+export * from "./lib/plot.ts";
