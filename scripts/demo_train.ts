@@ -26,7 +26,9 @@ const HELP = `Usage: deno task train [options]
   --steps-per-call N  optimizer steps fused into one ONNX Runtime call (default 10)
   --save-every N      checkpoint interval in steps (default 100)
   --threads N         ONNX Runtime threads (default: all cores)
-  --provider P        cpu (default) or cuda`;
+  --provider P        cpu (default) or cuda
+  --stop-after N      stop and save after N steps, as Ctrl-C would (for tests and time-boxed runs)
+  --quiet             no progress bar`;
 
 const { values: a } = parseArgs({
   args: Deno.args,
@@ -45,6 +47,7 @@ const { values: a } = parseArgs({
     threads: { type: "string" },
     provider: { type: "string", default: "cpu" },
     quiet: { type: "boolean", default: false },
+    "stop-after": { type: "string" },
     help: { type: "boolean", default: false },
   },
 });
@@ -223,6 +226,7 @@ while (state.step < totalSteps && !stop) {
     )
   );
   bar(result.losses[result.losses.length - 1]);
+  if (a["stop-after"] && state.step >= int("stop-after", a["stop-after"])) stop = true;
   if (state.step % saveEvery === 0 || state.step === totalSteps) await flush();
 }
 if (stop) {

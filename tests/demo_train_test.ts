@@ -1,0 +1,87 @@
+/** `deno task train` (scripts/demo_train.ts) end to end: files, exact resume, clear errors. */
+import assert from "@std/assert";
+
+const SMALL = [
+  "--batch",
+  "2",
+  "--seq",
+  "4",
+  "--d",
+  "8",
+  "--heads",
+  "2",
+  "--steps-per-call",
+  "5",
+  "--quiet",
+  "--threads",
+  "1",
+];
+
+async function train(args: string[]): Promise<{ code: number; stderr: string }> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      new URL("../scripts/demo_train.ts", import.meta.url).pathname,
+      ...SMALL,
+      ...args,
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  return { code: out.code, stderr: new TextDecoder().decode(out.stderr) };
+}
+
+const losses = async (dir: string) =>
+  (await Deno.readTextFile(`${dir}/metrics.jsonl`)).trim().split("\n").map((l) =>
+    JSON.parse(l).loss
+  );
+
+Deno.test("demo_train resumes exactly: 10 + 10 steps equal 20 uninterrupted steps", async () => {
+  const a = await Deno.makeTempDir(), b = await Deno.makeTempDir();
+  assert.equal((await train(["--steps", "20", "--save-every", "10", "--out", a])).code, 0);
+  assert.equal(
+    (await train(["--steps", "20", "--save-every", "10", "--out", b, "--stop-after", "10"])).code,
+    0,
+  );
+  assert.equal((await losses(b)).length, 10);
+  assert.equal(
+    (await train(["--steps", "20", "--save-every", "10", "--out", b, "--resume"])).code,
+    0,
+  );
+  assert.deepEqual(await losses(b), await losses(a));
+  assert.deepEqual(
+    await Deno.readFile(`${b}/checkpoint.safetensors`),
+    await Deno.readFile(`${a}/checkpoint.safetensors`),
+  );
+  assert.match(await Deno.readTextFile(`${a}/loss.svg`), /^<svg/);
+});
+
+Deno.test("demo_train names bad flags and a missing checkpoint", async () => {
+  const dir = await Deno.makeTempDir();
+  const missing = await train(["--out", `${dir}/none`, "--resume"]);
+  assert.equal(missing.code, 2);
+  assert.match(missing.stderr, /--resume: no checkpoint at .*none\/checkpoint\.safetensors/);
+  const bad = await train(["--steps", "7"]);
+  assert.match(bad.stderr, /must be multiples of --steps-per-call \(5\)/);
+  const heads = await train(["--heads", "3"]);
+  assert.match(heads.stderr, /--d 8 must be divisible by --heads 3/);
+});
+
+Deno.test("demo_train refuses to resume with a different configuration", async () => {
+  const dir = await Deno.makeTempDir();
+  assert.equal((await train(["--steps", "5", "--save-every", "5", "--out", dir])).code, 0);
+  const r = await train([
+    "--steps",
+    "10",
+    "--save-every",
+    "5",
+    "--out",
+    dir,
+    "--resume",
+    "--seed",
+    "3",
+  ]);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /was made with .*"seed":0.*this run asks for .*"seed":3/);
+});
