@@ -95,9 +95,9 @@ export const GRAD_RULES: Readonly<Record<string, GradRule>> = {
   Log: ({ node: { inputs: [x] }, gy: [g] }) => [div(g!, x!)],
   Sqrt: ({ node: { outputs: [y] }, gy: [g] }) => [div(mul(g!, 0.5), y)],
   Tanh: ({ node: { outputs: [y] }, gy: [g] }) => [mul(g!, sub(1, mul(y, y)))],
-  // d/dx erf(x) = 2/sqrt(pi) * exp(-x^2)
+  // d/dx erf(x) = 2/sqrt(pi) exp(-x^2) = exp(ln(2/sqrt(pi)) - x^2): one pass fewer.
   Erf: ({ node: { inputs: [x] }, gy: [g] }) => [
-    mul(g!, mul(exp(neg(mul(x!, x!))), 2 / Math.sqrt(Math.PI))),
+    mul(g!, exp(sub(Math.log(2 / Math.sqrt(Math.PI)), mul(x!, x!)))),
   ],
   Sigmoid: ({ node: { outputs: [y] }, gy: [g] }) => [mul(g!, mul(y, sub(1, y)))],
   Sin: ({ node: { inputs: [x] }, gy: [g] }) => [mul(g!, cos(x!))],
@@ -229,13 +229,21 @@ function mulScalarMean(x: Value, axis: number): Value {
   return mul(reduceSum(x, [axis], true), 1 / x.shape[axis]);
 }
 
-/** dB of A @ B: folds A's batch dims into one GEMM when B is a shared 2-D weight. */
+/**
+ * dB of A @ B = A^T G. Folds A's batch dims into one GEMM when B is a shared 2-D weight, and
+ * computes (G^T A)^T instead when transposing G and the result moves fewer bytes than
+ * transposing A (ONNX Runtime's transposed-operand GEMMs are slower than a copy + GEMM).
+ */
 function matmulGradB(a: Value, b: Value, g: Value): Value {
+  let a2 = a, g2 = g;
   if (b.shape.length === 2 && a.shape.length > 2) {
-    const k = a.shape[a.shape.length - 1], n = g.shape[g.shape.length - 1];
-    return matmul(transpose(reshape(a, [-1, k])), reshape(g, [-1, n]));
+    a2 = reshape(a, [-1, a.shape[a.shape.length - 1]]);
+    g2 = reshape(g, [-1, g.shape[g.shape.length - 1]]);
   }
-  return matmul(swapLast(a), g);
+  const out = sizeOf(b.shape);
+  return sizeOf(g2.shape) + out < sizeOf(a2.shape)
+    ? swapLast(matmul(swapLast(g2), a2))
+    : matmul(swapLast(a2), g2);
 }
 
 /**

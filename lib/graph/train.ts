@@ -88,7 +88,9 @@ export function buildTrainStep(spec: TrainSpec, options: TrainStepOptions = {}):
   const batch = Object.entries(spec.batch).map(([k, s]) =>
     [k, g.input(k, s.dtype, [steps, micro, ...s.shape])] as const
   );
-  const at = (v: Value, i: number) => gather(v, g.constant(i, "int64"));
+  // Slicing one step's micro-batch: a reshape (no copy) when there is only one.
+  const at = (v: Value, i: number) =>
+    v.shape[0] === 1 ? reshape(v, v.shape.slice(1)) : gather(v, g.constant(i, "int64"));
   const losses: Value[] = [], norms: Value[] = [];
   for (let s = 0; s < steps; s++) {
     g.scope(`step${s}`, () => {
