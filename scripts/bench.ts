@@ -4,7 +4,7 @@
  * and transformer-block steps; then the same steps in PyTorch's CPU build (scripts/
  * bench_torch.py, from .venv) in the same run, and the ratio. Prints a markdown table.
  *
- *   deno task bench [--quick] [--threads 2] [--only 'block d384'] [--no-torch] [--json out.json]
+ *   deno task bench [--quick] [--threads 2] [--only 'block d384'] [--rounds 5] [--no-torch] [--json out.json]
  */
 import { parseArgs } from "@std/cli";
 import * as ort from "onnxruntime-node";
@@ -24,6 +24,7 @@ const { values: args } = parseArgs({
     json: { type: "string" },
     "no-torch": { type: "boolean", default: false },
     only: { type: "string" },
+    rounds: { type: "string", default: "5" },
   },
 });
 const threads = Number(args.threads);
@@ -203,7 +204,7 @@ function machine(): string {
     `onnxruntime-node ${ort.env.versions.common}, Deno ${Deno.version.deno}`;
 }
 
-const rounds = args.quick ? 1 : 3;
+const rounds = args.quick ? 1 : Number(args.rounds);
 const worker = args["no-torch"] ? undefined : TorchWorker.start();
 const rows: Record<string, unknown>[] = [];
 const table: string[] = [];
@@ -224,11 +225,13 @@ for (const c of CASES.filter((c) => !args.only || c.name.includes(args.only))) {
   const e = eager.length ? median(eager) : undefined, s = sdpa.length ? median(sdpa) : undefined;
   const best = Math.min(e ?? Infinity, s ?? Infinity);
   const fmt = (x: number | undefined) => (x === undefined ? "-" : x.toFixed(2));
+  const both = (xs: number[]) => (xs.length ? `${fmt(median(xs))} (${fmt(Math.min(...xs))})` : "-");
+  const ratio = Number.isFinite(best) ? (best / ms).toFixed(2) : "-";
+  const share = `${(100 * transferShare).toFixed(1)}%`;
   table.push(
-    `| ${c.name} | ${fmt(ms)} | ${gflops.toFixed(1)} | ${(100 * transferShare).toFixed(1)}% | ${
-      fmt(e)
-    } | ` +
-      `${fmt(s)} | ${Number.isFinite(best) ? (best / ms).toFixed(2) : "-"} |`,
+    `| ${c.name} | ${both(ours)} | ${gflops.toFixed(1)} | ${share} | ${both(eager)} | ${
+      both(sdpa)
+    } | ${ratio} |`,
   );
   console.error(
     `${c.name}: flowt2s ${ours.map((x) => x.toFixed(2)).join("/")} ms, torch eager ` +
@@ -248,9 +251,12 @@ for (const c of CASES.filter((c) => !args.only || c.name.includes(args.only))) {
 }
 await worker?.close();
 console.log(`Machine: ${machine()}${torchVersion ? `, torch ${torchVersion}` : ""}`);
-console.log(`Median of ${rounds} alternating rounds of about ${minSeconds} s each.\n`);
 console.log(
-  "| step | flowt2s ms | GFLOP/s | state moving | torch eager ms | torch sdpa ms | best torch / flowt2s |",
+  `ms per step: median of ${rounds} alternating rounds (each the median of about ${minSeconds} s of ` +
+    `steps), best round in parentheses; the ratio compares medians.\n`,
+);
+console.log(
+  "| step | flowt2s ms | GFLOP/s | state moving | torch eager ms | torch sdpa ms | faster torch / flowt2s |",
 );
 console.log("|---|---|---|---|---|---|---|");
 for (const line of table) console.log(line);
