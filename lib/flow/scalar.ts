@@ -1,0 +1,65 @@
+/**
+ * A tiny scalar algebra with two interpreters, so each probability path's coefficients are
+ * written once and evaluate both eagerly (numbers) and inside training graphs (Values).
+ * @module
+ */
+import type { Value } from "../graph/builder.ts";
+import { add, cos, div, mul, sin, sqrt, sub } from "../graph/ops.ts";
+
+/** Arithmetic over some scalar representation S. */
+export interface Scalars<S> {
+  readonly c: (x: number) => S;
+  readonly add: (a: S, b: S) => S;
+  readonly sub: (a: S, b: S) => S;
+  readonly mul: (a: S, b: S) => S;
+  readonly div: (a: S, b: S) => S;
+  readonly sqrt: (a: S) => S;
+  readonly sin: (a: S) => S;
+  readonly cos: (a: S) => S;
+}
+
+/**
+ * Plain numbers.
+ *
+ * @example
+ * ```ts
+ * import { numbers } from "./scalar.ts";
+ * console.assert(numbers.add(numbers.c(1), 2) === 3);
+ * ```
+ */
+export const numbers: Scalars<number> = {
+  c: (x) => x,
+  add: (a, b) => a + b,
+  sub: (a, b) => a - b,
+  mul: (a, b) => a * b,
+  div: (a, b) => a / b,
+  sqrt: Math.sqrt,
+  sin: Math.sin,
+  cos: Math.cos,
+};
+
+/**
+ * Graph values: constants take the dtype of `like` (a value in the same graph).
+ *
+ * @example
+ * ```ts
+ * import { Graph } from "../graph/builder.ts";
+ * import { graphScalars } from "./scalar.ts";
+ * const g = new Graph();
+ * const t = g.input("t", "float32", [4]);
+ * const s = graphScalars(t);
+ * console.assert(s.mul(t, s.c(2)).shape.join() === "4");
+ * ```
+ */
+export function graphScalars(like: Value): Scalars<Value> {
+  return {
+    c: (x) => like.graph.constant(x, like.dtype),
+    add,
+    sub,
+    mul,
+    div,
+    sqrt,
+    sin,
+    cos,
+  };
+}
