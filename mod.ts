@@ -8,6 +8,7 @@
  *
  * @example
  * ```ts
+ * import assert from "@std/assert";
  * import { Graph, grad, mul, openSession, orThrow, reduceSum, runSession } from "./mod.ts";
  * const g = new Graph();
  * const x = g.input("x", "float32", [3]);
@@ -15,7 +16,7 @@
  * g.output(dx, "dx");
  * const s = await orThrow(openSession(g));
  * const out = await orThrow(runSession(s, { x: new Float32Array([1, 2, 3]) }));
- * console.assert(out.dx[2] === 6);
+ * assert.ok(out.dx[2] === 6);
  * ```
  * @module
  */

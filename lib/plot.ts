@@ -22,9 +22,10 @@ const esc = (s: string) => s.replace(/[<>&"]/g, (c) => `&#${c.charCodeAt(0)};`);
  *
  * @example
  * ```ts
+ * import assert from "@std/assert";
  * import { lineChartSvg } from "./plot.ts";
  * const svg = lineChartSvg([[1, 1], [2, 0.5], [3, 0.2]], { title: "loss", logY: true });
- * console.assert(svg.startsWith("<svg") && svg.includes("polyline"));
+ * assert.ok(svg.startsWith("<svg") && svg.includes("polyline"));
  * ```
  */
 export function lineChartSvg(

@@ -34,6 +34,7 @@ Deno.test("saveParams() and loadParams() round-trip stores and metadata", async 
   for (const k of Object.keys(defs)) {
     assert.deepEqual(stores.param[k].data, params[k].data);
     assert.deepEqual(stores["adam.m"][k].shape, moments[k].shape);
+    assert.deepEqual(stores["adam.m"][k].data, moments[k].data);
   }
   assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["ckpt.safetensors"]);
 });

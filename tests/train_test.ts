@@ -213,5 +213,9 @@ Deno.test("trainCall() names the step when the loss is NaN and keeps the old sta
   }, { lr: 1e-3 })();
   if (E.isRight(result)) throw new Error("a NaN loss must be an error");
   assert.match(result.left.message, /loss is NaN at step 1/);
-  assert.equal(state.step, 0);
+  const next = await orThrow(trainCall(trainer, state, {
+    x: new Float32Array([1, 0, 0, 0]),
+    target: new Float32Array(2),
+  }, { lr: 1e-3 }));
+  assert.equal(next.state.step, 1);
 });

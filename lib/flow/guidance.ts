@@ -16,9 +16,10 @@ import { createRng, fillNormal, forkRng } from "../random.ts";
  *
  * @example
  * ```ts
+ * import assert from "@std/assert";
  * import { guidedVelocity } from "./guidance.ts";
  * const v = guidedVelocity(new Float32Array([2]), new Float32Array([1]), { weight: 3 });
- * console.assert(v[0] === 4);
+ * assert.ok(v[0] === 4);
  * ```
  */
 export function guidedVelocity(
@@ -40,8 +41,9 @@ export function guidedVelocity(
  *
  * @example
  * ```ts
+ * import assert from "@std/assert";
  * import { fromF5Weight } from "./guidance.ts";
- * console.assert(fromF5Weight(2) === 3);
+ * assert.ok(fromF5Weight(2) === 3);
  * ```
  */
 export function fromF5Weight(f5Weight: number): number {
@@ -54,10 +56,11 @@ export function fromF5Weight(f5Weight: number): number {
  *
  * @example
  * ```ts
+ * import assert from "@std/assert";
  * import { perSampleNoise } from "./guidance.ts";
  * const a = perSampleNoise([{ seed: 7, size: 3 }]);
  * const b = perSampleNoise([{ seed: 1, size: 2 }, { seed: 7, size: 3 }]);
- * console.assert(a.every((v, i) => v === b[2 + i]));
+ * assert.ok(a.every((v, i) => v === b[2 + i]));
  * ```
  */
 export function perSampleNoise(samples: readonly { seed: number; size: number }[]): Float32Array {

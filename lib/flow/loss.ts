@@ -22,12 +22,13 @@ export interface SequenceShape {
  *
  * @example
  * ```ts
+ * import assert from "@std/assert";
  * import { vectorFieldLoss } from "./loss.ts";
  * const loss = vectorFieldLoss(
  *   new Float32Array([1, 1, 9, 9]), new Float32Array([0, 0, 0, 0]), new Float32Array([1, 0]),
  *   { batch: 1, frames: 2, dim: 2 },
  * );
- * console.assert(loss === 1); // the padded frame (9, 9) is ignored
+ * assert.ok(loss === 1); // the padded frame (9, 9) is ignored
  * ```
  */
 export function vectorFieldLoss(
@@ -64,11 +65,12 @@ export function vectorFieldLoss(
  *
  * @example
  * ```ts
+ * import assert from "@std/assert";
  * import { Graph } from "../graph/builder.ts";
  * import { vectorFieldLossGraph } from "./loss.ts";
  * const g = new Graph();
  * const p = g.input("p", "float32", [2, 3, 4]), u = g.input("u", "float32", [2, 3, 4]);
- * console.assert(vectorFieldLossGraph(p, u, g.input("m", "float32", [2, 3])).shape.length === 0);
+ * assert.ok(vectorFieldLossGraph(p, u, g.input("m", "float32", [2, 3])).shape.length === 0);
  * ```
  */
 export function vectorFieldLossGraph(prediction: Value, target: Value, mask: Value): Value {
@@ -93,9 +95,10 @@ export function vectorFieldLossGraph(prediction: Value, target: Value, mask: Val
  *
  * @example
  * ```ts
+ * import assert from "@std/assert";
  * import { oneStepEstimate } from "./loss.ts";
  * const x1 = oneStepEstimate(new Float32Array([1, 1]), new Float32Array([2, 4]), new Float32Array([0.5]));
- * console.assert(x1[0] === 2 && x1[1] === 3);
+ * assert.ok(x1[0] === 2 && x1[1] === 3);
  * ```
  */
 export function oneStepEstimate(
@@ -117,11 +120,12 @@ export function oneStepEstimate(
  *
  * @example
  * ```ts
+ * import assert from "@std/assert";
  * import { Graph } from "../graph/builder.ts";
  * import { oneStepEstimateGraph } from "./loss.ts";
  * const g = new Graph();
  * const x = g.input("x", "float32", [2, 3]), v = g.input("v", "float32", [2, 3]);
- * console.assert(oneStepEstimateGraph(x, v, g.input("t", "float32", [2])).shape.join() === "2,3");
+ * assert.ok(oneStepEstimateGraph(x, v, g.input("t", "float32", [2])).shape.join() === "2,3");
  * ```
  */
 export function oneStepEstimateGraph(xt: Value, velocity: Value, t: Value): Value {

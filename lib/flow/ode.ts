@@ -22,9 +22,10 @@ export type Solver = keyof typeof SOLVER_ORDER;
  *
  * @example
  * ```ts
+ * import assert from "@std/assert";
  * import { timeGrid } from "./ode.ts";
  * const t = timeGrid(4, { sway: -1 });
- * console.assert(t[0] === 0 && t[4] === 1 && t[1] < 0.25);
+ * assert.ok(t[0] === 0 && t[4] === 1 && t[1] < 0.25);
  * ```
  */
 export function timeGrid(steps: number, options: { sway?: number } = {}): Float64Array {
@@ -63,10 +64,11 @@ export interface IntegrateOptions {
  *
  * @example
  * ```ts
+ * import assert from "@std/assert";
  * import { integrate } from "./ode.ts";
  * // dx/dt = x from x(0) = 1: x(1) = e.
  * const x = await integrate(async (x) => x, new Float32Array([1]), { solver: "rk4", steps: 8 });
- * console.assert(Math.abs(x[0] - Math.E) < 1e-4);
+ * assert.ok(Math.abs(x[0] - Math.E) < 1e-4);
  * ```
  */
 export async function integrate(

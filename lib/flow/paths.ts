@@ -37,10 +37,11 @@ const one: Coefficient = (_t, s) => s.c(1);
  *
  * @example
  * ```ts
+ * import assert from "@std/assert";
  * import { otPath } from "./paths.ts";
  * import { numbers } from "./scalar.ts";
  * const p = otPath({ sigmaMin: 1e-4 });
- * console.assert(p.beta(1, numbers) === 1e-4);
+ * assert.ok(Math.abs(p.beta(1, numbers) - 1e-4) < 1e-12);
  * ```
  */
 export function otPath(options: { sigmaMin?: number } = {}): ProbabilityPath {
@@ -65,9 +66,10 @@ export function otPath(options: { sigmaMin?: number } = {}): ProbabilityPath {
  *
  * @example
  * ```ts
+ * import assert from "@std/assert";
  * import { independentPath } from "./paths.ts";
  * import { numbers } from "./scalar.ts";
- * console.assert(independentPath({ sigma: 0.1 }).sigma(0.5, numbers) === 0.1);
+ * assert.ok(independentPath({ sigma: 0.1 }).sigma(0.5, numbers) === 0.1);
  * ```
  */
 export function independentPath(options: { sigma?: number } = {}): ProbabilityPath {
@@ -92,9 +94,10 @@ export function independentPath(options: { sigma?: number } = {}): ProbabilityPa
  *
  * @example
  * ```ts
+ * import assert from "@std/assert";
  * import { schrodingerBridgePath } from "./paths.ts";
  * import { numbers } from "./scalar.ts";
- * console.assert(schrodingerBridgePath({ sigma: 1 }).sigma(0.5, numbers) === 0.5);
+ * assert.ok(schrodingerBridgePath({ sigma: 1 }).sigma(0.5, numbers) === 0.5);
  * ```
  */
 export function schrodingerBridgePath(options: { sigma?: number } = {}): ProbabilityPath {
@@ -121,9 +124,10 @@ export function schrodingerBridgePath(options: { sigma?: number } = {}): Probabi
  *
  * @example
  * ```ts
+ * import assert from "@std/assert";
  * import { vpTrigPath } from "./paths.ts";
  * import { numbers } from "./scalar.ts";
- * console.assert(Math.abs(vpTrigPath().alpha(1, numbers) - 1) < 1e-12);
+ * assert.ok(Math.abs(vpTrigPath().alpha(1, numbers) - 1) < 1e-12);
  * ```
  */
 export function vpTrigPath(options: { sigma?: number } = {}): ProbabilityPath {

@@ -25,12 +25,13 @@ export interface PathSample<A> {
  *
  * @example
  * ```ts
+ * import assert from "@std/assert";
  * import { independentPath } from "./paths.ts";
  * import { sampleXtUt } from "./sample.ts";
  * const { xt, ut } = sampleXtUt(independentPath(), {
  *   x0: new Float32Array([0, 0]), x1: new Float32Array([2, 4]), t: new Float32Array([0.5]),
  * });
- * console.assert(xt[1] === 2 && ut[0] === 2);
+ * assert.ok(xt[1] === 2 && ut[0] === 2);
  * ```
  */
 export function sampleXtUt(
@@ -67,13 +68,14 @@ export function sampleXtUt(
  *
  * @example
  * ```ts
+ * import assert from "@std/assert";
  * import { Graph } from "../graph/builder.ts";
  * import { otPath } from "./paths.ts";
  * import { sampleXtUtGraph } from "./sample.ts";
  * const g = new Graph();
  * const x0 = g.input("x0", "float32", [2, 3, 4]), x1 = g.input("x1", "float32", [2, 3, 4]);
  * const { xt } = sampleXtUtGraph(otPath(), { x0, x1, t: g.input("t", "float32", [2]) });
- * console.assert(xt.shape.join() === "2,3,4");
+ * assert.ok(xt.shape.join() === "2,3,4");
  * ```
  */
 export function sampleXtUtGraph(
@@ -105,10 +107,11 @@ export interface TimeSamplerOptions {
  *
  * @example
  * ```ts
+ * import assert from "@std/assert";
  * import { createRng } from "../random.ts";
  * import { uniformTimes } from "./sample.ts";
  * const t = uniformTimes(4, { rng: createRng(0), eps: 1e-3 });
- * console.assert(t.every((v) => v >= 1e-3 && v <= 1 - 1e-3));
+ * assert.ok(t.every((v) => v >= 1e-3 && v <= 1 - 1e-3));
  * ```
  */
 export function uniformTimes(n: number, options: TimeSamplerOptions & { rng: Rng }): Float32Array {
@@ -122,10 +125,11 @@ export function uniformTimes(n: number, options: TimeSamplerOptions & { rng: Rng
  *
  * @example
  * ```ts
+ * import assert from "@std/assert";
  * import { createRng } from "../random.ts";
  * import { logitNormalTimes } from "./sample.ts";
  * const t = logitNormalTimes(1000, { rng: createRng(1) });
- * console.assert(Math.abs(t.reduce((a, b) => a + b) / 1000 - 0.5) < 0.05);
+ * assert.ok(Math.abs(t.reduce((a, b) => a + b) / 1000 - 0.5) < 0.05);
  * ```
  */
 export function logitNormalTimes(

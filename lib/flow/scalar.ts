@@ -23,8 +23,9 @@ export interface Scalars<S> {
  *
  * @example
  * ```ts
+ * import assert from "@std/assert";
  * import { numbers } from "./scalar.ts";
- * console.assert(numbers.add(numbers.c(1), 2) === 3);
+ * assert.ok(numbers.add(numbers.c(1), 2) === 3);
  * ```
  */
 export const numbers: Scalars<number> = {
@@ -43,12 +44,13 @@ export const numbers: Scalars<number> = {
  *
  * @example
  * ```ts
+ * import assert from "@std/assert";
  * import { Graph } from "../graph/builder.ts";
  * import { graphScalars } from "./scalar.ts";
  * const g = new Graph();
  * const t = g.input("t", "float32", [4]);
  * const s = graphScalars(t);
- * console.assert(s.mul(t, s.c(2)).shape.join() === "4");
+ * assert.ok(s.mul(t, s.c(2)).shape.join() === "4");
  * ```
  */
 export function graphScalars(like: Value): Scalars<Value> {

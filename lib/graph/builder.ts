@@ -67,12 +67,13 @@ export interface ValueSpec {
  *
  * @example
  * ```ts
+ * import assert from "@std/assert";
  * import { Graph } from "./builder.ts";
  * import { add } from "./ops.ts";
  * const g = new Graph("demo");
  * const x = g.input("x", "float32", [2]);
  * g.output(add(x, x), "y");
- * console.assert(g.nodes.length === 1 && g.outputs[0].name === "y"); // renamed, not copied
+ * assert.ok(g.nodes.length === 1 && g.serialName(g.outputs[0]) === "y"); // renamed, not copied
  * ```
  */
 export class Graph {
@@ -141,23 +142,29 @@ export class Graph {
     return value;
   }
 
-  /** Marks a value as a graph output, renaming it through Identity when a name is given. */
+  /**
+   * Marks a value as a graph output, named `name` in the model (default: its own name), and
+   * returns it. A computed value is renamed in place (no copy; {@link serialName} gives the
+   * name); inputs, initializers and values already output go through Identity.
+   */
   output(value: Value, name?: string): Value {
     this.owns("output", value);
-    let out = value;
-    if (name && name !== value.name) {
-      // Rename a computed value in place (no copy); inputs, initializers and values that
-      // already have an output name go through Identity.
-      const aliasable = this.#producers.has(value.name) && !this.#aliases.has(value.name) &&
-        !this.#names.has(name);
-      if (aliasable) {
-        this.#names.add(name);
-        this.#aliases.set(value.name, name);
-        out = { ...value, name };
-      } else out = this.node("Identity", [value], [value], {}, name)[0];
+    const current = this.serialName(value);
+    const isOutput = this.outputs.some((v) => this.serialName(v) === current);
+    if (!name || name === current) {
+      if (!isOutput) this.outputs.push(value);
+      return value;
     }
-    this.outputs.push(out);
-    return out;
+    if (this.#producers.has(value.name) && !isOutput && !this.#aliases.has(value.name)) {
+      if (this.#names.has(name)) throw new GraphError("output", `name '${name}' is already used`);
+      this.#names.add(name);
+      this.#aliases.set(value.name, name);
+      this.outputs.push(value);
+      return value;
+    }
+    const copy = this.node("Identity", [value], [value], {}, name)[0];
+    this.outputs.push(copy);
+    return copy;
   }
 
   /** The name a value has in the serialised model (its output name when renamed). */

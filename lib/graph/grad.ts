@@ -23,6 +23,7 @@ import {
   mul,
   neg,
   pad,
+  pow,
   reduceSum,
   reshape,
   scatterND,
@@ -86,8 +87,9 @@ export const GRAD_RULES: Readonly<Record<string, GradRule>> = {
     needs[0] ? div(g!, b!) : undefined,
     needs[1] ? neg(mul(g!, div(y, b!))) : undefined,
   ],
+  // b a^(b-1), not b y / a, which is 0/0 at a = 0.
   Pow: ({ node: { inputs: [a, b], outputs: [y] }, gy: [g], needs }) => [
-    needs[0] ? mul(g!, mul(b!, div(y, a!))) : undefined,
+    needs[0] ? mul(g!, mul(b!, pow(a!, sub(b!, 1)))) : undefined,
     needs[1] ? mul(g!, mul(y, log(a!))) : undefined,
   ],
   Neg: ({ gy: [g] }) => [neg(g!)],
@@ -251,11 +253,12 @@ function matmulGradB(a: Value, b: Value, g: Value): Value {
  *
  * @example
  * ```ts
+ * import assert from "@std/assert";
  * import { Graph } from "./builder.ts";
  * import { sumToShape } from "./grad.ts";
  * const g = new Graph();
  * const gy = g.input("gy", "float32", [4, 2, 3]);
- * console.assert(sumToShape(gy, [2, 1]).shape.join() === "2,1");
+ * assert.ok(sumToShape(gy, [2, 1]).shape.join() === "2,1");
  * ```
  */
 export function sumToShape(g: Value, shape: Shape): Value {
@@ -281,13 +284,14 @@ export interface GradOptions {
  *
  * @example
  * ```ts
+ * import assert from "@std/assert";
  * import { Graph } from "./builder.ts";
  * import { mul, reduceSum } from "./ops.ts";
  * import { grad } from "./grad.ts";
  * const g = new Graph();
  * const x = g.input("x", "float32", [3]);
  * const [dx] = grad(reduceSum(mul(x, x)), [x]); // d/dx sum(x^2) = 2x
- * console.assert(dx.shape.join() === "3");
+ * assert.ok(dx.shape.join() === "3");
  * ```
  */
 export function grad(loss: Value, wrt: readonly Value[], options: GradOptions = {}): Value[] {

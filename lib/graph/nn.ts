@@ -35,10 +35,11 @@ import { showShape } from "./types.ts";
  *
  * @example
  * ```ts
+ * import assert from "@std/assert";
  * import { Graph } from "./builder.ts";
  * import { gelu } from "./nn.ts";
  * const g = new Graph();
- * console.assert(gelu(g.input("x", "float32", [4])).shape.join() === "4");
+ * assert.ok(gelu(g.input("x", "float32", [4])).shape.join() === "4");
  * ```
  */
 export function gelu(x: Value): Value {
@@ -77,12 +78,13 @@ export interface CrossEntropyOptions {
  *
  * @example
  * ```ts
+ * import assert from "@std/assert";
  * import { Graph } from "./builder.ts";
  * import { crossEntropy } from "./nn.ts";
  * const g = new Graph();
  * const logits = g.input("logits", "float32", [2, 5, 10]);
  * const targets = g.input("targets", "int64", [2, 5]);
- * console.assert(crossEntropy(logits, targets).shape.length === 0);
+ * assert.ok(crossEntropy(logits, targets).shape.length === 0);
  * ```
  */
 export function crossEntropy(
@@ -158,6 +160,7 @@ export interface AttentionParams {
  *
  * @example
  * ```ts
+ * import assert from "@std/assert";
  * import { Graph } from "./builder.ts";
  * import { multiHeadAttention } from "./nn.ts";
  * const g = new Graph();
@@ -169,7 +172,7 @@ export interface AttentionParams {
  *   o: { w: w("ow"), b: b("ob") },
  * };
  * const y = multiHeadAttention(g.input("x", "float32", [2, 5, 8]), p, { heads: 2, causal: true });
- * console.assert(y.shape.join() === "2,5,8");
+ * assert.ok(y.shape.join() === "2,5,8");
  * ```
  */
 export function multiHeadAttention(
@@ -177,6 +180,12 @@ export function multiHeadAttention(
   p: AttentionParams,
   options: { heads: number; source?: Value; causal?: boolean },
 ): Value {
+  if (options.causal && options.source) {
+    throw new GraphError(
+      "multiHeadAttention",
+      "a causal mask applies to self-attention only; drop causal or source",
+    );
+  }
   const d = p.k.w.shape[1];
   const noBias = x.graph.constant(0, x.dtype, [d]);
   let q: Value, k: Value, v: Value;

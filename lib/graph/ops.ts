@@ -27,8 +27,9 @@ export function normAxis(op: string, axis: number, rank: number): number {
  *
  * @example
  * ```ts
+ * import assert from "@std/assert";
  * import { broadcastShapes } from "./ops.ts";
- * console.assert(broadcastShapes("Add", [[4, 1, 3], [2, 1]]).join() === "4,2,3");
+ * assert.ok(broadcastShapes("Add", [[4, 1, 3], [2, 1]]).join() === "4,2,3");
  * ```
  */
 export function broadcastShapes(op: string, shapes: readonly Shape[]): number[] {
@@ -252,6 +253,10 @@ export function layerNormalization(
 
 function reduce(op: string, x: Value, axes: readonly number[], keepDims: boolean): Value {
   const rank = x.shape.length;
+  // ONNX reads empty axes as "all axes"; an explicit empty list is almost surely a mistake.
+  if (axes.length === 0 && rank > 0) {
+    throw new GraphError(op, "axes is empty; omit it to reduce every axis");
+  }
   const norm = [...new Set(axes.map((a) => normAxis(op, a, rank)))].sort((p, q) => p - q);
   const shape = keepDims
     ? x.shape.map((d, i) => (norm.includes(i) ? 1 : d))
@@ -342,7 +347,7 @@ export function slice(
     if (step === 0) throw new GraphError(op, "step 0");
     const clampIdx = (v: number, lo: number, hi: number) =>
       Math.min(Math.max(v < 0 ? v + d : v, lo), hi);
-    const s = step > 0 ? clampIdx(options.starts[i], 0, d) : clampIdx(options.starts[i], -1, d - 1);
+    const s = step > 0 ? clampIdx(options.starts[i], 0, d) : clampIdx(options.starts[i], 0, d - 1);
     const e = step > 0 ? clampIdx(options.ends[i], 0, d) : clampIdx(options.ends[i], -1, d - 1);
     shape[a] = Math.max(0, Math.ceil((e - s) / step));
   });

@@ -57,10 +57,11 @@ const paramError = (message: string): ParamError => ({ _tag: "ParamError", messa
  *
  * @example
  * ```ts
+ * import assert from "@std/assert";
  * import { createRng } from "../random.ts";
  * import { init, initParams } from "./params.ts";
  * const p = initParams({ w: { shape: [2, 3], init: init.normal(0.02) } }, { rng: createRng(0) });
- * console.assert(p.w.data.length === 6);
+ * assert.ok(p.w.data.length === 6);
  * ```
  */
 export function initParams(
@@ -84,9 +85,10 @@ export function initParams(
  *
  * @example
  * ```ts
+ * import assert from "@std/assert";
  * import { zerosLike } from "./params.ts";
  * const z = zerosLike({ w: { shape: [2], data: new Float32Array([1, 2]) } });
- * console.assert(z.w.data[1] === 0);
+ * assert.ok(z.w.data[1] === 0);
  * ```
  */
 export function zerosLike(store: ParamStore): ParamStore {
@@ -103,10 +105,11 @@ export function zerosLike(store: ParamStore): ParamStore {
  *
  * @example
  * ```ts
+ * import assert from "@std/assert";
  * import { either as E } from "fp-ts";
  * import { checkParams } from "./params.ts";
  * const r = checkParams({ w: { shape: [2], data: new Float32Array(2) } }, { w: [3] });
- * console.assert(E.isLeft(r));
+ * assert.ok(E.isLeft(r));
  * ```
  */
 export function checkParams(
@@ -162,14 +165,21 @@ export function loadParams(
   return F.pipe(
     loadSafetensors(path),
     TE.mapLeft((e) => paramError(e.message)),
-    TE.map(({ tensors, metadata }) => {
+    TE.flatMap(({ tensors, metadata }) => {
       const stores: Record<string, Record<string, Tensor>> = {};
       for (const [full, t] of Object.entries(tensors)) {
+        if (!["F32", "F64", "F16", "BF16"].includes(t.dtype)) {
+          return TE.left(
+            paramError(
+              `${path}: tensor '${full}' is ${t.dtype}; parameters must be floating point`,
+            ),
+          );
+        }
         const cut = full.indexOf("/");
         const [prefix, name] = cut < 0 ? ["", full] : [full.slice(0, cut), full.slice(cut + 1)];
         (stores[prefix] ??= {})[name] = { shape: t.shape, data: toFloat32(t) };
       }
-      return { stores, metadata };
+      return TE.right({ stores, metadata });
     }),
   );
 }

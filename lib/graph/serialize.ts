@@ -16,7 +16,7 @@ export const IR_VERSION = 8;
 
 function valueInfo(v: Value) {
   return {
-    name: v.name,
+    name: v.graph.serialName(v),
     type: {
       tensorType: {
         elemType: ONNX_ELEM_TYPE[v.dtype],
@@ -48,12 +48,13 @@ function attribute(name: string, a: Attr) {
  *
  * @example
  * ```ts
+ * import assert from "@std/assert";
  * import { Graph } from "./builder.ts";
  * import { exp } from "./ops.ts";
  * import { toOnnx } from "./serialize.ts";
  * const g = new Graph();
  * g.output(exp(g.input("x", "float32", [2])), "y");
- * console.assert(toOnnx(g).length > 0);
+ * assert.ok(toOnnx(g).length > 0);
  * ```
  */
 export function toOnnx(graph: Graph): Uint8Array {

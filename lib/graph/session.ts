@@ -89,6 +89,7 @@ function providerCheck(provider: Provider): E.Either<SessionError, void> {
  *
  * @example
  * ```ts
+ * import assert from "@std/assert";
  * import { Graph } from "./builder.ts";
  * import { mul } from "./ops.ts";
  * import { openSession, orThrow, runSession } from "./session.ts";
@@ -97,7 +98,7 @@ function providerCheck(provider: Provider): E.Either<SessionError, void> {
  * g.output(mul(x, 3), "y");
  * const s = await orThrow(openSession(g, { threads: 1 }));
  * const { y } = await orThrow(runSession(s, { x: new Float32Array([1, 2]) }));
- * console.assert(y[1] === 6);
+ * assert.ok(y[1] === 6);
  * ```
  */
 export function openSession(
@@ -106,7 +107,7 @@ export function openSession(
 ): TE.TaskEither<SessionError, Session> {
   const provider = options.provider ?? "cpu";
   const signature = (vs: readonly Value[]) =>
-    new Map(vs.map((v) => [v.name, { dtype: v.dtype, shape: v.shape }]));
+    new Map(vs.map((v) => [graph.serialName(v), { dtype: v.dtype, shape: v.shape }]));
   return TE.flatMap(TE.fromEither(providerCheck(provider)), () =>
     TE.tryCatch(
       async () => ({
@@ -137,6 +138,13 @@ function checkFeed(
 ): E.Either<SessionError, ort.Tensor> {
   if (!spec) return E.left(sessionError(`'${name}' is not an input of this graph`));
   if (!data) return E.left(sessionError(`input '${name}' ${showShape(spec.shape)} was not fed`));
+  const known = [Float32Array, Float64Array, BigInt64Array, Uint8Array].some((c) =>
+    data instanceof c
+  );
+  if (!known) {
+    const kind = (data as object)?.constructor?.name ?? typeof data;
+    return E.left(sessionError(`input '${name}' must be a ${spec.dtype} typed array, got ${kind}`));
+  }
   const dtype = dtypeOfArray(data);
   if (dtype !== spec.dtype || data.length !== sizeOf(spec.shape)) {
     return E.left(sessionError(
@@ -188,9 +196,10 @@ export function runSession(
  *
  * @example
  * ```ts
+ * import assert from "@std/assert";
  * import { taskEither as TE } from "fp-ts";
  * import { orThrow } from "./session.ts";
- * console.assert((await orThrow(TE.right(3))) === 3);
+ * assert.ok((await orThrow(TE.right(3))) === 3);
  * ```
  */
 export async function orThrow<A>(task: TE.TaskEither<{ readonly message: string }, A>): Promise<A> {

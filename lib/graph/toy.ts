@@ -26,9 +26,10 @@ const shapes = (defs: Record<string, ParamDef>) =>
  *
  * @example
  * ```ts
+ * import assert from "@std/assert";
  * import { mlpProblem } from "./toy.ts";
  * const p = mlpProblem({ batch: 8, din: 4, hidden: 16, dout: 2 });
- * console.assert(p.flopsPerStep === 3 * 2 * 8 * (4 * 16 + 16 * 2));
+ * assert.ok(p.flopsPerStep === 3 * 2 * 8 * (4 * 16 + 16 * 2));
  * ```
  */
 export function mlpProblem(
@@ -92,6 +93,7 @@ export function blockParams(d: number): Record<string, ParamDef> {
  *
  * @example
  * ```ts
+ * import assert from "@std/assert";
  * import { Graph } from "./builder.ts";
  * import { blockParams, transformerBlock } from "./toy.ts";
  * const g = new Graph();
@@ -99,7 +101,7 @@ export function blockParams(d: number): Record<string, ParamDef> {
  *   Object.entries(blockParams(8)).map(([k, d]) => [k, g.input(k, "float32", d.shape)]),
  * );
  * const y = transformerBlock(g.input("x", "float32", [2, 5, 8]), p, { heads: 2, causal: true });
- * console.assert(y.shape.join() === "2,5,8");
+ * assert.ok(y.shape.join() === "2,5,8");
  * ```
  */
 export function transformerBlock(
@@ -126,9 +128,10 @@ export function transformerBlock(
  *
  * @example
  * ```ts
+ * import assert from "@std/assert";
  * import { blockProblem } from "./toy.ts";
  * const p = blockProblem({ batch: 2, seq: 4, d: 8, heads: 2 });
- * console.assert(Object.keys(p.defs).length === 15);
+ * assert.ok(Object.keys(p.defs).length === 15);
  * ```
  */
 export function blockProblem(size: BlockSize): ToyProblem {

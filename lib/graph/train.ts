@@ -7,6 +7,7 @@
  */
 import { either as E, function as F, taskEither as TE } from "fp-ts";
 import { Graph, type Value } from "./builder.ts";
+import { GraphError } from "./errors.ts";
 import { grad } from "./grad.ts";
 import { add, concat, gather, mul, reshape } from "./ops.ts";
 import { adamw, ADAMW_DEFAULTS, type AdamWConfig, clipCoefficient } from "./optim.ts";
@@ -38,9 +39,13 @@ export interface TrainSpec {
 /** How a step is built. */
 export interface TrainStepOptions {
   readonly adamw?: Partial<AdamWConfig>;
-  /** Global gradient-norm clip (default 1; Infinity disables clipping). */
+  /** Global gradient-norm clip (default 1; Infinity disables clipping; the norm is always reported). */
   readonly maxGradNorm?: number;
-  /** Micro-batches whose gradients are averaged before one update (default 1). */
+  /**
+   * Micro-batches whose gradients are averaged before one update (default 1). Each
+   * micro-batch's loss counts equally, so a loss that averages over a variable number of
+   * kept positions (cross-entropy with ignored targets) is a mean of means.
+   */
   readonly microBatches?: number;
   /** Optimizer steps fused into one session call (default 1). */
   readonly stepsPerCall?: number;
@@ -63,6 +68,7 @@ export const stateName = {
  *
  * @example
  * ```ts
+ * import assert from "@std/assert";
  * import { buildTrainStep } from "./train.ts";
  * import { linear, mseLoss } from "./nn.ts";
  * const g = buildTrainStep({
@@ -70,13 +76,14 @@ export const stateName = {
  *   batch: { x: { dtype: "float32", shape: [4, 3] }, y: { dtype: "float32", shape: [4, 1] } },
  *   loss: (p, b) => mseLoss(linear(b.x, p.w), b.y),
  * });
- * console.assert(g.outputs.some((v) => v.name === "next/w"));
+ * assert.ok(g.outputs.some((v) => g.serialName(v) === "next/w"));
  * ```
  */
 export function buildTrainStep(spec: TrainSpec, options: TrainStepOptions = {}): Graph {
   const steps = options.stepsPerCall ?? 1, micro = options.microBatches ?? 1;
   const config = { ...ADAMW_DEFAULTS, ...options.adamw };
   const maxNorm = options.maxGradNorm ?? 1;
+  checkTrainSpec(spec, { steps, micro, maxNorm });
   const decay = options.decay ?? ((_: string, shape: Shape) => shape.length >= 2);
   const g = new Graph("train_step");
   const names = Object.keys(spec.params);
@@ -105,7 +112,7 @@ export function buildTrainStep(spec: TrainSpec, options: TrainStepOptions = {}):
       }
       const mean = (v: Value) => (micro === 1 ? v : mul(v, 1 / micro));
       const grads = gradSum!.map(mean);
-      const clip = Number.isFinite(maxNorm) ? clipCoefficient(grads, maxNorm) : undefined;
+      const clip = clipCoefficient(grads, maxNorm);
       const updated = adamw(
         names.map((n, i) => ({
           param: params[i],
@@ -117,13 +124,13 @@ export function buildTrainStep(spec: TrainSpec, options: TrainStepOptions = {}):
         at(lr, s),
         at(step, s),
         config,
-        { gradScale: clip?.scale },
+        { gradScale: Number.isFinite(maxNorm) ? clip.scale : undefined },
       );
       params = updated.map((u) => u.param);
       ms = updated.map((u) => u.m);
       vs = updated.map((u) => u.v);
       losses.push(reshape(mean(lossSum!), [1]));
-      norms.push(reshape(clip?.norm ?? g.constant(0, "float32"), [1]));
+      norms.push(reshape(clip.norm, [1]));
     });
   }
   g.output(steps === 1 ? losses[0] : concat(losses, 0), "loss");
@@ -134,6 +141,36 @@ export function buildTrainStep(spec: TrainSpec, options: TrainStepOptions = {}):
     g.output(vs[i], stateName.next(stateName.v(n)));
   });
   return g;
+}
+
+/** Names the step graph uses itself; parameters and batch inputs must not take them. */
+const RESERVED = new Set(["lr", "step", "loss", "grad_norm"]);
+
+function checkTrainSpec(
+  spec: TrainSpec,
+  options: { steps: number; micro: number; maxNorm: number },
+): void {
+  const { steps, micro, maxNorm } = options;
+  const fail = (message: string): never => {
+    throw new GraphError("buildTrainStep", message);
+  };
+  if (!Number.isInteger(steps) || steps < 1) {
+    fail(`stepsPerCall must be an integer >= 1, got ${steps}`);
+  }
+  if (!Number.isInteger(micro) || micro < 1) {
+    fail(`microBatches must be an integer >= 1, got ${micro}`);
+  }
+  if (!(maxNorm > 0)) fail(`maxGradNorm must be > 0 (Infinity disables clipping), got ${maxNorm}`);
+  const params = Object.keys(spec.params), batch = Object.keys(spec.batch);
+  if (params.length === 0) fail("no parameters to train");
+  for (const name of [...params, ...batch]) {
+    if (RESERVED.has(name) || name.startsWith("adam.") || name.startsWith("next/")) {
+      fail(`'${name}' is reserved (lr, step, loss, grad_norm, adam.*, next/*); rename it`);
+    }
+  }
+  for (const name of batch) {
+    if (name in spec.params) fail(`'${name}' is both a parameter and a batch input`);
+  }
 }
 
 /** Everything that evolves during training. */
@@ -150,9 +187,10 @@ export interface TrainState {
  *
  * @example
  * ```ts
+ * import assert from "@std/assert";
  * import { initTrainState } from "./train.ts";
  * const s = initTrainState({ w: { shape: [2], data: new Float32Array(2) } });
- * console.assert(s.step === 0 && s.m.w.data.length === 2);
+ * assert.ok(s.step === 0 && s.m.w.data.length === 2);
  * ```
  */
 export function initTrainState(params: ParamStore): TrainState {
@@ -226,12 +264,16 @@ function nextState(
 ): E.Either<TrainError, { state: TrainState; losses: number[]; gradNorms: number[] }> {
   const losses = Array.from(out.loss as Float32Array),
     gradNorms = Array.from(out.grad_norm as Float32Array);
-  const bad = losses.findIndex((l) => !Number.isFinite(l));
+  // A non-finite gradient norm means non-finite updated parameters even if the loss was fine.
+  const bad = losses.findIndex((l, i) => !Number.isFinite(l) || !Number.isFinite(gradNorms[i]));
   if (bad >= 0) {
+    const what = Number.isFinite(losses[bad])
+      ? `gradient norm is ${gradNorms[bad]}`
+      : `loss is ${losses[bad]}`;
     return E.left({
       _tag: "TrainError",
-      message: `loss is ${losses[bad]} at step ${state.step + bad + 1}: lower the learning ` +
-        `rate or check the batch for NaN/Inf`,
+      message: `${what} at step ${state.step + bad + 1}: lower the learning rate or check the ` +
+        `batch for NaN/Inf; the state before this call is unchanged`,
     });
   }
   const pick = (key: (n: string) => string, store: ParamStore) =>

@@ -36,9 +36,10 @@ export function isFloat(dtype: DType): boolean {
  *
  * @example
  * ```ts
+ * import assert from "@std/assert";
  * import { sizeOf } from "./types.ts";
- * console.assert(sizeOf([2, 3, 4]) === 24);
- * console.assert(sizeOf([]) === 1);
+ * assert.ok(sizeOf([2, 3, 4]) === 24);
+ * assert.ok(sizeOf([]) === 1);
  * ```
  */
 export function sizeOf(shape: Shape): number {
@@ -52,8 +53,9 @@ export function sizeOf(shape: Shape): number {
  *
  * @example
  * ```ts
+ * import assert from "@std/assert";
  * import { allocate } from "./types.ts";
- * console.assert(allocate("int64", 3) instanceof BigInt64Array);
+ * assert.ok(allocate("int64", 3) instanceof BigInt64Array);
  * ```
  */
 export function allocate(dtype: DType, length: number): TensorData {
