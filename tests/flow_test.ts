@@ -197,7 +197,7 @@ Deno.test("oneStepEstimate() lands on x1 for the exact OT velocity, and its grap
 Deno.test("integrate() shows each solver's order of accuracy on a linear ODE", async () => {
   // dx/dt = -2x + t, x(0) = 1: x(1) = 1/4 + (5/4) e^-2.
   const exact = 0.25 + 1.25 * Math.exp(-2);
-  const v = async (x: Float32Array, t: number) => x.map((xi) => -2 * xi + t);
+  const v = (x: Float32Array, t: number) => Promise.resolve(x.map((xi) => -2 * xi + t));
   for (const [solver, order] of Object.entries(SOLVER_ORDER)) {
     const n = order === 4 ? 4 : 16;
     const err = async (steps: number) =>
@@ -219,7 +219,8 @@ Deno.test("integrate() shows each solver's order of accuracy on a linear ODE", a
 Deno.test("integrate() carries noise to the target along the OT velocity field of a point", async () => {
   const target = new Float32Array([3, -1]);
   // Marginal velocity of the OT path towards a single point: (x1 - x) / (1 - t).
-  const v = async (x: Float32Array, t: number) => x.map((xi, i) => (target[i] - xi) / (1 - t));
+  const v = (x: Float32Array, t: number) =>
+    Promise.resolve(x.map((xi, i) => (target[i] - xi) / (1 - t)));
   const x = await integrate(v, normal(2, 14), { solver: "euler", steps: 5, sway: -1 });
   assertClose(x, target, { atol: 1e-5 });
 });
@@ -234,7 +235,7 @@ Deno.test("timeGrid() with sway keeps its endpoints and increases for s in [-1, 
   assert.ok(timeGrid(8, { sway: -1 })[1] < 1 / 8); // negative sway spends steps near 0
   assert.throws(() => timeGrid(8, { sway: 1.5 }), /sway coefficient must lie in \[-1, 1\]/);
   await assert.rejects(
-    () => integrate(async (x) => x, new Float32Array(1), { grid: [0, 0.5, 0.5, 1] }),
+    () => integrate((x) => Promise.resolve(x), new Float32Array(1), { grid: [0, 0.5, 0.5, 1] }),
     /grid must increase/,
   );
 });

@@ -5,7 +5,7 @@
  */
 import type { Value } from "../graph/builder.ts";
 import { add, mul, reshape } from "../graph/ops.ts";
-import { type Rng } from "../random.ts";
+import type { Rng } from "../random.ts";
 import type { ProbabilityPath } from "./paths.ts";
 import { graphScalars, numbers } from "./scalar.ts";
 
