@@ -11,10 +11,10 @@ import { parseArgs } from "@std/cli";
 import { writeFileAtomic } from "../lib/io.ts";
 import { checkParams, initParams, loadParams, saveParams } from "../lib/graph/params.ts";
 import { orThrow } from "../lib/graph/session.ts";
-import { blockProblem } from "../lib/graph/toy.ts";
+import { blockProblem, runningMeanBatch } from "../lib/graph/toy.ts";
 import { initTrainState, openTrainer, trainCall, type TrainState } from "../lib/graph/train.ts";
 import { lineChartSvg } from "../lib/plot.ts";
-import { createRng, fillNormal, type Rng, rngFromState } from "../lib/random.ts";
+import { createRng, type Rng, rngFromState } from "../lib/random.ts";
 
 const HELP = `Usage: deno task train [options]
   --steps N           optimizer steps in total (default 400)
@@ -28,7 +28,8 @@ const HELP = `Usage: deno task train [options]
   --threads N         ONNX Runtime threads (default: all cores)
   --provider P        cpu (default) or cuda
   --stop-after N      stop and save after N steps, as Ctrl-C would (for tests and time-boxed runs)
-  --quiet             no progress bar`;
+  --quiet             no progress bar
+  --force             start afresh even if --out already holds a checkpoint`;
 
 const { values: a } = parseArgs({
   args: Deno.args,
@@ -48,6 +49,7 @@ const { values: a } = parseArgs({
     provider: { type: "string", default: "cpu" },
     quiet: { type: "boolean", default: false },
     "stop-after": { type: "string" },
+    force: { type: "boolean", default: false },
     help: { type: "boolean", default: false },
   },
 });
@@ -76,6 +78,7 @@ const config = {
   stepsPerCall: int("steps-per-call", a["steps-per-call"]),
 };
 const totalSteps = int("steps", a.steps), saveEvery = int("save-every", a["save-every"]);
+const stopAfter = a["stop-after"] === undefined ? Infinity : int("stop-after", a["stop-after"]);
 if (!(config.lr > 0)) fail(`--lr must be a positive number, got '${a.lr}'`);
 if (config.d % config.heads !== 0) {
   fail(`--d ${config.d} must be divisible by --heads ${config.heads}`);
@@ -96,84 +99,89 @@ const schedule = (step: number) =>
     (0.1 + 0.45 * (1 + Math.cos((Math.PI * (step - warmup)) / Math.max(1, totalSteps - warmup))));
 
 /** A batch of stepsPerCall x [batch, seq, d] inputs and their running means. */
-function makeBatch(rng: Rng): { x: Float32Array; target: Float32Array } {
-  const { batch, seq, d, stepsPerCall } = config;
-  const x = fillNormal(new Float32Array(stepsPerCall * batch * seq * d), rng, {});
-  const target = new Float32Array(x.length);
-  for (let s = 0; s < stepsPerCall * batch; s++) {
-    for (let j = 0; j < d; j++) {
-      let acc = 0;
-      for (let t = 0; t < seq; t++) {
-        const i = (s * seq + t) * d + j;
-        acc += x[i];
-        target[i] = acc / (t + 1);
-      }
-    }
-  }
-  return { x, target };
-}
+const makeBatch = (rng: Rng) =>
+  runningMeanBatch({ ...config, copies: config.stepsPerCall }, { rng });
+
+/** What a checkpoint must match to be resumed: the problem, seed, and the schedule's length. */
+const runConfig = JSON.stringify({ ...config, steps: totalSteps });
 
 async function saveCheckpoint(state: TrainState, rng: Rng): Promise<void> {
-  await orThrow(
-    saveParams(ckptPath, { param: state.params, "adam.m": state.m, "adam.v": state.v }, {
-      metadata: {
-        step: String(state.step),
-        rng: JSON.stringify(rng.state()),
-        config: JSON.stringify(config),
-      },
-    }),
-  );
+  const metadata = {
+    step: String(state.step),
+    rng: JSON.stringify(rng.state()),
+    config: runConfig,
+  };
+  const stores = { param: state.params, "adam.m": state.m, "adam.v": state.v };
+  await orThrow(saveParams(ckptPath, stores, { metadata }));
 }
 
 async function restore(): Promise<{ state: TrainState; rng: Rng }> {
   const { stores, metadata } = await orThrow(loadParams(ckptPath));
-  if (metadata.config !== JSON.stringify(config)) {
+  if (metadata.config !== runConfig) {
     fail(
-      `checkpoint ${ckptPath} was made with ${metadata.config}; this run asks for ${
-        JSON.stringify(config)
-      }`,
+      `checkpoint ${ckptPath} was made with ${metadata.config}; this run asks for ${runConfig} ` +
+        `(resume with the same flags, or start afresh with --force)`,
     );
   }
-  const shapes = problem.spec.params;
   const check = (name: string) => {
-    const r = checkParams(stores[name] ?? {}, shapes);
+    const r = checkParams(stores[name] ?? {}, problem.spec.params);
     if (r._tag === "Left") fail(`checkpoint ${ckptPath}, ${name}: ${r.left.message}`);
     return r.right;
   };
-  const state = {
-    params: check("param"),
-    m: check("adam.m"),
-    v: check("adam.v"),
-    step: Number(metadata.step),
-  };
-  return { state, rng: rngFromState(JSON.parse(metadata.rng)) };
+  const step = Number(metadata.step);
+  if (!Number.isInteger(step) || step < 0) {
+    fail(`checkpoint ${ckptPath}: bad step '${metadata.step}'`);
+  }
+  let rng: Rng;
+  try {
+    rng = rngFromState(JSON.parse(metadata.rng ?? ""));
+  } catch (e) {
+    fail(`checkpoint ${ckptPath}: bad RNG state (${(e as Error).message})`);
+  }
+  return { state: { params: check("param"), m: check("adam.m"), v: check("adam.v"), step }, rng };
 }
 
 /** Keeps metrics up to `step` so a resumed run's log equals an uninterrupted one. */
 async function metricsUpTo(step: number): Promise<string[]> {
+  let text: string;
   try {
-    return (await Deno.readTextFile(metricsPath)).split("\n").filter((l) =>
-      l && JSON.parse(l).step <= step
-    );
-  } catch {
-    return [];
+    text = await Deno.readTextFile(metricsPath);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return [];
+    throw e;
   }
+  return text.split("\n").filter((l, i) => {
+    if (!l) return false;
+    try {
+      return JSON.parse(l).step <= step;
+    } catch {
+      return fail(`${metricsPath} line ${i + 1} is not JSON; fix or remove the file`);
+    }
+  });
 }
+
+const exists = async (path: string) => {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+};
 
 await Deno.mkdir(out, { recursive: true });
 let state: TrainState, rng: Rng;
 if (a.resume) {
-  try {
-    await Deno.stat(ckptPath);
-  } catch {
-    fail(`--resume: no checkpoint at ${ckptPath}`);
-  }
+  if (!(await exists(ckptPath))) fail(`--resume: no checkpoint at ${ckptPath}`);
   ({ state, rng } = await restore());
 } else {
+  if (!a.force && (await exists(ckptPath))) {
+    fail(`${ckptPath} exists: continue it with --resume, or overwrite it with --force`);
+  }
   rng = createRng(config.seed);
   state = initTrainState(initParams(problem.defs, { rng }));
 }
-const lines = await metricsUpTo(state.step);
+const lines = a.resume ? await metricsUpTo(state.step) : [];
 const trainer = await orThrow(openTrainer(problem.spec, {
   stepsPerCall: config.stepsPerCall,
   threads: a.threads ? int("threads", a.threads) : undefined,
@@ -185,21 +193,20 @@ Deno.addSignalListener("SIGINT", () => (stop = true));
 const started = performance.now(), startStep = state.step;
 const bar = (loss: number) => {
   if (a.quiet) return;
-  const done = state.step / totalSteps,
-    rate = (state.step - startStep) / ((performance.now() - started) / 1000);
+  const done = state.step / totalSteps;
+  const rate = (state.step - startStep) / ((performance.now() - started) / 1000);
   const eta = rate > 0 ? (totalSteps - state.step) / rate : 0;
   const filled = Math.round(done * 30);
   Deno.stderr.writeSync(new TextEncoder().encode(
-    `\r[${"#".repeat(filled)}${".".repeat(30 - filled)}] ${state.step}/${totalSteps} loss ${
-      loss.toFixed(4)
-    } ` +
-      `${rate.toFixed(1)} steps/s ETA ${eta.toFixed(0)}s `,
+    `\r[${"#".repeat(filled)}${".".repeat(30 - filled)}] ${state.step}/${totalSteps} ` +
+      `loss ${loss.toFixed(4)} ${rate.toFixed(1)} steps/s ETA ${eta.toFixed(0)}s `,
   ));
 };
 
+/** Metrics first: a crash between the writes then leaves extra lines, which resume drops. */
 async function flush(): Promise<void> {
-  await saveCheckpoint(state, rng);
   await writeFileAtomic(metricsPath, new TextEncoder().encode(lines.map((l) => l + "\n").join("")));
+  await saveCheckpoint(state, rng);
   const points = lines.map((l) => JSON.parse(l)).map((m) => [m.step, m.loss] as [number, number]);
   const svg = lineChartSvg(points, {
     title: "demo: training loss",
@@ -213,20 +220,22 @@ async function flush(): Promise<void> {
 while (state.step < totalSteps && !stop) {
   const batch = makeBatch(rng);
   const before = state.step;
-  const result = await orThrow(trainCall(trainer, state, batch, { lr: schedule }));
-  state = result.state;
-  result.losses.forEach((loss, i) =>
-    lines.push(
-      JSON.stringify({
-        step: before + i + 1,
-        loss,
-        grad_norm: result.gradNorms[i],
-        lr: schedule(before + i + 1),
-      }),
-    )
+  const result = await trainCall(trainer, state, batch, { lr: schedule })();
+  if (result._tag === "Left") {
+    await flush(); // keep everything up to the last good step
+    fail(`${result.left.message}; saved step ${state.step} to ${ckptPath}`);
+  }
+  state = result.right.state;
+  result.right.losses.forEach((loss, i) =>
+    lines.push(JSON.stringify({
+      step: before + i + 1,
+      loss,
+      grad_norm: result.right.gradNorms[i],
+      lr: schedule(before + i + 1),
+    }))
   );
-  bar(result.losses[result.losses.length - 1]);
-  if (a["stop-after"] && state.step >= int("stop-after", a["stop-after"])) stop = true;
+  bar(result.right.losses[result.right.losses.length - 1]);
+  if (state.step >= stopAfter) stop = true;
   if (state.step % saveEvery === 0 || state.step === totalSteps) await flush();
 }
 if (stop) {
@@ -234,10 +243,9 @@ if (stop) {
   console.error(`\ninterrupted: saved step ${state.step} to ${ckptPath}; continue with --resume`);
 } else {
   const last = lines.slice(-config.stepsPerCall).map((l) => JSON.parse(l).loss);
+  const mean = last.reduce((sum, v) => sum + v, 0) / last.length;
   console.error(
-    `\ndone: ${state.step} steps, final loss ${
-      (last.reduce((s, v) => s + v, 0) / last.length).toFixed(4)
-    }; ` +
+    `\ndone: ${state.step} steps, final loss ${mean.toFixed(4)}; ` +
       `${ckptPath}, ${metricsPath}, ${out}/loss.svg`,
   );
 }

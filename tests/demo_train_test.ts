@@ -68,7 +68,7 @@ Deno.test("demo_train names bad flags and a missing checkpoint", async () => {
   assert.match(heads.stderr, /--d 8 must be divisible by --heads 3/);
 });
 
-Deno.test("demo_train refuses to resume with a different configuration", async () => {
+Deno.test("demo_train refuses a different configuration on resume and an existing run without --force", async () => {
   const dir = await Deno.makeTempDir();
   assert.equal((await train(["--steps", "5", "--save-every", "5", "--out", dir])).code, 0);
   const r = await train([

@@ -4,7 +4,7 @@ import { either as E } from "fp-ts";
 import { add, mul, reduceSum, sub } from "../lib/graph/ops.ts";
 import { initParams, type ParamStore } from "../lib/graph/params.ts";
 import { orThrow } from "../lib/graph/session.ts";
-import { blockProblem, mlpProblem, type ToyProblem } from "../lib/graph/toy.ts";
+import { blockProblem, mlpProblem, runningMeanBatch, type ToyProblem } from "../lib/graph/toy.ts";
 import {
   initTrainState,
   openTrainer,
@@ -100,6 +100,12 @@ async function run(
   return { state, losses };
 }
 
+function assertSameParams(actual: TrainState, expected: TrainState): void {
+  for (const k of Object.keys(expected.params)) {
+    assertClose(actual.params[k].data, expected.params[k].data, { atol: 1e-6, what: k });
+  }
+}
+
 Deno.test("trainCall() with two micro-batches equals one step on the whole batch", async () => {
   const whole = mlpProblem({ batch: 8, din: 5, hidden: 16, dout: 3 });
   const half = mlpProblem({ batch: 4, din: 5, hidden: 16, dout: 3 });
@@ -109,12 +115,7 @@ Deno.test("trainCall() with two micro-batches equals one step on the whole batch
   // The same rows split into [1 step, 2 micro-batches, 4 rows].
   const b = await run(half, params, { microBatches: 2 }, data);
   assertClose(b.losses, a.losses, { rtol: 1e-5 });
-  for (const k of Object.keys(params)) {
-    assertClose(Array.from(b.state.params[k].data), Array.from(a.state.params[k].data), {
-      atol: 1e-6,
-      what: k,
-    });
-  }
+  assertSameParams(b.state, a.state);
 });
 
 Deno.test("trainCall() with three fused steps equals three separate calls", async () => {
@@ -133,12 +134,7 @@ Deno.test("trainCall() with three fused steps equals three separate calls", asyn
   const fused = await run(problem, params, { stepsPerCall: 3 }, [stacked]);
   assert.equal(fused.state.step, 3);
   assertClose(fused.losses, separate.losses, { rtol: 1e-5 });
-  for (const k of Object.keys(params)) {
-    assertClose(Array.from(fused.state.params[k].data), Array.from(separate.state.params[k].data), {
-      atol: 1e-6,
-      what: k,
-    });
-  }
+  assertSameParams(fused.state, separate.state);
 });
 
 Deno.test("trainCall() trains an MLP: the loss falls 20x in 300 steps (seed 0)", async () => {
@@ -181,19 +177,7 @@ Deno.test("trainCall() trains a transformer block: a causal running mean, loss f
   const n = size.batch * size.seq * size.d;
   const losses: number[] = [];
   for (let call = 0; call < 20; call++) {
-    const x = fillNormal(new Float32Array(10 * n), rng, {});
-    const target = new Float32Array(x.length);
-    // target[t] = mean(x[0..t]): learnable only by attending to the past.
-    for (let s = 0; s < 10 * size.batch; s++) {
-      for (let j = 0; j < size.d; j++) {
-        let acc = 0;
-        for (let t = 0; t < size.seq; t++) {
-          const i = (s * size.seq + t) * size.d + j;
-          acc += x[i];
-          target[i] = acc / (t + 1);
-        }
-      }
-    }
+    const { x, target } = runningMeanBatch({ ...size, copies: 10 }, { rng });
     const out = await orThrow(trainCall(trainer, state, { x, target }, { lr: 1e-2 }));
     state = out.state;
     losses.push(...out.losses);

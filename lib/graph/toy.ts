@@ -9,6 +9,7 @@ import { gelu, layerNorm, linear, mseLoss, multiHeadAttention } from "./nn.ts";
 import { add } from "./ops.ts";
 import { init, type ParamDef } from "./params.ts";
 import type { TrainSpec } from "./train.ts";
+import { fillNormal, type Rng } from "../random.ts";
 
 /** A toy problem: parameter declarations, the train spec, and matmul FLOPs of one step. */
 export interface ToyProblem {
@@ -152,4 +153,38 @@ export function blockProblem(size: BlockSize): ToyProblem {
     },
     flopsPerStep: 3 * forward,
   };
+}
+
+/**
+ * A batch for the block problem's toy task: x ~ N(0, 1) of [copies * batch, seq, d] and its
+ * causal running mean, target[t] = mean(x[0..t]), which only attention to the past can
+ * compute. `copies` stacks batches for fused steps.
+ *
+ * @example
+ * ```ts
+ * import assert from "@std/assert";
+ * import { createRng } from "../random.ts";
+ * import { runningMeanBatch } from "./toy.ts";
+ * const { x, target } = runningMeanBatch({ batch: 1, seq: 2, d: 1 }, { rng: createRng(0) });
+ * assert.ok(target[0] === x[0] && Math.abs(target[1] - (x[0] + x[1]) / 2) < 1e-6);
+ * ```
+ */
+export function runningMeanBatch(
+  size: { batch: number; seq: number; d: number; copies?: number },
+  options: { rng: Rng },
+): { x: Float32Array; target: Float32Array } {
+  const { batch, seq, d, copies = 1 } = size;
+  const x = fillNormal(new Float32Array(copies * batch * seq * d), options.rng, {});
+  const target = new Float32Array(x.length);
+  for (let s = 0; s < copies * batch; s++) {
+    for (let j = 0; j < d; j++) {
+      let acc = 0;
+      for (let t = 0; t < seq; t++) {
+        const i = (s * seq + t) * d + j;
+        acc += x[i];
+        target[i] = acc / (t + 1);
+      }
+    }
+  }
+  return { x, target };
 }
