@@ -78,7 +78,7 @@ const reducedAxes = (node: Node): number[] => staticInts(node.inputs[1], node.op
 export const GRAD_RULES: Readonly<Record<string, GradRule>> = {
   Identity: ({ gy }) => [gy[0]],
   Add: ({ gy }) => [gy[0], gy[0]],
-  Sub: ({ gy }) => [gy[0], neg(gy[0]!)],
+  Sub: ({ gy: [g], needs }) => [needs[0] ? g : undefined, needs[1] ? neg(g!) : undefined],
   Mul: ({ node: { inputs: [a, b] }, gy: [g], needs }) => [
     needs[0] ? mul(g!, b!) : undefined,
     needs[1] ? mul(g!, a!) : undefined,
@@ -152,15 +152,15 @@ export const GRAD_RULES: Readonly<Record<string, GradRule>> = {
     const [mean, invStd] = node.outputs.slice(1).map((s) =>
       s.dtype === x!.dtype ? s : cast(s, x!.dtype)
     );
-    const xHat = mul(sub(x!, mean), invStd);
+    const xHat = needs[0] || needs[1] ? mul(sub(x!, mean), invStd) : undefined;
     const last = x!.shape.length - 1;
     let gx: Value | undefined;
     if (needs[0]) {
       const gs = mul(g, scale!);
       const centered = sub(gs, mulScalarMean(gs, last));
-      gx = mul(invStd, sub(centered, mul(xHat, mulScalarMean(mul(gs, xHat), last))));
+      gx = mul(invStd, sub(centered, mul(xHat!, mulScalarMean(mul(gs, xHat!), last))));
     }
-    return [gx, needs[1] ? mul(g, xHat) : undefined, needs[2] ? g : undefined];
+    return [gx, needs[1] ? mul(g, xHat!) : undefined, needs[2] ? g : undefined];
   },
   ReduceSum: ({ node, gy: [g] }) => {
     const x = node.inputs[0]!;
