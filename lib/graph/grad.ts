@@ -157,8 +157,8 @@ export const GRAD_RULES: Readonly<Record<string, GradRule>> = {
     let gx: Value | undefined;
     if (needs[0]) {
       const gs = mul(g, scale!);
-      const centered = sub(gs, mulScalarMean(gs, last));
-      gx = mul(invStd, sub(centered, mul(xHat!, mulScalarMean(mul(gs, xHat!), last))));
+      const centered = sub(gs, meanKeepDims(gs, last));
+      gx = mul(invStd, sub(centered, mul(xHat!, meanKeepDims(mul(gs, xHat!), last))));
     }
     return [gx, needs[1] ? mul(g, xHat!) : undefined, needs[2] ? g : undefined];
   },
@@ -227,7 +227,7 @@ export const GRAD_RULES: Readonly<Record<string, GradRule>> = {
   },
 };
 
-function mulScalarMean(x: Value, axis: number): Value {
+function meanKeepDims(x: Value, axis: number): Value {
   return mul(reduceSum(x, [axis], true), 1 / x.shape[axis]);
 }
 
