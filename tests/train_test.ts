@@ -174,7 +174,6 @@ Deno.test("trainCall() trains a transformer block: a causal running mean, loss f
   const params = initParams(problem.defs, { rng });
   const trainer = await orThrow(openTrainer(problem.spec, { threads: 1, stepsPerCall: 10 }));
   let state = initTrainState(params);
-  const n = size.batch * size.seq * size.d;
   const losses: number[] = [];
   for (let call = 0; call < 20; call++) {
     const { x, target } = runningMeanBatch({ ...size, copies: 10 }, { rng });

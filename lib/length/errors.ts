@@ -1,0 +1,84 @@
+/**
+ * Errors of the length heuristics. Every function of `lib/length` that can fail returns an
+ * `E.Either<LengthError, A>`; each message names the problem and the fix.
+ * {@link lengthOrThrow} unwraps at the edge (scripts, tests, notebooks).
+ * @module
+ */
+import { either as E } from "fp-ts";
+
+/** What went wrong, for code that branches on it. */
+export type LengthErrorKind =
+  | "empty-text"
+  | "unknown-language"
+  | "too-long"
+  | "invalid-option"
+  | "invalid-pairs"
+  | "fit-failed";
+
+/** A failure of the length heuristics, naming the problem and the fix. */
+export interface LengthError {
+  readonly _tag: "LengthError";
+  readonly kind: LengthErrorKind;
+  readonly message: string;
+}
+
+/**
+ * Builds a {@link LengthError}.
+ *
+ * @example
+ * ```ts
+ * import assert from "@std/assert";
+ * import { lengthError } from "./errors.ts";
+ * const e = lengthError("invalid-option", "sigma must be >= 0, got -1");
+ * assert.equal(e.kind, "invalid-option");
+ * assert.match(e.message, /sigma/);
+ * ```
+ */
+export function lengthError(kind: LengthErrorKind, message: string): LengthError {
+  return { _tag: "LengthError", kind, message };
+}
+
+/**
+ * Unwraps a result of `lib/length`, throwing an Error with the {@link LengthError}'s message.
+ * Use it at the edge only (scripts, tests); library code keeps the Either.
+ *
+ * @example
+ * ```ts
+ * import assert from "@std/assert";
+ * import { either as E } from "fp-ts";
+ * import { lengthError, lengthOrThrow } from "./errors.ts";
+ * assert.equal(lengthOrThrow(E.right(3)), 3);
+ * assert.throws(() => lengthOrThrow(E.left(lengthError("empty-text", "text is empty"))), /empty/);
+ * ```
+ */
+export function lengthOrThrow<A>(result: E.Either<LengthError, A>): A {
+  if (E.isLeft(result)) {
+    const err = new Error(result.left.message);
+    err.name = "LengthError";
+    throw err;
+  }
+  return result.right;
+}
+
+/**
+ * Levenshtein distance (insertions, deletions, substitutions), for "did you mean" lists.
+ *
+ * @example
+ * ```ts
+ * import assert from "@std/assert";
+ * import { editDistance } from "./errors.ts";
+ * assert.equal(editDistance("jv", "jw"), 1);
+ * assert.equal(editDistance("german", "germen"), 1);
+ * ```
+ */
+export function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) {
+      cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    prev = cur;
+  }
+  return prev[b.length];
+}

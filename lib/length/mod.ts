@@ -1,0 +1,57 @@
+/**
+ * Length heuristics for flowt2s: how many Whisper-encoder frames (50 per second, at most 1500)
+ * a text takes when spoken, from a speaking rate per Whisper language.
+ *
+ * @example
+ * ```ts
+ * import assert from "@std/assert";
+ * import { createRng } from "../random.ts";
+ * import { frames, lengthOrThrow, splitSegments } from "./mod.ts";
+ * const est = lengthOrThrow(frames("你好，世界。今天天气很好。", "zh"));
+ * assert.equal(est.unit, "char");
+ * const jittered = lengthOrThrow(frames("Hello there, world.", "en", { rng: createRng(0) }));
+ * assert.ok(jittered.jitter !== 1);
+ * assert.equal(lengthOrThrow(splitSegments("Short.", "en")).length, 1);
+ * ```
+ * @module
+ */
+export {
+  calibrate,
+  type CalibrateOptions,
+  type Calibration,
+  type CalibrationPair,
+  type LanguageFit,
+} from "./calibrate.ts";
+export {
+  editDistance,
+  type LengthError,
+  lengthError,
+  type LengthErrorKind,
+  lengthOrThrow,
+} from "./errors.ts";
+export {
+  DEFAULT_MIN_FRAMES,
+  DEFAULT_PAUSES,
+  type FrameEstimate,
+  frames,
+  FRAMES_PER_SECOND,
+  type FramesOptions,
+  jitterFactor,
+  MAX_FRAMES,
+  type Pauses,
+  secondsToFrames,
+} from "./frames.ts";
+export { resolveLanguage, withRates } from "./language.ts";
+export { LETTER_WORDS, measure, type Measurement, type UnitParts } from "./measure.ts";
+export { digitValue, numberWords } from "./numbers.ts";
+export {
+  DEFAULT_DURATION_RATIO,
+  ENGLISH_WORDS_PER_SECOND,
+  type RateEntry,
+  type RateTable,
+  type Unit,
+  WHISPER_RATES,
+  WHISPERSPEECH_DEFAULT_CPS,
+} from "./rates.ts";
+export { type Segment, splitSegments } from "./split.ts";
+export { type Token, tokenize, type TokenKind } from "./tokens.ts";
