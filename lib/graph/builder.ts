@@ -23,7 +23,17 @@ export type Attr =
   | { readonly kind: "floats"; readonly value: readonly number[] }
   | { readonly kind: "string"; readonly value: string };
 
-/** Attribute constructors: `attr.int(1)`, `attr.ints([0, 2, 1])`. */
+/**
+ * Attribute constructors: `attr.int(1)`, `attr.ints([0, 2, 1])`.
+ *
+ * @example
+ * ```ts
+ * import assert from "@std/assert";
+ * import { attr } from "./builder.ts";
+ * assert.deepEqual(attr.ints([0, 2, 1]), { kind: "ints", value: [0, 2, 1] });
+ * assert.deepEqual(attr.float(1), { kind: "float", value: 1 }); // not an int, though 1 is integral
+ * ```
+ */
 export const attr = {
   int: (value: number): Attr => ({ kind: "int", value }),
   float: (value: number): Attr => ({ kind: "float", value }),
@@ -34,30 +44,43 @@ export const attr = {
 
 /** A symbolic tensor in a graph: a name with a dtype and a static shape. */
 export interface Value {
+  /** Unique name within its graph (see {@link Graph.serialName} for the serialised name). */
   readonly name: string;
+  /** Element type. */
   readonly dtype: DType;
+  /** Static shape. */
   readonly shape: Shape;
+  /** The graph that built this value. */
   readonly graph: Graph;
 }
 
 /** One ONNX node. Optional inputs that are absent are `undefined`. */
 export interface Node {
+  /** ONNX op type, e.g. "MatMul". */
   readonly op: string;
+  /** Unique node name. */
   readonly name: string;
+  /** Inputs in ONNX order; `undefined` marks an absent optional input. */
   readonly inputs: readonly (Value | undefined)[];
+  /** Output values in ONNX order. */
   readonly outputs: readonly Value[];
+  /** ONNX attributes by name. */
   readonly attrs: Readonly<Record<string, Attr>>;
 }
 
 /** A frozen tensor stored inside the model (weights that never change, constants). */
 export interface Initializer {
+  /** The value that names the tensor in the graph. */
   readonly value: Value;
+  /** Its contents, laid out row-major. */
   readonly data: TensorData;
 }
 
 /** Output type of a node, as computed by the op that builds it. */
 export interface ValueSpec {
+  /** Element type of the output. */
   readonly dtype: DType;
+  /** Static shape of the output. */
   readonly shape: Shape;
 }
 
@@ -77,10 +100,15 @@ export interface ValueSpec {
  * ```
  */
 export class Graph {
+  /** The graph's name in the model and in error messages. */
   readonly name: string;
+  /** Nodes in build order (a topological order). */
   readonly nodes: Node[] = [];
+  /** Graph inputs in declaration order. */
   readonly inputs: Value[] = [];
+  /** Graph outputs in the order they were marked. */
   readonly outputs: Value[] = [];
+  /** Frozen tensors stored in the model, constants included. */
   readonly initializers: Initializer[] = [];
   readonly #names = new Set<string>();
   readonly #producers = new Map<string, Node>();
@@ -90,6 +118,7 @@ export class Graph {
   readonly #scopes: string[] = [];
   #counter = 0;
 
+  /** An empty graph named `name`. */
   constructor(name = "graph") {
     this.name = name;
   }

@@ -38,6 +38,7 @@ import { isFloat, type Shape, sizeOf } from "./types.ts";
 
 /** What a gradient rule sees: the forward node, output gradients, and which inputs need one. */
 export interface GradContext {
+  /** The forward node whose inputs need gradients. */
   readonly node: Node;
   /** Gradient of the loss with respect to each output; undefined means zero. */
   readonly gy: readonly (Value | undefined)[];
@@ -74,7 +75,28 @@ const keepShape = (x: Value, axes: readonly number[]): number[] =>
   x.shape.map((d, i) => (axes.includes(i) ? 1 : d));
 const reducedAxes = (node: Node): number[] => staticInts(node.inputs[1], node.op);
 
-/** The gradient rules, one per primitive op. A missing entry is a build-time error. */
+/**
+ * The gradient rules, one per primitive op. A missing entry is a build-time error.
+ *
+ * @example
+ * ```ts
+ * import assert from "@std/assert";
+ * import { Graph } from "./builder.ts";
+ * import { GRAD_RULES } from "./grad.ts";
+ * import { mul } from "./ops.ts";
+ * import { openSession, orThrow, runSession } from "./session.ts";
+ * const g = new Graph();
+ * const [a, b, gy] = ["a", "b", "gy"].map((n) => g.input(n, "float32", [2]));
+ * const node = g.producer(mul(a, b))!;
+ * const [da, db] = GRAD_RULES.Mul({ node, gy: [gy], needs: [true, false] });
+ * assert.ok(db === undefined && !("Equal" in GRAD_RULES)); // skipped input; comparisons have none
+ * g.output(da!, "da");
+ * const s = await orThrow(openSession(g, { threads: 1 }));
+ * const f = (...v: number[]) => new Float32Array(v);
+ * const out = await orThrow(runSession(s, { a: f(1, 2), b: f(3, 4), gy: f(1, 10) }));
+ * assert.deepEqual([...out.da], [3, 40]); // gy * b
+ * ```
+ */
 export const GRAD_RULES: Readonly<Record<string, GradRule>> = {
   Identity: ({ gy }) => [gy[0]],
   Add: ({ gy }) => [gy[0], gy[0]],

@@ -46,18 +46,67 @@ export function gelu(x: Value): Value {
   return mul(mul(x, 0.5), add(erf(mul(x, Math.SQRT1_2)), 1));
 }
 
-/** x @ w (+ b): w is [in, out]. */
+/**
+ * x @ w (+ b): w is [in, out].
+ *
+ * @example
+ * ```ts
+ * import assert from "@std/assert";
+ * import { Graph } from "./builder.ts";
+ * import { linear } from "./nn.ts";
+ * import { openSession, orThrow, runSession } from "./session.ts";
+ * const g = new Graph();
+ * const w = g.constant([3, 4], "float32", [2, 1]), b = g.constant([1], "float32", [1]);
+ * g.output(linear(g.input("x", "float32", [1, 2]), w, b), "y");
+ * const s = await orThrow(openSession(g, { threads: 1 }));
+ * const { y } = await orThrow(runSession(s, { x: new Float32Array([1, 2]) }));
+ * assert.deepEqual([...y], [12]); // 1 * 3 + 2 * 4 + 1
+ * ```
+ */
 export function linear(x: Value, w: Value, b?: Value): Value {
   const y = matmul(x, w);
   return b ? add(y, b) : y;
 }
 
-/** LayerNorm over the last axis with affine scale and bias. */
+/**
+ * LayerNorm over the last axis with affine scale and bias.
+ *
+ * @example
+ * ```ts
+ * import assert from "@std/assert";
+ * import { Graph } from "./builder.ts";
+ * import { layerNorm } from "./nn.ts";
+ * import { openSession, orThrow, runSession } from "./session.ts";
+ * const g = new Graph();
+ * const scale = g.constant(2, "float32", [2]), bias = g.constant(1, "float32", [2]);
+ * g.output(layerNorm(g.input("x", "float32", [1, 2]), scale, bias), "y");
+ * const s = await orThrow(openSession(g, { threads: 1 }));
+ * const { y } = await orThrow(runSession(s, { x: new Float32Array([1, 3]) }));
+ * assert.ok(Math.abs(Number(y[0]) + 1) < 1e-4 && Math.abs(Number(y[1]) - 3) < 1e-4); // 2 (+-1) + 1
+ * ```
+ */
 export function layerNorm(x: Value, scale: Value, bias: Value, epsilon = 1e-5): Value {
   return layerNormalization(x, scale, bias, epsilon).y;
 }
 
-/** Mean squared error over all elements. */
+/**
+ * Mean squared error over all elements.
+ *
+ * @example
+ * ```ts
+ * import assert from "@std/assert";
+ * import { Graph } from "./builder.ts";
+ * import { mseLoss } from "./nn.ts";
+ * import { openSession, orThrow, runSession } from "./session.ts";
+ * const g = new Graph();
+ * const [p, t] = ["p", "t"].map((n) => g.input(n, "float32", [2]));
+ * g.output(mseLoss(p, t), "loss");
+ * const s = await orThrow(openSession(g, { threads: 1 }));
+ * const feeds = { p: new Float32Array([1, 3]), t: new Float32Array([1, 1]) };
+ * const { loss } = await orThrow(runSession(s, feeds));
+ * assert.deepEqual([...loss], [2]); // (0^2 + 2^2) / 2
+ * ```
+ */
 export function mseLoss(prediction: Value, target: Value): Value {
   const d = sub(prediction, target);
   return reduceMean(mul(d, d));
@@ -114,6 +163,16 @@ export function crossEntropy(
 /**
  * An additive causal mask [T, T]: 0 on and below the diagonal, -1e9 above. A large finite
  * value (not -inf) keeps fully masked rows finite.
+ *
+ * @example
+ * ```ts
+ * import assert from "@std/assert";
+ * import { Graph } from "./builder.ts";
+ * import { causalMask } from "./nn.ts";
+ * const g = new Graph();
+ * const mask = causalMask(g.input("x", "float32", [1]), 2);
+ * assert.deepEqual([...g.constantData(mask)!], [0, -1e9, 0, 0]); // row i sees columns <= i
+ * ```
  */
 export function causalMask(like: Value, length: number): Value {
   const data: number[] = [];
@@ -121,7 +180,23 @@ export function causalMask(like: Value, length: number): Value {
   return like.graph.constant(data, like.dtype, [length, length]);
 }
 
-/** Scaled dot-product attention over [B, H, T, dh] tensors with an optional additive mask. */
+/**
+ * Scaled dot-product attention over [B, H, T, dh] tensors with an optional additive mask.
+ *
+ * @example
+ * ```ts
+ * import assert from "@std/assert";
+ * import { Graph } from "./builder.ts";
+ * import { attention } from "./nn.ts";
+ * import { openSession, orThrow, runSession } from "./session.ts";
+ * const g = new Graph();
+ * const kv = g.constant([7, 8], "float32", [1, 1, 1, 2]); // a single key and value
+ * g.output(attention(g.input("q", "float32", [1, 1, 2, 2]), kv, kv), "y");
+ * const s = await orThrow(openSession(g, { threads: 1 }));
+ * const { y } = await orThrow(runSession(s, { q: new Float32Array([1, 2, 3, 4]) }));
+ * assert.deepEqual([...y], [7, 8, 7, 8]); // every query attends fully to the one value
+ * ```
+ */
 export function attention(q: Value, k: Value, v: Value, mask?: Value): Value {
   const dh = q.shape[q.shape.length - 1];
   // Scaling q ([.., T, dh]) rather than the scores ([.., T, T]) saves a pass each way.
@@ -129,7 +204,20 @@ export function attention(q: Value, k: Value, v: Value, mask?: Value): Value {
   return matmul(softmax(mask ? add(scores, mask) : scores), v);
 }
 
-/** [B, T, D] -> [B, H, T, D/H]. */
+/**
+ * [B, T, D] -> [B, H, T, D/H].
+ *
+ * @example
+ * ```ts
+ * import assert from "@std/assert";
+ * import { Graph } from "./builder.ts";
+ * import { splitHeads } from "./nn.ts";
+ * const g = new Graph();
+ * const x = g.input("x", "float32", [2, 5, 8]);
+ * assert.deepEqual(splitHeads(x, 2).shape, [2, 2, 5, 4]);
+ * assert.throws(() => splitHeads(x, 3), /width 8 is not divisible by 3 heads/);
+ * ```
+ */
 export function splitHeads(x: Value, heads: number): Value {
   const [b, t, d] = x.shape;
   if (d % heads !== 0) {
@@ -138,7 +226,23 @@ export function splitHeads(x: Value, heads: number): Value {
   return transpose(reshape(x, [b, t, heads, d / heads]), [0, 2, 1, 3]);
 }
 
-/** [B, H, T, dh] -> [B, T, H*dh]. */
+/**
+ * [B, H, T, dh] -> [B, T, H*dh].
+ *
+ * @example
+ * ```ts
+ * import assert from "@std/assert";
+ * import { Graph } from "./builder.ts";
+ * import { mergeHeads, splitHeads } from "./nn.ts";
+ * import { openSession, orThrow, runSession } from "./session.ts";
+ * const g = new Graph();
+ * g.output(mergeHeads(splitHeads(g.input("x", "float32", [1, 2, 4]), 2)), "y");
+ * assert.deepEqual(g.outputs[0].shape, [1, 2, 4]);
+ * const s = await orThrow(openSession(g, { threads: 1 }));
+ * const { y } = await orThrow(runSession(s, { x: new Float32Array([1, 2, 3, 4, 5, 6, 7, 8]) }));
+ * assert.deepEqual([...y], [1, 2, 3, 4, 5, 6, 7, 8]); // merge undoes split
+ * ```
+ */
 export function mergeHeads(x: Value): Value {
   const [b, h, t, dh] = x.shape;
   return reshape(transpose(x, [0, 2, 1, 3]), [b, t, h * dh]);
@@ -146,9 +250,13 @@ export function mergeHeads(x: Value): Value {
 
 /** Parameters of a Whisper-style attention block (key projection has no bias). */
 export interface AttentionParams {
+  /** Query projection: w [D, D], b [D]. */
   readonly q: { w: Value; b: Value };
+  /** Key projection: w [D, D], no bias. */
   readonly k: { w: Value };
+  /** Value projection: w [D, D], b [D]. */
   readonly v: { w: Value; b: Value };
+  /** Output projection: w [D, D], b [D]. */
   readonly o: { w: Value; b: Value };
 }
 
@@ -202,7 +310,24 @@ export function multiHeadAttention(
   return linear(mergeHeads(attention(heads(q), heads(k), heads(v), mask)), p.o.w, p.o.b);
 }
 
-/** Sum of squares of several tensors (for global gradient norms). */
+/**
+ * Sum of squares of several tensors (for global gradient norms).
+ *
+ * @example
+ * ```ts
+ * import assert from "@std/assert";
+ * import { Graph } from "./builder.ts";
+ * import { sumOfSquares } from "./nn.ts";
+ * import { openSession, orThrow, runSession } from "./session.ts";
+ * const g = new Graph();
+ * const a = g.input("a", "float32", [2]), b = g.input("b", "float32", [1, 1]);
+ * g.output(sumOfSquares([a, b]), "y");
+ * const s = await orThrow(openSession(g, { threads: 1 }));
+ * const feeds = { a: new Float32Array([1, 2]), b: new Float32Array([3]) };
+ * const { y } = await orThrow(runSession(s, feeds));
+ * assert.deepEqual([...y], [14]); // 1 + 4 + 9
+ * ```
+ */
 export function sumOfSquares(values: readonly Value[]): Value {
   const parts = values.map((v) => reshape(reduceSum(mul(v, v)), [1]));
   return reduceSum(parts.length === 1 ? parts[0] : concat(parts, 0));

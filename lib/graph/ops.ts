@@ -13,7 +13,17 @@ export type Operand = Value | number;
 
 // ---------------------------------------------------------------- shapes and broadcasting
 
-/** Normalises a possibly negative axis against a rank, or throws naming the op. */
+/**
+ * Normalises a possibly negative axis against a rank, or throws naming the op.
+ *
+ * @example
+ * ```ts
+ * import assert from "@std/assert";
+ * import { normAxis } from "./ops.ts";
+ * assert.equal(normAxis("Softmax", -1, 3), 2);
+ * assert.throws(() => normAxis("Softmax", 3, 3), /axis 3 is out of range for rank 3/);
+ * ```
+ */
 export function normAxis(op: string, axis: number, rank: number): number {
   const a = axis < 0 ? axis + rank : axis;
   if (!Number.isInteger(a) || a < 0 || a >= rank) {
@@ -93,23 +103,164 @@ function binary(op: string, a: Operand, b: Operand, out?: DType): Value {
   return one(op, [x, y], { dtype: out ?? x.dtype, shape: broadcastShapes(op, [x.shape, y.shape]) });
 }
 
-/** Elementwise a + b with broadcasting. */
+/**
+ * Elementwise a + b with broadcasting.
+ *
+ * @example
+ * ```ts
+ * import assert from "@std/assert";
+ * import { Graph } from "./builder.ts";
+ * import { add } from "./ops.ts";
+ * import { openSession, orThrow, runSession } from "./session.ts";
+ * const g = new Graph();
+ * const a = g.input("a", "float32", [2]), b = g.input("b", "float32", [2]);
+ * g.output(add(a, b), "y");
+ * const s = await orThrow(openSession(g, { threads: 1 }));
+ * const feeds = { a: new Float32Array([1, 2]), b: new Float32Array([10, 20]) };
+ * const { y } = await orThrow(runSession(s, feeds));
+ * assert.deepEqual([...y], [11, 22]);
+ * ```
+ */
 export const add = (a: Operand, b: Operand): Value => binary("Add", a, b);
-/** Elementwise a - b with broadcasting. */
+/**
+ * Elementwise a - b with broadcasting.
+ *
+ * @example
+ * ```ts
+ * import assert from "@std/assert";
+ * import { Graph } from "./builder.ts";
+ * import { sub } from "./ops.ts";
+ * import { openSession, orThrow, runSession } from "./session.ts";
+ * const g = new Graph();
+ * g.output(sub(g.input("x", "float32", [2]), 2), "y");
+ * const s = await orThrow(openSession(g, { threads: 1 }));
+ * const { y } = await orThrow(runSession(s, { x: new Float32Array([5, 7]) }));
+ * assert.deepEqual([...y], [3, 5]); // the number 2 becomes a float32 scalar
+ * ```
+ */
 export const sub = (a: Operand, b: Operand): Value => binary("Sub", a, b);
-/** Elementwise a * b with broadcasting. */
+/**
+ * Elementwise a * b with broadcasting.
+ *
+ * @example
+ * ```ts
+ * import assert from "@std/assert";
+ * import { Graph } from "./builder.ts";
+ * import { mul } from "./ops.ts";
+ * import { openSession, orThrow, runSession } from "./session.ts";
+ * const g = new Graph();
+ * const a = g.input("a", "float32", [2, 1]), b = g.input("b", "float32", [2]);
+ * g.output(mul(a, b), "y"); // broadcasts to [2, 2]
+ * const s = await orThrow(openSession(g, { threads: 1 }));
+ * const feeds = { a: new Float32Array([1, 2]), b: new Float32Array([3, 4]) };
+ * const { y } = await orThrow(runSession(s, feeds));
+ * assert.deepEqual([...y], [3, 4, 6, 8]);
+ * ```
+ */
 export const mul = (a: Operand, b: Operand): Value => binary("Mul", a, b);
-/** Elementwise a / b with broadcasting. */
+/**
+ * Elementwise a / b with broadcasting.
+ *
+ * @example
+ * ```ts
+ * import assert from "@std/assert";
+ * import { Graph } from "./builder.ts";
+ * import { div } from "./ops.ts";
+ * import { openSession, orThrow, runSession } from "./session.ts";
+ * const g = new Graph();
+ * g.output(div(g.input("x", "float32", [2]), 2), "y");
+ * const s = await orThrow(openSession(g, { threads: 1 }));
+ * const { y } = await orThrow(runSession(s, { x: new Float32Array([1, 3]) }));
+ * assert.deepEqual([...y], [0.5, 1.5]);
+ * ```
+ */
 export const div = (a: Operand, b: Operand): Value => binary("Div", a, b);
-/** Elementwise a ** b with broadcasting. */
+/**
+ * Elementwise a ** b with broadcasting.
+ *
+ * @example
+ * ```ts
+ * import assert from "@std/assert";
+ * import { Graph } from "./builder.ts";
+ * import { pow } from "./ops.ts";
+ * import { openSession, orThrow, runSession } from "./session.ts";
+ * const g = new Graph();
+ * g.output(pow(g.input("x", "float32", [2]), 2), "y");
+ * const s = await orThrow(openSession(g, { threads: 1 }));
+ * const { y } = await orThrow(runSession(s, { x: new Float32Array([2, 3]) }));
+ * assert.deepEqual([...y], [4, 9]);
+ * ```
+ */
 export const pow = (a: Operand, b: Operand): Value => binary("Pow", a, b);
-/** Elementwise a == b, bool. */
+/**
+ * Elementwise a == b, bool.
+ *
+ * @example
+ * ```ts
+ * import assert from "@std/assert";
+ * import { Graph } from "./builder.ts";
+ * import { equal } from "./ops.ts";
+ * import { openSession, orThrow, runSession } from "./session.ts";
+ * const g = new Graph();
+ * g.output(equal(g.input("x", "float32", [2]), 2), "y");
+ * const s = await orThrow(openSession(g, { threads: 1 }));
+ * const { y } = await orThrow(runSession(s, { x: new Float32Array([1, 2]) }));
+ * assert.deepEqual([...y], [0, 1]); // bool comes back as a Uint8Array
+ * ```
+ */
 export const equal = (a: Operand, b: Operand): Value => binary("Equal", a, b, "bool");
-/** Elementwise a < b, bool. */
+/**
+ * Elementwise a < b, bool.
+ *
+ * @example
+ * ```ts
+ * import assert from "@std/assert";
+ * import { Graph } from "./builder.ts";
+ * import { less } from "./ops.ts";
+ * import { openSession, orThrow, runSession } from "./session.ts";
+ * const g = new Graph();
+ * g.output(less(g.input("x", "float32", [2]), 3), "y");
+ * const s = await orThrow(openSession(g, { threads: 1 }));
+ * const { y } = await orThrow(runSession(s, { x: new Float32Array([1, 5]) }));
+ * assert.deepEqual([...y], [1, 0]);
+ * ```
+ */
 export const less = (a: Operand, b: Operand): Value => binary("Less", a, b, "bool");
-/** Elementwise a > b, bool. */
+/**
+ * Elementwise a > b, bool.
+ *
+ * @example
+ * ```ts
+ * import assert from "@std/assert";
+ * import { Graph } from "./builder.ts";
+ * import { greater } from "./ops.ts";
+ * import { openSession, orThrow, runSession } from "./session.ts";
+ * const g = new Graph();
+ * g.output(greater(g.input("x", "float32", [2]), 3), "y");
+ * const s = await orThrow(openSession(g, { threads: 1 }));
+ * const { y } = await orThrow(runSession(s, { x: new Float32Array([1, 5]) }));
+ * assert.deepEqual([...y], [0, 1]);
+ * ```
+ */
 export const greater = (a: Operand, b: Operand): Value => binary("Greater", a, b, "bool");
-/** Elementwise logical and of bools. */
+/**
+ * Elementwise logical and of bools.
+ *
+ * @example
+ * ```ts
+ * import assert from "@std/assert";
+ * import { Graph } from "./builder.ts";
+ * import { and } from "./ops.ts";
+ * import { openSession, orThrow, runSession } from "./session.ts";
+ * const g = new Graph();
+ * const a = g.input("a", "bool", [3]), b = g.input("b", "bool", [3]);
+ * g.output(and(a, b), "y");
+ * const s = await orThrow(openSession(g, { threads: 1 }));
+ * const feeds = { a: new Uint8Array([1, 1, 0]), b: new Uint8Array([1, 0, 0]) };
+ * const { y } = await orThrow(runSession(s, feeds));
+ * assert.deepEqual([...y], [1, 0, 0]);
+ * ```
+ */
 export const and = (a: Value, b: Value): Value => binary("And", a, b, "bool");
 
 function unary(op: string, x: Value, float = true): Value {
@@ -117,32 +268,228 @@ function unary(op: string, x: Value, float = true): Value {
   return one(op, [x], { dtype: x.dtype, shape: x.shape });
 }
 
-/** -x */
+/**
+ * -x
+ *
+ * @example
+ * ```ts
+ * import assert from "@std/assert";
+ * import { Graph } from "./builder.ts";
+ * import { neg } from "./ops.ts";
+ * import { openSession, orThrow, runSession } from "./session.ts";
+ * const g = new Graph();
+ * g.output(neg(g.input("x", "float32", [2])), "y");
+ * const s = await orThrow(openSession(g, { threads: 1 }));
+ * const { y } = await orThrow(runSession(s, { x: new Float32Array([1, -2]) }));
+ * assert.deepEqual([...y], [-1, 2]);
+ * ```
+ */
 export const neg = (x: Value): Value => unary("Neg", x);
-/** e^x */
+/**
+ * e^x
+ *
+ * @example
+ * ```ts
+ * import assert from "@std/assert";
+ * import { Graph } from "./builder.ts";
+ * import { exp } from "./ops.ts";
+ * import { openSession, orThrow, runSession } from "./session.ts";
+ * const g = new Graph();
+ * g.output(exp(g.input("x", "float32", [2])), "y");
+ * const s = await orThrow(openSession(g, { threads: 1 }));
+ * const { y } = await orThrow(runSession(s, { x: new Float32Array([0, 1]) }));
+ * assert.ok(y[0] === 1 && Math.abs(Number(y[1]) - Math.E) < 1e-6);
+ * ```
+ */
 export const exp = (x: Value): Value => unary("Exp", x);
-/** Natural logarithm. */
+/**
+ * Natural logarithm.
+ *
+ * @example
+ * ```ts
+ * import assert from "@std/assert";
+ * import { Graph } from "./builder.ts";
+ * import { log } from "./ops.ts";
+ * import { openSession, orThrow, runSession } from "./session.ts";
+ * const g = new Graph();
+ * g.output(log(g.input("x", "float32", [2])), "y");
+ * const s = await orThrow(openSession(g, { threads: 1 }));
+ * const { y } = await orThrow(runSession(s, { x: new Float32Array([1, Math.E]) }));
+ * assert.ok(y[0] === 0 && Math.abs(Number(y[1]) - 1) < 1e-6);
+ * ```
+ */
 export const log = (x: Value): Value => unary("Log", x);
-/** Square root. */
+/**
+ * Square root.
+ *
+ * @example
+ * ```ts
+ * import assert from "@std/assert";
+ * import { Graph } from "./builder.ts";
+ * import { sqrt } from "./ops.ts";
+ * import { openSession, orThrow, runSession } from "./session.ts";
+ * const g = new Graph();
+ * g.output(sqrt(g.input("x", "float32", [2])), "y");
+ * const s = await orThrow(openSession(g, { threads: 1 }));
+ * const { y } = await orThrow(runSession(s, { x: new Float32Array([4, 9]) }));
+ * assert.deepEqual([...y], [2, 3]);
+ * ```
+ */
 export const sqrt = (x: Value): Value => unary("Sqrt", x);
-/** Hyperbolic tangent. */
+/**
+ * Hyperbolic tangent.
+ *
+ * @example
+ * ```ts
+ * import assert from "@std/assert";
+ * import { Graph } from "./builder.ts";
+ * import { tanh } from "./ops.ts";
+ * import { openSession, orThrow, runSession } from "./session.ts";
+ * const g = new Graph();
+ * g.output(tanh(g.input("x", "float32", [2])), "y");
+ * const s = await orThrow(openSession(g, { threads: 1 }));
+ * const { y } = await orThrow(runSession(s, { x: new Float32Array([0, 1]) }));
+ * assert.ok(y[0] === 0 && Math.abs(Number(y[1]) - Math.tanh(1)) < 1e-6);
+ * ```
+ */
 export const tanh = (x: Value): Value => unary("Tanh", x);
-/** Gauss error function. */
+/**
+ * Gauss error function.
+ *
+ * @example
+ * ```ts
+ * import assert from "@std/assert";
+ * import { Graph } from "./builder.ts";
+ * import { erf } from "./ops.ts";
+ * import { openSession, orThrow, runSession } from "./session.ts";
+ * const g = new Graph();
+ * g.output(erf(g.input("x", "float32", [2])), "y");
+ * const s = await orThrow(openSession(g, { threads: 1 }));
+ * const { y } = await orThrow(runSession(s, { x: new Float32Array([0, 1]) }));
+ * assert.ok(y[0] === 0 && Math.abs(Number(y[1]) - 0.8427008) < 1e-6);
+ * ```
+ */
 export const erf = (x: Value): Value => unary("Erf", x);
-/** Logistic sigmoid. */
+/**
+ * Logistic sigmoid.
+ *
+ * @example
+ * ```ts
+ * import assert from "@std/assert";
+ * import { Graph } from "./builder.ts";
+ * import { sigmoid } from "./ops.ts";
+ * import { openSession, orThrow, runSession } from "./session.ts";
+ * const g = new Graph();
+ * g.output(sigmoid(g.input("x", "float32", [2])), "y");
+ * const s = await orThrow(openSession(g, { threads: 1 }));
+ * const { y } = await orThrow(runSession(s, { x: new Float32Array([0, 2]) }));
+ * assert.ok(y[0] === 0.5 && Math.abs(Number(y[1]) - 1 / (1 + Math.exp(-2))) < 1e-6);
+ * ```
+ */
 export const sigmoid = (x: Value): Value => unary("Sigmoid", x);
-/** Sine. */
+/**
+ * Sine.
+ *
+ * @example
+ * ```ts
+ * import assert from "@std/assert";
+ * import { Graph } from "./builder.ts";
+ * import { sin } from "./ops.ts";
+ * import { openSession, orThrow, runSession } from "./session.ts";
+ * const g = new Graph();
+ * g.output(sin(g.input("x", "float32", [2])), "y");
+ * const s = await orThrow(openSession(g, { threads: 1 }));
+ * const { y } = await orThrow(runSession(s, { x: new Float32Array([0, Math.PI / 2]) }));
+ * assert.ok(y[0] === 0 && Math.abs(Number(y[1]) - 1) < 1e-6);
+ * ```
+ */
 export const sin = (x: Value): Value => unary("Sin", x);
-/** Cosine. */
+/**
+ * Cosine.
+ *
+ * @example
+ * ```ts
+ * import assert from "@std/assert";
+ * import { Graph } from "./builder.ts";
+ * import { cos } from "./ops.ts";
+ * import { openSession, orThrow, runSession } from "./session.ts";
+ * const g = new Graph();
+ * g.output(cos(g.input("x", "float32", [2])), "y");
+ * const s = await orThrow(openSession(g, { threads: 1 }));
+ * const { y } = await orThrow(runSession(s, { x: new Float32Array([0, Math.PI]) }));
+ * assert.ok(y[0] === 1 && Math.abs(Number(y[1]) + 1) < 1e-6);
+ * ```
+ */
 export const cos = (x: Value): Value => unary("Cos", x);
-/** max(x, 0). */
+/**
+ * max(x, 0).
+ *
+ * @example
+ * ```ts
+ * import assert from "@std/assert";
+ * import { Graph } from "./builder.ts";
+ * import { relu } from "./ops.ts";
+ * import { openSession, orThrow, runSession } from "./session.ts";
+ * const g = new Graph();
+ * g.output(relu(g.input("x", "float32", [2])), "y");
+ * const s = await orThrow(openSession(g, { threads: 1 }));
+ * const { y } = await orThrow(runSession(s, { x: new Float32Array([-1, 2]) }));
+ * assert.deepEqual([...y], [0, 2]);
+ * ```
+ */
 export const relu = (x: Value): Value => unary("Relu", x);
-/** Logical not of a bool tensor. */
+/**
+ * Logical not of a bool tensor.
+ *
+ * @example
+ * ```ts
+ * import assert from "@std/assert";
+ * import { Graph } from "./builder.ts";
+ * import { not } from "./ops.ts";
+ * import { openSession, orThrow, runSession } from "./session.ts";
+ * const g = new Graph();
+ * g.output(not(g.input("x", "bool", [2])), "y");
+ * const s = await orThrow(openSession(g, { threads: 1 }));
+ * const { y } = await orThrow(runSession(s, { x: new Uint8Array([1, 0]) }));
+ * assert.deepEqual([...y], [0, 1]);
+ * ```
+ */
 export const not = (x: Value): Value => unary("Not", x, false);
-/** A named copy. */
+/**
+ * A named copy.
+ *
+ * @example
+ * ```ts
+ * import assert from "@std/assert";
+ * import { Graph } from "./builder.ts";
+ * import { identity } from "./ops.ts";
+ * import { openSession, orThrow, runSession } from "./session.ts";
+ * const g = new Graph();
+ * g.output(identity(g.input("x", "float32", [2])), "y");
+ * const s = await orThrow(openSession(g, { threads: 1 }));
+ * const { y } = await orThrow(runSession(s, { x: new Float32Array([1, 2]) }));
+ * assert.deepEqual([...y], [1, 2]);
+ * ```
+ */
 export const identity = (x: Value): Value => unary("Identity", x, false);
 
-/** Elementwise choice: cond ? a : b, all three broadcast together. */
+/**
+ * Elementwise choice: cond ? a : b, all three broadcast together.
+ *
+ * @example
+ * ```ts
+ * import assert from "@std/assert";
+ * import { Graph } from "./builder.ts";
+ * import { greater, where } from "./ops.ts";
+ * import { openSession, orThrow, runSession } from "./session.ts";
+ * const g = new Graph();
+ * const x = g.input("x", "float32", [3]);
+ * g.output(where(greater(x, 0), x, 0), "y"); // numbers become scalars of x's dtype
+ * const s = await orThrow(openSession(g, { threads: 1 }));
+ * const { y } = await orThrow(runSession(s, { x: new Float32Array([-1, 2, -3]) }));
+ * assert.deepEqual([...y], [0, 2, 0]);
+ * ```
+ */
 export function where(cond: Value, a: Operand, b: Operand): Value {
   if (cond.dtype !== "bool") throw new GraphError("Where", `condition '${cond.name}' must be bool`);
   const [x, y] = lift("Where", a, b);
@@ -150,7 +497,22 @@ export function where(cond: Value, a: Operand, b: Operand): Value {
   return one("Where", [cond, x, y], { dtype: x.dtype, shape });
 }
 
-/** Converts dtype. */
+/**
+ * Converts dtype.
+ *
+ * @example
+ * ```ts
+ * import assert from "@std/assert";
+ * import { Graph } from "./builder.ts";
+ * import { cast } from "./ops.ts";
+ * import { openSession, orThrow, runSession } from "./session.ts";
+ * const g = new Graph();
+ * g.output(cast(g.input("x", "float32", [2]), "int64"), "y");
+ * const s = await orThrow(openSession(g, { threads: 1 }));
+ * const { y } = await orThrow(runSession(s, { x: new Float32Array([3, -4]) }));
+ * assert.deepEqual([...y], [3n, -4n]);
+ * ```
+ */
 export function cast(x: Value, to: DType): Value {
   const codes: Record<DType, number> = { float32: 1, bool: 9, int64: 7, float64: 11 };
   return one("Cast", [x], { dtype: to, shape: x.shape }, { to: attr.int(codes[to]) });
@@ -158,7 +520,24 @@ export function cast(x: Value, to: DType): Value {
 
 // ---------------------------------------------------------------- linear algebra
 
-/** Batched matrix product of rank >= 2 tensors; batch dimensions broadcast. */
+/**
+ * Batched matrix product of rank >= 2 tensors; batch dimensions broadcast.
+ *
+ * @example
+ * ```ts
+ * import assert from "@std/assert";
+ * import { Graph } from "./builder.ts";
+ * import { matmul } from "./ops.ts";
+ * import { openSession, orThrow, runSession } from "./session.ts";
+ * const g = new Graph();
+ * const a = g.input("a", "float32", [1, 2]), b = g.input("b", "float32", [2, 2]);
+ * g.output(matmul(a, b), "y");
+ * const s = await orThrow(openSession(g, { threads: 1 }));
+ * const feeds = { a: new Float32Array([1, 2]), b: new Float32Array([3, 4, 5, 6]) };
+ * const { y } = await orThrow(runSession(s, feeds));
+ * assert.deepEqual([...y], [13, 16]); // [1 * 3 + 2 * 5, 1 * 4 + 2 * 6]
+ * ```
+ */
 export function matmul(a: Value, b: Value): Value {
   const op = "MatMul";
   lift(op, a, b);
@@ -179,7 +558,24 @@ export function matmul(a: Value, b: Value): Value {
   return one(op, [a, b], { dtype: a.dtype, shape: [...batch, m, n] });
 }
 
-/** Gemm: op(a) @ op(b) (+ c) for 2-D a, b, where op transposes when asked. */
+/**
+ * Gemm: op(a) @ op(b) (+ c) for 2-D a, b, where op transposes when asked.
+ *
+ * @example
+ * ```ts
+ * import assert from "@std/assert";
+ * import { Graph } from "./builder.ts";
+ * import { gemm } from "./ops.ts";
+ * import { openSession, orThrow, runSession } from "./session.ts";
+ * const g = new Graph();
+ * const a = g.input("a", "float32", [1, 2]), b = g.input("b", "float32", [1, 2]);
+ * g.output(gemm(a, b, g.constant(1, "float32", [1]), { transB: true }), "y"); // a b^T + 1
+ * const s = await orThrow(openSession(g, { threads: 1 }));
+ * const feeds = { a: new Float32Array([1, 2]), b: new Float32Array([3, 4]) };
+ * const { y } = await orThrow(runSession(s, feeds));
+ * assert.deepEqual([...y], [12]);
+ * ```
+ */
 export function gemm(
   a: Value,
   b: Value,
@@ -206,14 +602,44 @@ export function gemm(
 
 // ---------------------------------------------------------------- normalisation
 
-/** Softmax along one axis (default last). */
+/**
+ * Softmax along one axis (default last).
+ *
+ * @example
+ * ```ts
+ * import assert from "@std/assert";
+ * import { Graph } from "./builder.ts";
+ * import { softmax } from "./ops.ts";
+ * import { openSession, orThrow, runSession } from "./session.ts";
+ * const g = new Graph();
+ * g.output(softmax(g.input("x", "float32", [2])), "y");
+ * const s = await orThrow(openSession(g, { threads: 1 }));
+ * const { y } = await orThrow(runSession(s, { x: new Float32Array([0, Math.log(3)]) }));
+ * assert.ok(Math.abs(Number(y[0]) - 0.25) < 1e-6 && Math.abs(Number(y[1]) - 0.75) < 1e-6);
+ * ```
+ */
 export function softmax(x: Value, axis = -1): Value {
   requireFloat("Softmax", x);
   const a = normAxis("Softmax", axis, x.shape.length);
   return one("Softmax", [x], { dtype: x.dtype, shape: x.shape }, { axis: attr.int(a) });
 }
 
-/** Log-softmax along one axis (default last). */
+/**
+ * Log-softmax along one axis (default last).
+ *
+ * @example
+ * ```ts
+ * import assert from "@std/assert";
+ * import { Graph } from "./builder.ts";
+ * import { logSoftmax } from "./ops.ts";
+ * import { openSession, orThrow, runSession } from "./session.ts";
+ * const g = new Graph();
+ * g.output(logSoftmax(g.input("x", "float32", [2])), "y");
+ * const s = await orThrow(openSession(g, { threads: 1 }));
+ * const { y } = await orThrow(runSession(s, { x: new Float32Array([0, 0]) }));
+ * assert.ok([...y].every((v) => Math.abs(Number(v) + Math.LN2) < 1e-6));
+ * ```
+ */
 export function logSoftmax(x: Value, axis = -1): Value {
   requireFloat("LogSoftmax", x);
   const a = normAxis("LogSoftmax", axis, x.shape.length);
@@ -224,6 +650,23 @@ export function logSoftmax(x: Value, axis = -1): Value {
  * ONNX LayerNormalization over the last axis. Also returns the saved mean and inverse
  * standard deviation (float32: ONNX Runtime's CPU kernels only stash in float32), which the
  * gradient rule reuses instead of recomputing them.
+ *
+ * @example
+ * ```ts
+ * import assert from "@std/assert";
+ * import { Graph } from "./builder.ts";
+ * import { layerNormalization } from "./ops.ts";
+ * import { openSession, orThrow, runSession } from "./session.ts";
+ * const g = new Graph();
+ * const x = g.input("x", "float32", [1, 2]);
+ * const [one, zero] = [1, 0].map((v) => g.constant(v, "float32", [2]));
+ * const { y, mean } = layerNormalization(x, one, zero);
+ * assert.deepEqual(mean.shape, [1, 1]); // saved for the gradient
+ * g.output(y, "y");
+ * const s = await orThrow(openSession(g, { threads: 1 }));
+ * const out = await orThrow(runSession(s, { x: new Float32Array([1, 3]) }));
+ * assert.ok(Math.abs(Number(out.y[0]) + 1) < 1e-4 && Math.abs(Number(out.y[1]) - 1) < 1e-4);
+ * ```
  */
 export function layerNormalization(
   x: Value,
@@ -266,19 +709,77 @@ function reduce(op: string, x: Value, axes: readonly number[], keepDims: boolean
   });
 }
 
-/** Sum over axes (all axes when omitted). */
+/**
+ * Sum over axes (all axes when omitted).
+ *
+ * @example
+ * ```ts
+ * import assert from "@std/assert";
+ * import { Graph } from "./builder.ts";
+ * import { reduceSum } from "./ops.ts";
+ * import { openSession, orThrow, runSession } from "./session.ts";
+ * const g = new Graph();
+ * g.output(reduceSum(g.input("x", "float32", [2, 2]), [1]), "y");
+ * const s = await orThrow(openSession(g, { threads: 1 }));
+ * const { y } = await orThrow(runSession(s, { x: new Float32Array([1, 2, 3, 4]) }));
+ * assert.deepEqual([...y], [3, 7]); // row sums
+ * ```
+ */
 export const reduceSum = (x: Value, axes?: readonly number[], keepDims = false): Value =>
   reduce("ReduceSum", x, axes ?? x.shape.map((_, i) => i), keepDims);
-/** Mean over axes (all axes when omitted). */
+/**
+ * Mean over axes (all axes when omitted).
+ *
+ * @example
+ * ```ts
+ * import assert from "@std/assert";
+ * import { Graph } from "./builder.ts";
+ * import { reduceMean } from "./ops.ts";
+ * import { openSession, orThrow, runSession } from "./session.ts";
+ * const g = new Graph();
+ * g.output(reduceMean(g.input("x", "float32", [2, 2])), "y"); // scalar
+ * const s = await orThrow(openSession(g, { threads: 1 }));
+ * const { y } = await orThrow(runSession(s, { x: new Float32Array([1, 2, 3, 4]) }));
+ * assert.deepEqual([...y], [2.5]);
+ * ```
+ */
 export const reduceMean = (x: Value, axes?: readonly number[], keepDims = false): Value =>
   reduce("ReduceMean", x, axes ?? x.shape.map((_, i) => i), keepDims);
-/** Maximum over axes (all axes when omitted). */
+/**
+ * Maximum over axes (all axes when omitted).
+ *
+ * @example
+ * ```ts
+ * import assert from "@std/assert";
+ * import { Graph } from "./builder.ts";
+ * import { reduceMax } from "./ops.ts";
+ * import { openSession, orThrow, runSession } from "./session.ts";
+ * const g = new Graph();
+ * g.output(reduceMax(g.input("x", "float32", [2, 2]), [0], true), "y"); // [1, 2]
+ * const s = await orThrow(openSession(g, { threads: 1 }));
+ * const { y } = await orThrow(runSession(s, { x: new Float32Array([1, 4, 3, 2]) }));
+ * assert.deepEqual([...y], [3, 4]); // column maxima
+ * ```
+ */
 export const reduceMax = (x: Value, axes?: readonly number[], keepDims = false): Value =>
   reduce("ReduceMax", x, axes ?? x.shape.map((_, i) => i), keepDims);
 
 // ---------------------------------------------------------------- shape ops
 
-/** Reshape to a static shape; one dimension may be -1. */
+/**
+ * Reshape to a static shape; one dimension may be -1.
+ *
+ * @example
+ * ```ts
+ * import assert from "@std/assert";
+ * import { Graph } from "./builder.ts";
+ * import { reshape } from "./ops.ts";
+ * const g = new Graph();
+ * const x = g.input("x", "float32", [2, 3]);
+ * assert.deepEqual(reshape(x, [3, -1]).shape, [3, 2]);
+ * assert.throws(() => reshape(x, [4, -1]), /cannot reshape \[2, 3\] to \[4, -1\]/);
+ * ```
+ */
 export function reshape(x: Value, shape: readonly number[]): Value {
   const op = "Reshape";
   const known = shape.filter((d) => d !== -1);
@@ -292,7 +793,22 @@ export function reshape(x: Value, shape: readonly number[]): Value {
   return one(op, [x, int64s(x, out)], { dtype: x.dtype, shape: out });
 }
 
-/** Permutes axes (reverses them when perm is omitted). */
+/**
+ * Permutes axes (reverses them when perm is omitted).
+ *
+ * @example
+ * ```ts
+ * import assert from "@std/assert";
+ * import { Graph } from "./builder.ts";
+ * import { transpose } from "./ops.ts";
+ * import { openSession, orThrow, runSession } from "./session.ts";
+ * const g = new Graph();
+ * g.output(transpose(g.input("x", "float32", [2, 3])), "y"); // [3, 2]
+ * const s = await orThrow(openSession(g, { threads: 1 }));
+ * const { y } = await orThrow(runSession(s, { x: new Float32Array([1, 2, 3, 4, 5, 6]) }));
+ * assert.deepEqual([...y], [1, 4, 2, 5, 3, 6]);
+ * ```
+ */
 export function transpose(x: Value, perm?: readonly number[]): Value {
   const p = perm ?? x.shape.map((_, i) => x.shape.length - 1 - i);
   if (p.length !== x.shape.length || [...p].sort().some((v, i) => v !== i)) {
@@ -303,7 +819,24 @@ export function transpose(x: Value, perm?: readonly number[]): Value {
   });
 }
 
-/** Joins values along an axis. */
+/**
+ * Joins values along an axis.
+ *
+ * @example
+ * ```ts
+ * import assert from "@std/assert";
+ * import { Graph } from "./builder.ts";
+ * import { concat } from "./ops.ts";
+ * import { openSession, orThrow, runSession } from "./session.ts";
+ * const g = new Graph();
+ * const a = g.input("a", "float32", [1]), b = g.input("b", "float32", [2]);
+ * g.output(concat([a, b], 0), "y");
+ * const s = await orThrow(openSession(g, { threads: 1 }));
+ * const feeds = { a: new Float32Array([1]), b: new Float32Array([2, 3]) };
+ * const { y } = await orThrow(runSession(s, feeds));
+ * assert.deepEqual([...y], [1, 2, 3]);
+ * ```
+ */
 export function concat(values: readonly Value[], axis: number): Value {
   const op = "Concat";
   if (values.length === 0) throw new GraphError(op, "needs at least one value");
@@ -326,7 +859,22 @@ export function concat(values: readonly Value[], axis: number): Value {
   return one(op, values, { dtype: first.dtype, shape }, { axis: attr.int(a) });
 }
 
-/** Static slice with ONNX semantics (negative and out-of-range bounds are clamped). */
+/**
+ * Static slice with ONNX semantics (negative and out-of-range bounds are clamped).
+ *
+ * @example
+ * ```ts
+ * import assert from "@std/assert";
+ * import { Graph } from "./builder.ts";
+ * import { slice } from "./ops.ts";
+ * import { openSession, orThrow, runSession } from "./session.ts";
+ * const g = new Graph();
+ * g.output(slice(g.input("x", "float32", [5]), { starts: [1], ends: [-1] }), "y");
+ * const s = await orThrow(openSession(g, { threads: 1 }));
+ * const { y } = await orThrow(runSession(s, { x: new Float32Array([0, 1, 2, 3, 4]) }));
+ * assert.deepEqual([...y], [1, 2, 3]);
+ * ```
+ */
 export function slice(
   x: Value,
   options: {
@@ -363,7 +911,24 @@ export function slice(
   });
 }
 
-/** Splits along an axis into pieces of the given sizes. */
+/**
+ * Splits along an axis into pieces of the given sizes.
+ *
+ * @example
+ * ```ts
+ * import assert from "@std/assert";
+ * import { Graph } from "./builder.ts";
+ * import { split } from "./ops.ts";
+ * import { openSession, orThrow, runSession } from "./session.ts";
+ * const g = new Graph();
+ * const [a, b] = split(g.input("x", "float32", [3]), [1, 2]);
+ * g.output(a, "head");
+ * g.output(b, "tail");
+ * const s = await orThrow(openSession(g, { threads: 1 }));
+ * const { head, tail } = await orThrow(runSession(s, { x: new Float32Array([1, 2, 3]) }));
+ * assert.deepEqual([[...head], [...tail]], [[1], [2, 3]]);
+ * ```
+ */
 export function split(x: Value, sizes: readonly number[], axis = 0): Value[] {
   const op = "Split";
   const a = normAxis(op, axis, x.shape.length);
@@ -380,7 +945,18 @@ export function split(x: Value, sizes: readonly number[], axis = 0): Value[] {
   return x.graph.node(op, [x, int64s(x, sizes)], specs, { axis: attr.int(a) });
 }
 
-/** Inserts size-1 axes (positions in the output). */
+/**
+ * Inserts size-1 axes (positions in the output).
+ *
+ * @example
+ * ```ts
+ * import assert from "@std/assert";
+ * import { Graph } from "./builder.ts";
+ * import { unsqueeze } from "./ops.ts";
+ * const g = new Graph();
+ * assert.deepEqual(unsqueeze(g.input("x", "float32", [2, 3]), [0, -1]).shape, [1, 2, 3, 1]);
+ * ```
+ */
 export function unsqueeze(x: Value, axes: readonly number[]): Value {
   const rank = x.shape.length + axes.length;
   const norm = axes.map((a) => normAxis("Unsqueeze", a, rank));
@@ -390,7 +966,20 @@ export function unsqueeze(x: Value, axes: readonly number[]): Value {
   return one("Unsqueeze", [x, int64s(x, norm)], { dtype: x.dtype, shape });
 }
 
-/** Removes size-1 axes. */
+/**
+ * Removes size-1 axes.
+ *
+ * @example
+ * ```ts
+ * import assert from "@std/assert";
+ * import { Graph } from "./builder.ts";
+ * import { squeeze } from "./ops.ts";
+ * const g = new Graph();
+ * const x = g.input("x", "float32", [1, 3, 1]);
+ * assert.deepEqual(squeeze(x, [0, -1]).shape, [3]);
+ * assert.throws(() => squeeze(x, [1]), /axis 1 of \[1, 3, 1\] is not 1/);
+ * ```
+ */
 export function squeeze(x: Value, axes: readonly number[]): Value {
   const norm = axes.map((a) => normAxis("Squeeze", a, x.shape.length));
   for (const a of norm) {
@@ -402,13 +991,45 @@ export function squeeze(x: Value, axes: readonly number[]): Value {
   return one("Squeeze", [x, int64s(x, norm)], { dtype: x.dtype, shape });
 }
 
-/** Broadcasts to a shape. */
+/**
+ * Broadcasts to a shape.
+ *
+ * @example
+ * ```ts
+ * import assert from "@std/assert";
+ * import { Graph } from "./builder.ts";
+ * import { expand } from "./ops.ts";
+ * import { openSession, orThrow, runSession } from "./session.ts";
+ * const g = new Graph();
+ * g.output(expand(g.input("x", "float32", [2, 1]), [2, 3]), "y");
+ * const s = await orThrow(openSession(g, { threads: 1 }));
+ * const { y } = await orThrow(runSession(s, { x: new Float32Array([1, 2]) }));
+ * assert.deepEqual([...y], [1, 1, 1, 2, 2, 2]);
+ * ```
+ */
 export function expand(x: Value, shape: readonly number[]): Value {
   const out = broadcastShapes("Expand", [x.shape, shape]);
   return one("Expand", [x, int64s(x, shape)], { dtype: x.dtype, shape: out });
 }
 
-/** Gathers slices along an axis by int64 indices (embedding lookup for axis 0). */
+/**
+ * Gathers slices along an axis by int64 indices (embedding lookup for axis 0).
+ *
+ * @example
+ * ```ts
+ * import assert from "@std/assert";
+ * import { Graph } from "./builder.ts";
+ * import { gather } from "./ops.ts";
+ * import { openSession, orThrow, runSession } from "./session.ts";
+ * const g = new Graph();
+ * const table = g.input("table", "float32", [3, 2]), ids = g.input("ids", "int64", [2]);
+ * g.output(gather(table, ids), "y"); // rows 2 and 0: [2, 2]
+ * const s = await orThrow(openSession(g, { threads: 1 }));
+ * const feeds = { table: new Float32Array([1, 2, 3, 4, 5, 6]), ids: new BigInt64Array([2n, 0n]) };
+ * const { y } = await orThrow(runSession(s, feeds));
+ * assert.deepEqual([...y], [5, 6, 1, 2]);
+ * ```
+ */
 export function gather(data: Value, indices: Value, axis = 0): Value {
   if (indices.dtype !== "int64") {
     throw new GraphError("Gather", `indices '${indices.name}' must be int64`);
@@ -418,7 +1039,23 @@ export function gather(data: Value, indices: Value, axis = 0): Value {
   return one("Gather", [data, indices], { dtype: data.dtype, shape }, { axis: attr.int(a) });
 }
 
-/** Scatters updates into data at index tuples; `reduction` add accumulates duplicates. */
+/**
+ * Scatters updates into data at index tuples; `reduction` add accumulates duplicates.
+ *
+ * @example
+ * ```ts
+ * import assert from "@std/assert";
+ * import { Graph } from "./builder.ts";
+ * import { scatterND } from "./ops.ts";
+ * import { openSession, orThrow, runSession } from "./session.ts";
+ * const g = new Graph();
+ * const data = g.constant(0, "float32", [4]), at = g.constant([1, 1], "int64", [2, 1]);
+ * g.output(scatterND(data, at, g.input("u", "float32", [2]), "add"), "y");
+ * const s = await orThrow(openSession(g, { threads: 1 }));
+ * const { y } = await orThrow(runSession(s, { u: new Float32Array([5, 7]) }));
+ * assert.deepEqual([...y], [0, 12, 0, 0]); // both updates land on index 1
+ * ```
+ */
 export function scatterND(
   data: Value,
   indices: Value,
@@ -430,7 +1067,22 @@ export function scatterND(
   });
 }
 
-/** Constant zero padding: pads = [begin_0, ..., begin_n, end_0, ..., end_n]. */
+/**
+ * Constant zero padding: pads = [begin_0, ..., begin_n, end_0, ..., end_n].
+ *
+ * @example
+ * ```ts
+ * import assert from "@std/assert";
+ * import { Graph } from "./builder.ts";
+ * import { pad } from "./ops.ts";
+ * import { openSession, orThrow, runSession } from "./session.ts";
+ * const g = new Graph();
+ * g.output(pad(g.input("x", "float32", [2]), [1, 2]), "y");
+ * const s = await orThrow(openSession(g, { threads: 1 }));
+ * const { y } = await orThrow(runSession(s, { x: new Float32Array([1, 2]) }));
+ * assert.deepEqual([...y], [0, 1, 2, 0, 0]);
+ * ```
+ */
 export function pad(x: Value, pads: readonly number[]): Value {
   const r = x.shape.length;
   if (pads.length !== 2 * r) throw new GraphError("Pad", `needs ${2 * r} pads, got ${pads.length}`);
@@ -440,7 +1092,23 @@ export function pad(x: Value, pads: readonly number[]): Value {
   });
 }
 
-/** 1-D convolution: x [N, C, L], w [M, C/group, K], optional bias [M]. Forward only. */
+/**
+ * 1-D convolution: x [N, C, L], w [M, C/group, K], optional bias [M]. Forward only.
+ *
+ * @example
+ * ```ts
+ * import assert from "@std/assert";
+ * import { Graph } from "./builder.ts";
+ * import { conv1d } from "./ops.ts";
+ * import { openSession, orThrow, runSession } from "./session.ts";
+ * const g = new Graph();
+ * const w = g.constant([1, 1], "float32", [1, 1, 2]); // a moving sum of width 2
+ * g.output(conv1d(g.input("x", "float32", [1, 1, 4]), w), "y"); // [1, 1, 3]
+ * const s = await orThrow(openSession(g, { threads: 1 }));
+ * const { y } = await orThrow(runSession(s, { x: new Float32Array([1, 2, 3, 4]) }));
+ * assert.deepEqual([...y], [3, 5, 7]);
+ * ```
+ */
 export function conv1d(
   x: Value,
   w: Value,

@@ -9,13 +9,28 @@ import { sumOfSquares } from "./nn.ts";
 
 /** AdamW hyperparameters (Loshchilov & Hutter 2019, decoupled weight decay). */
 export interface AdamWConfig {
+  /** Decay rate of the first-moment (mean) estimate. */
   readonly beta1: number;
+  /** Decay rate of the second-moment (uncentred variance) estimate. */
   readonly beta2: number;
+  /** Added to the denominator for numerical stability. */
   readonly eps: number;
+  /** Decoupled weight decay, applied as p (1 - lr weightDecay). */
   readonly weightDecay: number;
 }
 
-/** PyTorch's AdamW defaults. */
+/**
+ * PyTorch's AdamW defaults.
+ *
+ * @example
+ * ```ts
+ * import assert from "@std/assert";
+ * import { ADAMW_DEFAULTS, type AdamWConfig } from "./optim.ts";
+ * const noDecay: AdamWConfig = { ...ADAMW_DEFAULTS, weightDecay: 0 };
+ * assert.deepEqual([ADAMW_DEFAULTS.beta1, ADAMW_DEFAULTS.beta2], [0.9, 0.999]);
+ * assert.ok(noDecay.eps === 1e-8 && ADAMW_DEFAULTS.weightDecay === 0.01);
+ * ```
+ */
 export const ADAMW_DEFAULTS: AdamWConfig = {
   beta1: 0.9,
   beta2: 0.999,
@@ -25,9 +40,13 @@ export const ADAMW_DEFAULTS: AdamWConfig = {
 
 /** One parameter's tensors in an update. */
 export interface AdamWSlot {
+  /** The parameter before the update. */
   readonly param: Value;
+  /** Its gradient (before the clip coefficient is applied). */
   readonly grad: Value;
+  /** Its first-moment estimate. */
   readonly m: Value;
+  /** Its second-moment estimate. */
   readonly v: Value;
   /** Whether weight decay applies (usually not to biases and norms). */
   readonly decay: boolean;

@@ -10,7 +10,9 @@ import { type Shape, showShape, sizeOf } from "./types.ts";
 
 /** A float32 tensor with its shape. */
 export interface Tensor {
+  /** Static shape. */
   readonly shape: Shape;
+  /** Row-major contents, `sizeOf(shape)` elements. */
   readonly data: Float32Array;
 }
 
@@ -24,7 +26,17 @@ export type Init =
   | { readonly kind: "normal"; readonly std: number }
   | { readonly kind: "uniform"; readonly bound: number };
 
-/** Initialiser constructors. */
+/**
+ * Initialiser constructors.
+ *
+ * @example
+ * ```ts
+ * import assert from "@std/assert";
+ * import { init } from "./params.ts";
+ * assert.deepEqual(init.normal(0.02), { kind: "normal", std: 0.02 });
+ * assert.deepEqual(init.xavier(2, 4), { kind: "uniform", bound: 1 }); // sqrt(6 / (2 + 4))
+ * ```
+ */
 export const init = {
   zeros: (): Init => ({ kind: "zeros" }),
   ones: (): Init => ({ kind: "ones" }),
@@ -39,13 +51,17 @@ export const init = {
 
 /** A parameter declaration: its shape and initialiser. */
 export interface ParamDef {
+  /** The parameter's shape. */
   readonly shape: Shape;
+  /** How its values start (see {@link init}). */
   readonly init: Init;
 }
 
 /** A failure loading or validating parameters, naming the tensor or file. */
 export interface ParamError {
+  /** Discriminant for telling ParamError apart from other errors. */
   readonly _tag: "ParamError";
+  /** What went wrong, naming the tensor or file at fault. */
   readonly message: string;
 }
 
@@ -130,7 +146,22 @@ export function checkParams(
   return problems.length ? E.left(paramError(problems.join("; "))) : E.right(store);
 }
 
-/** Saves stores as one safetensors file (names prefixed per store), atomically. */
+/**
+ * Saves stores as one safetensors file (names prefixed per store), atomically.
+ *
+ * @example
+ * ```ts
+ * import assert from "@std/assert";
+ * import { loadParams, saveParams } from "./params.ts";
+ * import { orThrow } from "./session.ts";
+ * const dir = await Deno.makeTempDir();
+ * const w = { shape: [2], data: new Float32Array([1, 2]) };
+ * await orThrow(saveParams(`${dir}/ckpt.safetensors`, { model: { w }, "": { step: w } }));
+ * const { stores } = await orThrow(loadParams(`${dir}/ckpt.safetensors`));
+ * assert.deepEqual(Object.keys(stores).sort(), ["", "model"]); // "model/w" and "step"
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
 export function saveParams(
   path: string,
   stores: Readonly<Record<string, ParamStore>>,
@@ -155,6 +186,20 @@ export function saveParams(
 /**
  * Loads a safetensors file into stores split by name prefix ('' for unprefixed names);
  * floating dtypes (F16, BF16, F64) are converted to float32.
+ *
+ * @example
+ * ```ts
+ * import assert from "@std/assert";
+ * import { loadParams, saveParams } from "./params.ts";
+ * import { orThrow } from "./session.ts";
+ * const path = `${await Deno.makeTempDir()}/ckpt.safetensors`;
+ * const w = { shape: [2], data: new Float32Array([1, 2]) };
+ * await orThrow(saveParams(path, { model: { w } }, { metadata: { step: "3" } }));
+ * const { stores, metadata } = await orThrow(loadParams(path));
+ * assert.deepEqual([...stores.model.w.data], [1, 2]);
+ * assert.equal(metadata.step, "3");
+ * await Deno.remove(path);
+ * ```
  */
 export function loadParams(
   path: string,

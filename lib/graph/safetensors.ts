@@ -28,20 +28,27 @@ export type StData =
 
 /** One named tensor: dtype, row-major shape and flat data. */
 export interface StTensor {
+  /** Element type as written in the file header. */
   dtype: StDType;
+  /** Row-major shape. */
   shape: number[];
+  /** Flat contents (raw bits for F16 and BF16). */
   data: StData;
 }
 
 /** The contents of a file: tensors and string metadata (empty when the file has none). */
 export interface SafetensorsFile {
+  /** Tensors by name. */
   tensors: Record<string, StTensor>;
+  /** The header's `__metadata__` strings. */
   metadata: Record<string, string>;
 }
 
 /** Why a file could not be read or written; the message names the tensor or field at fault. */
 export interface SafetensorsError {
+  /** Discriminant for telling SafetensorsError apart from other errors. */
   readonly _tag: "SafetensorsError";
+  /** What went wrong, naming the tensor or field at fault. */
   readonly message: string;
 }
 

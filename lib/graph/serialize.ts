@@ -9,9 +9,40 @@ import { ONNX_ELEM_TYPE } from "./types.ts";
 
 const { onnx } = onnxProto;
 
-/** The single ONNX opset every graph targets. */
+/**
+ * The single ONNX opset every graph targets.
+ *
+ * @example
+ * ```ts
+ * import assert from "@std/assert";
+ * import onnxProto from "onnx-proto";
+ * import { Graph } from "./builder.ts";
+ * import { exp } from "./ops.ts";
+ * import { OPSET, toOnnx } from "./serialize.ts";
+ * const g = new Graph();
+ * g.output(exp(g.input("x", "float32", [2])), "y");
+ * const model = onnxProto.onnx.ModelProto.decode(toOnnx(g));
+ * assert.equal(OPSET, 18);
+ * assert.equal(Number(model.opsetImport[0].version), OPSET);
+ * ```
+ */
 export const OPSET = 18;
-/** IR version 8 is the first that covers opset 18. */
+/**
+ * IR version 8 is the first that covers opset 18.
+ *
+ * @example
+ * ```ts
+ * import assert from "@std/assert";
+ * import onnxProto from "onnx-proto";
+ * import { Graph } from "./builder.ts";
+ * import { exp } from "./ops.ts";
+ * import { IR_VERSION, toOnnx } from "./serialize.ts";
+ * const g = new Graph();
+ * g.output(exp(g.input("x", "float32", [2])), "y");
+ * const model = onnxProto.onnx.ModelProto.decode(toOnnx(g));
+ * assert.equal(Number(model.irVersion), IR_VERSION);
+ * ```
+ */
 export const IR_VERSION = 8;
 
 function valueInfo(v: Value) {

@@ -32,12 +32,29 @@ export interface SessionOptions {
  * transpose: MLAS's transposed-A GEMM ran the weight gradient [2048,1536]^T @ [2048,384] at
  * 95 GFLOP/s versus 116 for an explicit transpose then GEMM on this 2-core CPU, and the
  * block train step 4% faster (BENCHMARKS.md).
+ *
+ * @example
+ * ```ts
+ * import assert from "@std/assert";
+ * import { Graph } from "./builder.ts";
+ * import { matmul, transpose } from "./ops.ts";
+ * import { DEFAULT_DISABLED_OPTIMIZERS, openSession, orThrow, runSession } from "./session.ts";
+ * assert.ok(DEFAULT_DISABLED_OPTIMIZERS.includes("MatmulTransposeFusion"));
+ * const g = new Graph();
+ * const a = g.input("a", "float32", [2, 1]);
+ * g.output(matmul(transpose(a), a), "y"); // a^T a, the pattern the fusion would rewrite
+ * const s = await orThrow(openSession(g, { threads: 1, disabledOptimizers: [] })); // fusion on
+ * const { y } = await orThrow(runSession(s, { a: new Float32Array([3, 4]) }));
+ * assert.deepEqual([...y], [25]);
+ * ```
  */
 export const DEFAULT_DISABLED_OPTIMIZERS: readonly string[] = ["MatmulTransposeFusion"];
 
 /** A failure opening or running a session, with a message that names the cause. */
 export interface SessionError {
+  /** Discriminant for telling SessionError apart from other errors. */
   readonly _tag: "SessionError";
+  /** What went wrong, naming the graph, input or output at fault. */
   readonly message: string;
 }
 
@@ -45,8 +62,11 @@ const sessionError = (message: string): SessionError => ({ _tag: "SessionError",
 
 /** An open session with the static signature of the graph it was built from. */
 export interface Session {
+  /** The underlying ONNX Runtime session. */
   readonly ort: ort.InferenceSession;
+  /** Graph inputs by name, with their dtypes and static shapes. */
   readonly inputs: ReadonlyMap<string, Pick<Value, "dtype" | "shape">>;
+  /** Graph outputs by (serialised) name, with their dtypes and static shapes. */
   readonly outputs: ReadonlyMap<string, Pick<Value, "dtype" | "shape">>;
 }
 
@@ -56,6 +76,14 @@ export type Tensors = Record<string, TensorData>;
 /**
  * Where onnxruntime-node expects its CUDA provider library. npm's postinstall script of
  * onnxruntime-node downloads it from NuGet; Deno skips npm build scripts by default.
+ *
+ * @example
+ * ```ts
+ * import assert from "@std/assert";
+ * import { cudaProviderPath } from "./session.ts";
+ * const path = cudaProviderPath(); // whether or not the library is installed
+ * assert.ok(path.startsWith("/") && path.endsWith("/libonnxruntime_providers_cuda.so"));
+ * ```
  */
 export function cudaProviderPath(): string {
   const index = new URL(import.meta.resolve("onnxruntime-node"));
@@ -158,6 +186,24 @@ function checkFeed(
 /**
  * Runs a session on named feeds; returns the requested fetches (default: every output).
  * Unknown, missing or misshapen feeds are errors naming the input.
+ *
+ * @example
+ * ```ts
+ * import assert from "@std/assert";
+ * import { Graph } from "./builder.ts";
+ * import { exp, neg } from "./ops.ts";
+ * import { openSession, orThrow, runSession } from "./session.ts";
+ * const g = new Graph();
+ * const x = g.input("x", "float32", [2]);
+ * g.output(exp(x), "e");
+ * g.output(neg(x), "n");
+ * const s = await orThrow(openSession(g, { threads: 1 }));
+ * const out = await orThrow(runSession(s, { x: new Float32Array([0, 1]) }, ["n"]));
+ * assert.deepEqual(Object.keys(out), ["n"]);
+ * assert.deepEqual([...out.n], [-0, -1]);
+ * const misshapen = runSession(s, { x: new Float32Array(3) });
+ * await assert.rejects(orThrow(misshapen), /input 'x' expects float32 \[2\]/);
+ * ```
  */
 export function runSession(
   session: Session,

@@ -13,7 +13,9 @@ import { fillNormal, type Rng } from "../random.ts";
 
 /** A toy problem: parameter declarations, the train spec, and matmul FLOPs of one step. */
 export interface ToyProblem {
+  /** Parameter declarations (shapes and initialisers). */
   readonly defs: Readonly<Record<string, ParamDef>>;
+  /** What a training step trains: parameters, batch inputs, loss. */
   readonly spec: TrainSpec;
   /** Matmul FLOPs of forward + backward (3x forward), the convention BENCHMARKS.md uses. */
   readonly flopsPerStep: number;
@@ -59,13 +61,29 @@ export function mlpProblem(
 
 /** Sizes of the transformer-block problem. */
 export interface BlockSize {
+  /** Sequences per batch. */
   readonly batch: number;
+  /** Sequence length. */
   readonly seq: number;
+  /** Model width. */
   readonly d: number;
+  /** Attention heads (must divide d). */
   readonly heads: number;
 }
 
-/** Parameter declarations of one pre-LN block, names matching scripts/bench_torch.py. */
+/**
+ * Parameter declarations of one pre-LN block, names matching scripts/bench_torch.py.
+ *
+ * @example
+ * ```ts
+ * import assert from "@std/assert";
+ * import { blockParams } from "./toy.ts";
+ * const defs = blockParams(8);
+ * assert.equal(Object.keys(defs).length, 15);
+ * assert.deepEqual(defs["mlp.fc1.w"].shape, [8, 32]);
+ * assert.equal(defs["ln1.scale"].init.kind, "ones");
+ * ```
+ */
 export function blockParams(d: number): Record<string, ParamDef> {
   const w = (i: number, o: number): ParamDef => ({ shape: [i, o], init: init.normal(0.02) });
   const zeros = (n: number): ParamDef => ({ shape: [n], init: init.zeros() });

@@ -31,13 +31,17 @@ export type LossFn = (
 
 /** What a training step trains: parameter shapes, one micro-batch's inputs, the loss. */
 export interface TrainSpec {
+  /** Parameter shapes by name (all float32). */
   readonly params: Readonly<Record<string, Shape>>;
+  /** One micro-batch's inputs by name, with dtype and shape. */
   readonly batch: Readonly<Record<string, { readonly dtype: DType; readonly shape: Shape }>>;
+  /** The scalar loss of one micro-batch. */
   readonly loss: LossFn;
 }
 
 /** How a step is built. */
 export interface TrainStepOptions {
+  /** AdamW hyperparameters that differ from {@link ADAMW_DEFAULTS}. */
   readonly adamw?: Partial<AdamWConfig>;
   /** Global gradient-norm clip (default 1; Infinity disables clipping; the norm is always reported). */
   readonly maxGradNorm?: number;
@@ -53,7 +57,17 @@ export interface TrainStepOptions {
   readonly decay?: (name: string, shape: Shape) => boolean;
 }
 
-/** Graph input/output names of the optimizer state. */
+/**
+ * Graph input/output names of the optimizer state.
+ *
+ * @example
+ * ```ts
+ * import assert from "@std/assert";
+ * import { stateName } from "./train.ts";
+ * assert.equal(stateName.m("w"), "adam.m/w");
+ * assert.equal(stateName.next(stateName.v("w")), "next/adam.v/w");
+ * ```
+ */
 export const stateName = {
   m: (name: string): string => `adam.m/${name}`,
   v: (name: string): string => `adam.v/${name}`,
@@ -175,8 +189,11 @@ function checkTrainSpec(
 
 /** Everything that evolves during training. */
 export interface TrainState {
+  /** Current parameters. */
   readonly params: ParamStore;
+  /** AdamW first moments, shaped like the parameters. */
   readonly m: ParamStore;
+  /** AdamW second moments, shaped like the parameters. */
   readonly v: ParamStore;
   /** Optimizer steps taken so far. */
   readonly step: number;
@@ -199,18 +216,41 @@ export function initTrainState(params: ParamStore): TrainState {
 
 /** A compiled training step. */
 export interface Trainer {
+  /** The open training-step session. */
   readonly session: Session;
+  /** Parameter names, in the spec's order. */
   readonly names: readonly string[];
+  /** Optimizer steps each call takes. */
   readonly stepsPerCall: number;
 }
 
 /** Failures of a training call: the session's, or a non-finite loss. */
 export interface TrainError {
+  /** Discriminant for telling TrainError apart from other errors. */
   readonly _tag: "TrainError";
+  /** What went wrong, naming the step at fault. */
   readonly message: string;
 }
 
-/** Builds and opens the training-step graph. */
+/**
+ * Builds and opens the training-step graph.
+ *
+ * @example
+ * ```ts
+ * import assert from "@std/assert";
+ * import { linear, mseLoss } from "./nn.ts";
+ * import { orThrow } from "./session.ts";
+ * import { openTrainer, type TrainSpec } from "./train.ts";
+ * const spec = {
+ *   params: { w: [2, 1] },
+ *   batch: { x: { dtype: "float32", shape: [1, 2] }, y: { dtype: "float32", shape: [1, 1] } },
+ *   loss: (p, b) => mseLoss(linear(b.x, p.w), b.y),
+ * } satisfies TrainSpec;
+ * const trainer = await orThrow(openTrainer(spec, { threads: 1, stepsPerCall: 2 }));
+ * assert.deepEqual(trainer.names, ["w"]);
+ * assert.deepEqual(trainer.session.inputs.get("x")?.shape, [2, 1, 1, 2]); // [steps, micro, ...]
+ * ```
+ */
 export function openTrainer(
   spec: TrainSpec,
   options: TrainStepOptions & SessionOptions = {},
@@ -229,6 +269,25 @@ export function openTrainer(
  * Runs one session call (stepsPerCall optimizer steps) and returns the new state with the
  * losses and pre-clip gradient norms. `lr` is a number or a schedule of the step number.
  * A NaN or infinite loss is an error naming the step; the old state is untouched.
+ *
+ * @example
+ * ```ts
+ * import assert from "@std/assert";
+ * import { linear, mseLoss } from "./nn.ts";
+ * import { orThrow } from "./session.ts";
+ * import { initTrainState, openTrainer, trainCall, type TrainSpec } from "./train.ts";
+ * const spec = {
+ *   params: { w: [2, 1] },
+ *   batch: { x: { dtype: "float32", shape: [1, 2] }, y: { dtype: "float32", shape: [1, 1] } },
+ *   loss: (p, b) => mseLoss(linear(b.x, p.w), b.y),
+ * } satisfies TrainSpec;
+ * const trainer = await orThrow(openTrainer(spec, { threads: 1 }));
+ * const state = initTrainState({ w: { shape: [2, 1], data: new Float32Array(2) } });
+ * const batch = { x: new Float32Array([1, 2]), y: new Float32Array([1]) };
+ * const out = await orThrow(trainCall(trainer, state, batch, { lr: 0.1 }));
+ * assert.ok(out.state.step === 1 && out.losses[0] === 1); // loss before the update: (0 - 1)^2
+ * assert.ok(out.state.params.w.data.every((v) => Math.abs(v - 0.1) < 1e-4)); // Adam's first step
+ * ```
  */
 export function trainCall(
   trainer: Trainer,

@@ -9,16 +9,20 @@ export type DType = "float32" | "float64" | "int64" | "bool";
 /** A static shape: every dimension is known when the graph is built. */
 export type Shape = readonly number[];
 
-/** The typed array that holds a tensor of each dtype. */
-export type ArrayOf<D extends DType> = D extends "float32" ? Float32Array
-  : D extends "float64" ? Float64Array
-  : D extends "int64" ? BigInt64Array
-  : Uint8Array;
-
 /** Any array a tensor may be fed from or returned as. */
 export type TensorData = Float32Array | Float64Array | BigInt64Array | Uint8Array;
 
-/** ONNX TensorProto.DataType codes. */
+/**
+ * ONNX TensorProto.DataType codes.
+ *
+ * @example
+ * ```ts
+ * import assert from "@std/assert";
+ * import { ONNX_ELEM_TYPE } from "./types.ts";
+ * assert.equal(ONNX_ELEM_TYPE.float32, 1); // TensorProto.FLOAT
+ * assert.equal(ONNX_ELEM_TYPE.int64, 7); // TensorProto.INT64
+ * ```
+ */
 export const ONNX_ELEM_TYPE: Readonly<Record<DType, number>> = {
   float32: 1,
   bool: 9,
@@ -26,7 +30,17 @@ export const ONNX_ELEM_TYPE: Readonly<Record<DType, number>> = {
   float64: 11,
 };
 
-/** True for dtypes that carry gradients. */
+/**
+ * True for dtypes that carry gradients.
+ *
+ * @example
+ * ```ts
+ * import assert from "@std/assert";
+ * import { isFloat } from "./types.ts";
+ * assert.ok(isFloat("float32") && isFloat("float64"));
+ * assert.ok(!isFloat("int64") && !isFloat("bool"));
+ * ```
+ */
 export function isFloat(dtype: DType): boolean {
   return dtype === "float32" || dtype === "float64";
 }
@@ -71,7 +85,18 @@ export function allocate(dtype: DType, length: number): TensorData {
   }
 }
 
-/** The dtype a typed array holds, or an error naming the array's class. */
+/**
+ * The dtype a typed array holds, or an error naming the array's class.
+ *
+ * @example
+ * ```ts
+ * import assert from "@std/assert";
+ * import { dtypeOfArray, type TensorData } from "./types.ts";
+ * assert.equal(dtypeOfArray(new BigInt64Array(2)), "int64");
+ * assert.equal(dtypeOfArray(new Uint8Array(2)), "bool");
+ * assert.throws(() => dtypeOfArray(new Int32Array(2) as unknown as TensorData), /Int32Array/);
+ * ```
+ */
 export function dtypeOfArray(data: TensorData): DType {
   if (data instanceof Float32Array) return "float32";
   if (data instanceof Float64Array) return "float64";
@@ -80,7 +105,17 @@ export function dtypeOfArray(data: TensorData): DType {
   throw new TypeError(`unsupported tensor array ${(data as object).constructor.name}`);
 }
 
-/** Formats a shape as [2, 3] for error messages. */
+/**
+ * Formats a shape as [2, 3] for error messages.
+ *
+ * @example
+ * ```ts
+ * import assert from "@std/assert";
+ * import { showShape } from "./types.ts";
+ * assert.equal(showShape([2, 3]), "[2, 3]");
+ * assert.equal(showShape([]), "[]");
+ * ```
+ */
 export function showShape(shape: Shape): string {
   return `[${shape.join(", ")}]`;
 }
