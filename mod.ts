@@ -42,3 +42,5 @@ export * from "./lib/flow/sample.ts";
 export * from "./lib/flow/loss.ts";
 export * from "./lib/flow/ode.ts";
 export * from "./lib/flow/guidance.ts";
+export * from "./lib/length/mod.ts";
+export * from "./lib/ot/mod.ts";
