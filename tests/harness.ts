@@ -1,4 +1,5 @@
 /** Test helpers: open a graph, run it, compare arrays with tolerances. */
+import { either as E } from "fp-ts";
 import assert from "@std/assert";
 import type { Graph } from "../lib/graph/builder.ts";
 import {
@@ -33,4 +34,16 @@ export function assertClose(
       assert.fail(`${what}[${i}]: got ${a}, expected ${b} (atol ${atol}, rtol ${rtol})`);
     }
   }
+}
+
+/** The Right of an Either, or a thrown Error with the Left's message. */
+export function rightOf<A>(r: E.Either<{ readonly message: string }, A>): A {
+  if (E.isLeft(r)) throw new Error(r.left.message);
+  return r.right;
+}
+
+/** The Left of an Either, or a thrown Error when it is a Right. */
+export function leftOf<L, A>(r: E.Either<L, A>): L {
+  if (E.isRight(r)) throw new Error("expected an error");
+  return r.left;
 }

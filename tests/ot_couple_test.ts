@@ -13,16 +13,11 @@ import {
 import { samplePairs } from "../lib/ot/sample.ts";
 import { sinkhorn } from "../lib/ot/sinkhorn.ts";
 import type { CostMatrix, OtError } from "../lib/ot/types.ts";
+import { leftOf, rightOf } from "./harness.ts";
 import { createRng, fillNormal, randint, type Rng } from "../lib/random.ts";
 
-const right = <A>(r: E.Either<OtError, A>): A => {
-  if (E.isLeft(r)) throw new Error(r.left.message);
-  return r.right;
-};
-const left = <A>(r: E.Either<OtError, A>): OtError => {
-  if (E.isRight(r)) throw new Error("expected an error");
-  return r.left;
-};
+const right = rightOf;
+const left = <A>(r: E.Either<OtError, A>): OtError => leftOf(r);
 const isPermutation = (p: Int32Array): boolean =>
   [...p].sort((a, b) => a - b).every((x, k) => x === k);
 
