@@ -3,7 +3,7 @@ import assert from "@std/assert";
 import { Graph } from "../lib/graph/builder.ts";
 import { grad } from "../lib/graph/grad.ts";
 import { orThrow, runSession } from "../lib/graph/session.ts";
-import { fromF5Weight, guidedVelocity, perSampleNoise } from "../lib/flow/guidance.ts";
+import { fromGuidanceScale, guidedVelocity, perSampleNoise } from "../lib/flow/guidance.ts";
 import {
   oneStepEstimate,
   oneStepEstimateGraph,
@@ -87,7 +87,7 @@ Deno.test("paths hit their endpoints: x_0 = x0 and x_1 = x1 (+ sigmaMin x0 for t
     const path of [
       otPath({ sigmaMin: 0.01 }),
       independentPath(),
-      schrodingerBridgePath(),
+      schrodingerBridgePath({ sigma: 0 }),
       vpTrigPath(),
     ]
   ) {
@@ -129,7 +129,7 @@ function lossData() {
   return { shape, p, u, mask };
 }
 
-Deno.test("vectorFieldLossGraph() equals vectorFieldLoss(), padding and empty samples included", async () => {
+Deno.test("vectorFieldLossGraph() equals vectorFieldLoss(); padding (even NaN) and empty samples do not count", async () => {
   const { shape, p, u, mask } = lossData();
   const g = new Graph();
   const loss = vectorFieldLossGraph(
@@ -138,14 +138,15 @@ Deno.test("vectorFieldLossGraph() equals vectorFieldLoss(), padding and empty sa
     g.input("m", "float32", [3, 4]),
   );
   g.output(loss, "loss");
-  const out = await evaluate(g, { p, u, m: mask });
-  const ref = vectorFieldLoss(p, u, mask, shape);
+  const withNanPadding = p.map((v, i) => (mask[Math.floor(i / 2)] > 0 ? v : NaN));
+  const out = await evaluate(g, { p: withNanPadding, u, m: mask });
+  const ref = vectorFieldLoss(withNanPadding, u, mask, shape);
   assertClose(out.loss as Float32Array, [ref], { rtol: 1e-6 });
   // Independent check of the per-sample normalisation on sample 1 (one valid frame).
   const s1 = ((p[8] - u[8]) ** 2 + (p[9] - u[9]) ** 2) / 2;
   let s0 = 0;
   for (let i = 0; i < 6; i++) s0 += (p[i] - u[i]) ** 2;
-  assertClose([ref], [(s0 / 6 + s1 + 0) / 3], { rtol: 1e-6 });
+  assertClose([ref], [(s0 / 6 + s1) / 2], { rtol: 1e-6 }); // the empty sample does not count
 });
 
 Deno.test("vectorFieldLossGraph() gradient matches finite differences", async () => {
@@ -232,7 +233,13 @@ Deno.test("timeGrid() with sway keeps its endpoints and increases for s in [-1, 
     assert.equal(t[32], 1);
     for (let i = 1; i < t.length; i++) assert.ok(t[i] > t[i - 1], `sway ${sway}: t[${i}]`);
   }
-  assert.ok(timeGrid(8, { sway: -1 })[1] < 1 / 8); // negative sway spends steps near 0
+  // F5-TTS: t + s (cos(pi t / 2) - 1 + t); at s = -1 that is 1 - cos(pi t / 2).
+  const grid = timeGrid(32, { sway: -1 });
+  for (const k of [1, 7, 16, 31]) {
+    assertClose([grid[k]], [1 - Math.cos((Math.PI * k) / 64)], { atol: 1e-12 });
+  }
+  const half = timeGrid(4, { sway: 0.5 });
+  assertClose([half[1]], [0.25 + 0.5 * (Math.cos(Math.PI / 8) - 1 + 0.25)], { atol: 1e-12 });
   assert.throws(() => timeGrid(8, { sway: 1.5 }), /sway coefficient must lie in \[-1, 1\]/);
   await assert.rejects(
     () => integrate((x) => Promise.resolve(x), new Float32Array(1), { grid: [0, 0.5, 0.5, 1] }),
@@ -240,11 +247,46 @@ Deno.test("timeGrid() with sway keeps its endpoints and increases for s in [-1, 
   );
 });
 
-Deno.test("guidedVelocity() conventions agree: w = 1 + w' (F5-TTS)", () => {
-  const c = normal(5, 15), u = normal(5, 16), wF5 = 2;
-  const f5 = c.map((ci, i) => ci + wF5 * (ci - u[i]));
-  assertClose(guidedVelocity(c, u, { weight: fromF5Weight(wF5) }), f5, { atol: 1e-5 });
-  assert.deepEqual(guidedVelocity(c, u, { weight: 1 }), c);
+Deno.test("guidedVelocity() is Ho & Salimans eq. 6, and diffusers' guidance_scale converts", () => {
+  const c = normal(5, 15), u = normal(5, 16);
+  assert.deepEqual(guidedVelocity(c, u, { weight: 0 }), c); // w = 0: no guidance
+  const w = 0.7; // Voicebox's strength
+  assertClose(guidedVelocity(c, u, { weight: w }), c.map((ci, i) => (1 + w) * ci - w * u[i]), {
+    atol: 1e-6,
+  });
+  const scale = 3; // GLIDE / diffusers: u + s (c - u)
+  assertClose(
+    guidedVelocity(c, u, { weight: fromGuidanceScale(scale) }),
+    u.map((ui, i) => ui + scale * (c[i] - ui)),
+    {
+      atol: 1e-5,
+    },
+  );
+});
+
+Deno.test("sampleXtUt() and its graph form refuse a noisy path without eps, and singular ends", () => {
+  const x = new Float32Array(4), t = new Float32Array([0.5]);
+  const g = new Graph();
+  const v = g.input("x", "float32", [1, 4]);
+  for (const path of [schrodingerBridgePath(), independentPath({ sigma: 0.2 })]) {
+    assert.throws(() => sampleXtUt(path, { x0: x, x1: x, t }), /needs eps/);
+    assert.throws(
+      () => sampleXtUtGraph(path, { x0: v, x1: v, t: g.input(`t${path.name}`, "float32", [1]) }),
+      /needs eps/,
+    );
+  }
+  const sb = schrodingerBridgePath({ sigma: 0.5 });
+  assert.throws(
+    () => sampleXtUt(sb, { x0: x, x1: x, eps: x, t: new Float32Array([1]) }),
+    /singular at t = 1/,
+  );
+  // With sigma = 0 the bridge is the straight path, finite everywhere.
+  const { ut } = sampleXtUt(schrodingerBridgePath({ sigma: 0 }), {
+    x0: x,
+    x1: x.map(() => 1),
+    t: new Float32Array([1]),
+  });
+  assert.ok(ut.every((v) => v === 1));
 });
 
 Deno.test("perSampleNoise() does not depend on the rest of the batch", () => {

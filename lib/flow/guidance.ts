@@ -2,24 +2,24 @@
  * Classifier-free guidance and per-sample seeded noise for sampling.
  *
  * Two conventions for the guidance weight are in use:
- * - Ho & Salimans 2022 ("Classifier-Free Diffusion Guidance"), also Voicebox:
- *   v = v_uncond + w (v_cond - v_uncond); w = 1 is no guidance.
- * - F5-TTS and E2-TTS code: v = v_cond + w' (v_cond - v_uncond); w' = 0 is no guidance.
- * They agree when w = 1 + w'. flowt2s's canonical form is the first; {@link fromF5Weight}
- * converts.
+ * - Ho & Salimans 2022 ("Classifier-Free Diffusion Guidance", eq. 6), also Voicebox, E2-TTS and
+ *   F5-TTS: v = (1 + w) v_cond - w v_uncond = v_cond + w (v_cond - v_uncond); w = 0 is no
+ *   guidance. This is flowt2s's canonical form.
+ * - GLIDE, Imagen and diffusers' `guidance_scale`: v = v_uncond + s (v_cond - v_uncond);
+ *   s = 1 is no guidance. They agree when s = 1 + w; {@link fromGuidanceScale} converts.
  * @module
  */
 import { createRng, fillNormal, forkRng } from "../random.ts";
 
 /**
- * Guided velocity v_uncond + w (v_cond - v_uncond) (Ho & Salimans convention).
+ * Guided velocity (1 + w) v_cond - w v_uncond (Ho & Salimans 2022, eq. 6; w = 0: none).
  *
  * @example
  * ```ts
  * import assert from "@std/assert";
  * import { guidedVelocity } from "./guidance.ts";
- * const v = guidedVelocity(new Float32Array([2]), new Float32Array([1]), { weight: 3 });
- * assert.ok(v[0] === 4);
+ * const v = guidedVelocity(new Float32Array([2]), new Float32Array([1]), { weight: 2 });
+ * assert.equal(v[0], 4); // 3 * 2 - 2 * 1
  * ```
  */
 export function guidedVelocity(
@@ -33,21 +33,22 @@ export function guidedVelocity(
     );
   }
   const w = options.weight;
-  return conditional.map((c, i) => unconditional[i] + w * (c - unconditional[i]));
+  return conditional.map((c, i) => c + w * (c - unconditional[i]));
 }
 
 /**
- * Converts an F5-TTS guidance strength w' to the canonical weight w = 1 + w'.
+ * Converts a GLIDE/diffusers guidance scale s (s = 1: no guidance) to the canonical weight
+ * w = s - 1.
  *
  * @example
  * ```ts
  * import assert from "@std/assert";
- * import { fromF5Weight } from "./guidance.ts";
- * assert.ok(fromF5Weight(2) === 3);
+ * import { fromGuidanceScale } from "./guidance.ts";
+ * assert.equal(fromGuidanceScale(3), 2);
  * ```
  */
-export function fromF5Weight(f5Weight: number): number {
-  return 1 + f5Weight;
+export function fromGuidanceScale(scale: number): number {
+  return scale - 1;
 }
 
 /**

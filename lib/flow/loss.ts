@@ -5,7 +5,19 @@
  */
 import type { Value } from "../graph/builder.ts";
 import { GraphError } from "../graph/errors.ts";
-import { add, div, equal, mul, reduceMean, reduceSum, reshape, sub, where } from "../graph/ops.ts";
+import {
+  add,
+  cast,
+  div,
+  equal,
+  greater,
+  mul,
+  not,
+  reduceSum,
+  reshape,
+  sub,
+  where,
+} from "../graph/ops.ts";
 
 /** Shape of a batch of state sequences: [batch, frames, dim]. */
 export interface SequenceShape {
@@ -17,8 +29,8 @@ export interface SequenceShape {
 /**
  * Mean squared error between predicted and target velocities over each sample's valid
  * frames (mask[b, t] = 1 for valid, 0 for padding), averaged per sample over frames and
- * dims, then over the batch (so long and short samples weigh the same). A sample with no
- * valid frame contributes 0.
+ * dims, then over the samples that have a valid frame (so long and short samples weigh the
+ * same, and empty ones do not dilute the loss). Padding never enters, even when it is NaN.
  *
  * @example
  * ```ts
@@ -44,20 +56,23 @@ export function vectorFieldLoss(
   if (mask.length !== batch * frames) {
     throw new RangeError(`vectorFieldLoss: mask must be ${batch}x${frames}`);
   }
-  let total = 0;
+  let total = 0, samples = 0;
   for (let b = 0; b < batch; b++) {
     let sum = 0, valid = 0;
     for (let t = 0; t < frames; t++) {
-      const m = mask[b * frames + t];
-      valid += m;
+      if (!(mask[b * frames + t] > 0)) continue; // padding never enters, even if NaN
+      valid++;
       for (let d = 0; d < dim; d++) {
         const i = (b * frames + t) * dim + d;
-        sum += m * (prediction[i] - target[i]) ** 2;
+        sum += (prediction[i] - target[i]) ** 2;
       }
     }
-    total += valid > 0 ? sum / (valid * dim) : 0;
+    if (valid > 0) {
+      total += sum / (valid * dim);
+      samples++;
+    }
   }
-  return total / batch;
+  return samples > 0 ? total / samples : 0;
 }
 
 /**
@@ -82,11 +97,14 @@ export function vectorFieldLossGraph(prediction: Value, target: Value, mask: Val
     );
   }
   const diff = sub(prediction, target);
-  const perFrame = reduceSum(mul(diff, diff), [2]); // [B, T]
-  const sums = reduceSum(mul(perFrame, mask), [1]); // [B]
-  const valid = mul(reduceSum(mask, [1]), d); // [B]
+  const kept = greater(mask, 0); // [B, T]
+  const perFrame = where(kept, reduceSum(mul(diff, diff), [2]), 0); // padding dropped, not scaled
+  const sums = reduceSum(perFrame, [1]); // [B]
+  const valid = mul(reduceSum(cast(kept, prediction.dtype), [1]), d); // [B]
   const empty = equal(valid, 0);
-  return reduceMean(where(empty, 0, div(sums, where(empty, 1, valid))));
+  const perSample = where(empty, 0, div(sums, where(empty, 1, valid)));
+  const samples = reduceSum(cast(not(empty), prediction.dtype));
+  return div(reduceSum(perSample), where(equal(samples, 0), 1, samples));
 }
 
 /**

@@ -17,8 +17,8 @@ export type Solver = keyof typeof SOLVER_ORDER;
 /**
  * An increasing grid 0 = t_0 < ... < t_n = 1 with F5-TTS's sway sampling (Chen et al. 2024,
  * "F5-TTS", eq. 5): t' = t + s (cos(pi t / 2) - 1 + t). s < 0 spends more steps near t = 0,
- * where the flow is least straight; s = 0 is uniform. Only -1 <= s <= 1 keeps the grid
- * increasing, so other values are an error.
+ * where the flow is least straight; s = 0 is uniform. The grid stays increasing for
+ * -1 <= s < 1 / (pi/2 - 1) (about 1.75); flowt2s accepts [-1, 1], F5-TTS's range.
  *
  * @example
  * ```ts
@@ -77,7 +77,7 @@ export async function integrate(
   options: IntegrateOptions = {},
 ): Promise<Float32Array> {
   const solver = options.solver ?? "euler";
-  if (!(solver in SOLVER_ORDER)) {
+  if (!Object.hasOwn(SOLVER_ORDER, solver)) {
     throw new RangeError(
       `integrate: unknown solver '${solver}'; use ${Object.keys(SOLVER_ORDER).join(", ")}`,
     );
@@ -88,19 +88,28 @@ export async function integrate(
       throw new RangeError(`integrate: grid must increase (t[${i}] = ${grid[i]})`);
     }
   }
+  const checked: VelocityFn = async (x, t) => {
+    const v = await velocity(x, t);
+    if (v.length !== x.length) {
+      throw new RangeError(
+        `integrate: velocity returned ${v.length} values for ${x.length} states at t = ${t}`,
+      );
+    }
+    return v;
+  };
   let x = x0;
   for (let i = 0; i + 1 < grid.length; i++) {
     const t = grid[i], h = grid[i + 1] - t;
-    const k1 = await velocity(x, t);
+    const k1 = await checked(x, t);
     if (solver === "euler") x = axpy(x, h, k1);
-    else if (solver === "midpoint") x = axpy(x, h, await velocity(axpy(x, h / 2, k1), t + h / 2));
+    else if (solver === "midpoint") x = axpy(x, h, await checked(axpy(x, h / 2, k1), t + h / 2));
     else if (solver === "heun") {
-      const k2 = await velocity(axpy(x, h, k1), t + h);
+      const k2 = await checked(axpy(x, h, k1), t + h);
       x = x.map((xi, j) => xi + (h / 2) * (k1[j] + k2[j]));
     } else {
-      const k2 = await velocity(axpy(x, h / 2, k1), t + h / 2);
-      const k3 = await velocity(axpy(x, h / 2, k2), t + h / 2);
-      const k4 = await velocity(axpy(x, h, k3), t + h);
+      const k2 = await checked(axpy(x, h / 2, k1), t + h / 2);
+      const k3 = await checked(axpy(x, h / 2, k2), t + h / 2);
+      const k4 = await checked(axpy(x, h, k3), t + h);
       x = x.map((xi, j) => xi + (h / 6) * (k1[j] + 2 * k2[j] + 2 * k3[j] + k4[j]));
     }
     options.onStep?.(i + 1, grid[i + 1]);

@@ -90,7 +90,7 @@ export function independentPath(options: { sigma?: number } = {}): ProbabilityPa
  * Schrodinger-bridge CFM of Tong et al. 2024 (eqs. 18-19): the Brownian-bridge path
  * mu_t = t x1 + (1 - t) x0, sigma_t = sigma sqrt(t (1 - t)), whose target velocity
  * (1 - 2t) / (2 t (1 - t)) (x_t - mu_t) + x1 - x0 equals sigma'(t) eps + x1 - x0.
- * sigma'(t) is singular at t = 0 and 1: sample t away from the ends.
+ * sigma'(t) is singular at t = 0 and 1: sample t away from the ends (sampleXtUt throws there).
  *
  * @example
  * ```ts
@@ -102,6 +102,7 @@ export function independentPath(options: { sigma?: number } = {}): ProbabilityPa
  */
 export function schrodingerBridgePath(options: { sigma?: number } = {}): ProbabilityPath {
   const sigma = options.sigma ?? 1;
+  if (sigma === 0) return { ...independentPath(), name: "schrodinger-bridge(sigma=0)" }; // no 0/0 at the ends
   const root = <S>(t: S, s: Scalars<S>) => s.sqrt(s.mul(t, s.sub(s.c(1), t)));
   return {
     name: `schrodinger-bridge(sigma=${sigma})`,

@@ -4,6 +4,7 @@
  * @module
  */
 import type { Value } from "../graph/builder.ts";
+import { GraphError } from "../graph/errors.ts";
 import { add, mul, reshape } from "../graph/ops.ts";
 import type { Rng } from "../random.ts";
 import type { ProbabilityPath } from "./paths.ts";
@@ -45,8 +46,7 @@ export function sampleXtUt(
   if (x0.length % t.length !== 0) {
     throw new RangeError(`sampleXtUt: ${x0.length} values do not split into ${t.length} samples`);
   }
-  const noisy = path.sigma(0.5, numbers) !== 0 || path.dSigma(0.5, numbers) !== 0;
-  if (noisy && !eps) throw new RangeError(`sampleXtUt: path ${path.name} needs eps`);
+  if (needsNoise(path) && !eps) throw new RangeError(`sampleXtUt: path ${path.name} needs eps`);
   const per = x0.length / t.length;
   const xt = new Float32Array(x0.length), ut = new Float32Array(x0.length);
   for (let b = 0; b < t.length; b++) {
@@ -54,6 +54,11 @@ export function sampleXtUt(
     const a = path.alpha(tb, numbers), be = path.beta(tb, numbers), s = path.sigma(tb, numbers);
     const da = path.dAlpha(tb, numbers), db = path.dBeta(tb, numbers);
     const ds = path.dSigma(tb, numbers);
+    if (![a, be, s, da, db, ds].every(Number.isFinite)) {
+      throw new RangeError(
+        `sampleXtUt: path ${path.name} is singular at t = ${tb}; keep t inside (0, 1)`,
+      );
+    }
     for (let i = b * per; i < (b + 1) * per; i++) {
       const e = eps ? eps[i] : 0;
       xt[i] = a * x1[i] + be * x0[i] + s * e;
@@ -83,6 +88,9 @@ export function sampleXtUtGraph(
   sample: PathSample<Value>,
 ): { xt: Value; ut: Value } {
   const { x0, x1, t, eps } = sample;
+  if (needsNoise(path) && !eps) {
+    throw new GraphError("sampleXtUtGraph", `path ${path.name} needs eps`);
+  }
   const s = graphScalars(t);
   // Coefficients of t are [B] and broadcast over each sample; constant ones stay scalars.
   const perSample = (c: Value) =>
@@ -95,6 +103,13 @@ export function sampleXtUtGraph(
     xt: combine(path.alpha(t, s), path.beta(t, s), path.sigma(t, s)),
     ut: combine(path.dAlpha(t, s), path.dBeta(t, s), path.dSigma(t, s)),
   };
+}
+
+/** Whether a path has a noise term (sigma or its derivative non-zero somewhere inside (0, 1)). */
+function needsNoise(path: ProbabilityPath): boolean {
+  return [0.1, 0.3, 0.5, 0.7, 0.9].some((t) =>
+    path.sigma(t, numbers) !== 0 || path.dSigma(t, numbers) !== 0
+  );
 }
 
 /** Keeps times away from the ends, where some paths' velocities are singular. */
