@@ -1,6 +1,6 @@
 /** Coupling: OT lowers transport cost, plan-to-pairs sampling, buckets, errors. */
 import assert from "@std/assert";
-import { either as E } from "fp-ts";
+import type { either as E } from "fp-ts";
 import { exactAssignment } from "../lib/ot/assignment.ts";
 import { sequenceCosts, type Sequences } from "../lib/ot/costs.ts";
 import {
