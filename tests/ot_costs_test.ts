@@ -38,7 +38,7 @@ Deno.test("sequenceCosts() is the masked, length-normalised squared distance", (
       assert.ok(Math.abs(costs.data[i * 4 + j] - acc / x1.lengths![j]) < 1e-9);
     }
   }
-  // Padding never counts: scribbling over x1's padding and x0's unused frames changes nothing.
+  // Padding never counts: scribbling over x1's padding (frames beyond each length) changes nothing.
   const scribbled = x1.data.slice();
   scribbled.fill(99, (1 * 5 + 1) * 4, 2 * 5 * 4);
   assert.deepEqual(right(sequenceCosts(x0, { ...x1, data: scribbled })).data, costs.data);

@@ -36,7 +36,10 @@ export interface Token {
 
 const NOSPACE = String.raw`\p{sc=Han}\p{sc=Hiragana}\p{sc=Katakana}\p{sc=Hangul}\p{sc=Thai}` +
   String.raw`\p{sc=Lao}\p{sc=Khmer}\p{sc=Myanmar}\p{sc=Tibetan}`;
-const LETTER = String.raw`[[\p{L}\p{M}\u200C\u200D]--[${NOSPACE}]]`;
+// Zero-width (non-)joiners belong to words only between letters (Persian, Indic scripts);
+// in emoji sequences they must not make a "word".
+const LETTER = String
+  .raw`(?:[[\p{L}\p{M}]--[${NOSPACE}]](?:[\u200C\u200D][[\p{L}\p{M}]--[${NOSPACE}]])*)`;
 const SENTENCE = String.raw`[.!?\u2026\u3002\uFF01\uFF1F\uFF61\u0964\u0965\u061F\u06D4\u1362` +
   String.raw`\u104B\u0F0E\u17D4\u17D5\u0589\u037E\u0E5A\u0E5B\u203C\u2047-\u2049]+`;
 const CLAUSE = String.raw`[,;:\u060C\u061B\u3001\uFF0C\uFF1B\uFF1A\u1363-\u1366\u104A\u0F0D` +

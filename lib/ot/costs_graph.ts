@@ -141,7 +141,7 @@ export function openCostSession(
   const { rows, cols, frames, dim } = shape;
   if (![rows, cols, frames, dim].every((x) => Number.isInteger(x) && x > 0)) {
     return TE.left(otError(
-      "empty-batch",
+      rows === 0 || cols === 0 ? "empty-batch" : "shape-mismatch",
       `openCostSession() needs positive integer sizes, got [${rows}, ${cols}, ${frames}, ${dim}]`,
     ));
   }
