@@ -15,8 +15,10 @@
  * `terms: "pairing"` drops A and B when every x1 length is T: both are then constant
  * along a row or a column, and adding a constant to a row or a column of a cost matrix changes
  * neither the optimal permutation (every row and column is used once) nor the Sinkhorn plan
- * (it rescales the dual scalings only). The matrix is then only -2 G / T, which skips the
- * norm passes, but its entries are not distances.
+ * (it rescales the dual scalings only) at a fixed epsilon. Sinkhorn's default epsilon is
+ * relative to the cost spread, which dropping A and B changes: pass an explicit epsilon to
+ * get the same plan. The matrix is then only -2 G / T, which skips the norm passes, but its
+ * entries are not distances.
  * @module
  */
 import { either as E, taskEither as TE } from "fp-ts";
