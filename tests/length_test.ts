@@ -205,3 +205,11 @@ Deno.test("resolveLanguage() accepts codes, names, Whisper aliases and BCP 47 ta
     ["en", "de", "zh", "yue", "pt", "zh", "ht", "my"],
   );
 });
+
+Deno.test("measure() counts pauses around clock times and sentence-final abbreviations", () => {
+  const dotted = lengthOrThrow(measure("Meet at 10:30 in the U.S. Then go.", "en"));
+  const plain = lengthOrThrow(measure("Meet at ten thirty in the US. Then go.", "en"));
+  assert.equal(dotted.clauses, 0); // "10:30" is a time, not a clause break
+  assert.equal(dotted.sentences, plain.sentences); // "U.S." also ends its sentence
+  assert.equal(dotted.sentences, 1);
+});

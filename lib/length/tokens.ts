@@ -42,8 +42,9 @@ const LETTER = String
   .raw`(?:[[\p{L}\p{M}]--[${NOSPACE}]](?:[\u200C\u200D][[\p{L}\p{M}]--[${NOSPACE}]])*)`;
 const SENTENCE = String.raw`[.!?\u2026\u3002\uFF01\uFF1F\uFF61\u0964\u0965\u061F\u06D4\u1362` +
   String.raw`\u104B\u0F0E\u17D4\u17D5\u0589\u037E\u0E5A\u0E5B\u203C\u2047-\u2049]+`;
-const CLAUSE = String.raw`[,;:\u060C\u061B\u3001\uFF0C\uFF1B\uFF1A\u1363-\u1366\u104A\u0F0D` +
-  String.raw`\u17D6\u2013\u2014]+|(?<=\s)-(?=\s)`;
+// ASCII , ; : pause only before a space or the end: "10:30" and "1,5" are not clauses.
+const CLAUSE = String.raw`[,;:]+(?=\s|$)|[\u060C\u061B\u3001\uFF0C\uFF1B\uFF1A\u1363-\u1366\u104A` +
+  String.raw`\u0F0D\u17D6\u2013\u2014]+|(?<=\s)-(?=\s)`;
 
 /** One alternation; group order decides the kind. Tried left to right at each position. */
 const TOKEN = new RegExp(
@@ -164,10 +165,19 @@ export function tokenize(text: string): Token[] {
     raw.push({ kind: KINDS[g], text: m[0], start: m.index });
   }
   const isAcronym = acronymTest(raw.filter((t) => t.kind === "word").map((t) => t.text));
-  return raw.map(({ kind, text, start }): Token => {
-    if (kind === "dotted" || (kind === "word" && isAcronym(text))) {
-      return { kind: "acronym", text, start, count: countLetters(text) };
+  return raw.flatMap(({ kind, text: t, start }): Token[] => {
+    if (kind === "dotted") {
+      const acronym: Token = { kind: "acronym", text: t, start, count: countLetters(t) };
+      // "the U.S. Then": the abbreviation's last period also ends the sentence.
+      const end = start + t.length;
+      const ends = /^\s+\p{Lu}/u.test(text.slice(end)) || /^\s*$/u.test(text.slice(end));
+      return ends
+        ? [acronym, { kind: "sentence", text: ".", start: end - 1, count: 0 }]
+        : [acronym];
     }
-    return { kind, text, start, count: COUNT[kind]?.(text) ?? 0 };
+    if (kind === "word" && isAcronym(t)) {
+      return [{ kind: "acronym", text: t, start, count: countLetters(t) }];
+    }
+    return [{ kind, text: t, start, count: COUNT[kind]?.(t) ?? 0 }];
   });
 }
