@@ -11,7 +11,7 @@
  * import assert from "@std/assert";
  * import { Graph, grad, mul, openSession, orThrow, reduceSum, runSession } from "./mod.ts";
  * const g = new Graph();
- * const x = g.input("x", "float32", [3]);
+ * const x = g.input("x", { dtype: "float32", shape: [3] });
  * const [dx] = grad(reduceSum(mul(x, x)), [x]);
  * g.output(dx, "dx");
  * const s = await orThrow(openSession(g));

@@ -149,7 +149,7 @@ function transferGraph(
 ): Graph {
   const g = new Graph("transfer");
   for (const [name, spec] of specs) {
-    const v = g.input(name, spec.dtype as "float32", spec.shape);
+    const v = g.input(name, { dtype: spec.dtype as "float32", shape: spec.shape });
     if (name in feeds && !name.startsWith("next/") && spec.dtype === "float32") {
       g.output(identity(v), `next/${name}`);
     }
@@ -188,7 +188,7 @@ async function prepareOnnx(c: Case) {
   return {
     time: (seconds: number) =>
       timeIt(async () => {
-        state = (await orThrow(trainCall(trainer, state, batch, { lr: 1e-3 }))).state;
+        state = (await orThrow(trainCall(trainer, state, { batch, lr: 1e-3 }))).state;
       }, seconds),
     transfer: (seconds: number) =>
       timeIt(() => orThrow(runSession(transferSession, feeds)), seconds),

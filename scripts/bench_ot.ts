@@ -83,8 +83,10 @@ if (Number(load) > 0.5) console.error(`warning: load average ${load}; timings wi
 /** The floor: the 256 x 57600 @ 57600 x 256 Gram matrix alone, as one Gemm. */
 async function gramAlone(n: number): Promise<number[]> {
   const g = new Graph("gram");
-  const x0 = g.input("x0", "float32", [n, FRAMES * DIM]);
-  g.output(gemm(x0, g.input("x1", "float32", [n, FRAMES * DIM]), undefined, { transB: true }));
+  const x0 = g.input("x0", { dtype: "float32", shape: [n, FRAMES * DIM] });
+  g.output(
+    gemm(x0, g.input("x1", { dtype: "float32", shape: [n, FRAMES * DIM] }), { transB: true }),
+  );
   const session = await orThrow(openSession(g, { threads }));
   const { x0: a, x1: b } = batches(n, false);
   return (await timed(() => orThrow(runSession(session, { x0: a.data, x1: b.data })))).ms;

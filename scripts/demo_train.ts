@@ -220,7 +220,7 @@ async function flush(): Promise<void> {
 while (state.step < totalSteps && !stop) {
   const batch = makeBatch(rng);
   const before = state.step;
-  const result = await trainCall(trainer, state, batch, { lr: schedule })();
+  const result = await trainCall(trainer, state, { batch, lr: schedule })();
   if (result._tag === "Left") {
     await flush(); // keep everything up to the last good step
     fail(`${result.left.message}; saved step ${state.step} to ${ckptPath}`);

@@ -66,10 +66,10 @@ for (const path of PATHS) {
       t = new Float32Array([0.1, 0.6]);
     const g = new Graph();
     const inputs = {
-      x0: g.input("x0", "float32", [2, 3, 4]),
-      x1: g.input("x1", "float32", [2, 3, 4]),
-      eps: g.input("eps", "float32", [2, 3, 4]),
-      t: g.input("t", "float32", [2]),
+      x0: g.input("x0", { dtype: "float32", shape: [2, 3, 4] }),
+      x1: g.input("x1", { dtype: "float32", shape: [2, 3, 4] }),
+      eps: g.input("eps", { dtype: "float32", shape: [2, 3, 4] }),
+      t: g.input("t", { dtype: "float32", shape: [2] }),
     };
     const { xt, ut } = sampleXtUtGraph(path, inputs);
     g.output(xt, "xt");
@@ -133,14 +133,14 @@ Deno.test("vectorFieldLossGraph() equals vectorFieldLoss(); padding (even NaN) a
   const { shape, p, u, mask } = lossData();
   const g = new Graph();
   const loss = vectorFieldLossGraph(
-    g.input("p", "float32", [3, 4, 2]),
-    g.input("u", "float32", [3, 4, 2]),
-    g.input("m", "float32", [3, 4]),
+    g.input("p", { dtype: "float32", shape: [3, 4, 2] }),
+    g.input("u", { dtype: "float32", shape: [3, 4, 2] }),
+    { mask: g.input("m", { dtype: "float32", shape: [3, 4] }) },
   );
   g.output(loss, "loss");
   const withNanPadding = p.map((v, i) => (mask[Math.floor(i / 2)] > 0 ? v : NaN));
   const out = await evaluate(g, { p: withNanPadding, u, m: mask });
-  const ref = vectorFieldLoss(withNanPadding, u, mask, shape);
+  const ref = vectorFieldLoss(withNanPadding, u, { mask, shape });
   assertClose(out.loss as Float32Array, [ref], { rtol: 1e-6 });
   // Independent check of the per-sample normalisation on sample 1 (one valid frame).
   const s1 = ((p[8] - u[8]) ** 2 + (p[9] - u[9]) ** 2) / 2;
@@ -152,12 +152,10 @@ Deno.test("vectorFieldLossGraph() equals vectorFieldLoss(); padding (even NaN) a
 Deno.test("vectorFieldLossGraph() gradient matches finite differences", async () => {
   const { p, u, mask } = lossData();
   const g = new Graph();
-  const pv = g.input("p", "float64", [3, 4, 2]);
-  const loss = vectorFieldLossGraph(
-    pv,
-    g.input("u", "float64", [3, 4, 2]),
-    g.input("m", "float64", [3, 4]),
-  );
+  const pv = g.input("p", { dtype: "float64", shape: [3, 4, 2] });
+  const loss = vectorFieldLossGraph(pv, g.input("u", { dtype: "float64", shape: [3, 4, 2] }), {
+    mask: g.input("m", { dtype: "float64", shape: [3, 4] }),
+  });
   g.output(loss, "loss");
   g.output(grad(loss, [pv])[0], "dp");
   const session = await open(g);
@@ -173,8 +171,10 @@ Deno.test("vectorFieldLossGraph() gradient matches finite differences", async ()
     const a = p64.slice(), b = p64.slice();
     a[i] += h;
     b[i] -= h;
-    const la = (await orThrow(runSession(session, feeds(a), ["loss"]))).loss[0] as number;
-    const lb = (await orThrow(runSession(session, feeds(b), ["loss"]))).loss[0] as number;
+    const la = (await orThrow(runSession(session, feeds(a), { fetches: ["loss"] })))
+      .loss[0] as number;
+    const lb = (await orThrow(runSession(session, feeds(b), { fetches: ["loss"] })))
+      .loss[0] as number;
     fd[i] = (la - lb) / (2 * h);
   }
   assertClose(dp as Float64Array, fd, { atol: 1e-8, rtol: 1e-6 });
@@ -183,16 +183,16 @@ Deno.test("vectorFieldLossGraph() gradient matches finite differences", async ()
 Deno.test("oneStepEstimate() lands on x1 for the exact OT velocity, and its graph form agrees", async () => {
   const x0 = normal(8, 12), x1 = normal(8, 13), t = new Float32Array([0.25, 0.7]);
   const { xt, ut } = sampleXtUt(otPath(), { x0, x1, t });
-  assertClose(oneStepEstimate(xt, ut, t), x1, { atol: 1e-5 });
+  assertClose(oneStepEstimate(xt, ut, { t }), x1, { atol: 1e-5 });
   const g = new Graph();
   const est = oneStepEstimateGraph(
-    g.input("x", "float32", [2, 4]),
-    g.input("v", "float32", [2, 4]),
-    g.input("t", "float32", [2]),
+    g.input("x", { dtype: "float32", shape: [2, 4] }),
+    g.input("v", { dtype: "float32", shape: [2, 4] }),
+    { t: g.input("t", { dtype: "float32", shape: [2] }) },
   );
   g.output(est, "y");
   const out = await evaluate(g, { x: xt, v: ut, t });
-  assertClose(out.y as Float32Array, oneStepEstimate(xt, ut, t), { atol: 1e-6 });
+  assertClose(out.y as Float32Array, oneStepEstimate(xt, ut, { t }), { atol: 1e-6 });
 });
 
 Deno.test("integrate() shows each solver's order of accuracy on a linear ODE", async () => {
@@ -267,11 +267,16 @@ Deno.test("guidedVelocity() is Ho & Salimans eq. 6, and diffusers' guidance_scal
 Deno.test("sampleXtUt() and its graph form refuse a noisy path without eps, and singular ends", () => {
   const x = new Float32Array(4), t = new Float32Array([0.5]);
   const g = new Graph();
-  const v = g.input("x", "float32", [1, 4]);
+  const v = g.input("x", { dtype: "float32", shape: [1, 4] });
   for (const path of [schrodingerBridgePath(), independentPath({ sigma: 0.2 })]) {
     assert.throws(() => sampleXtUt(path, { x0: x, x1: x, t }), /needs eps/);
     assert.throws(
-      () => sampleXtUtGraph(path, { x0: v, x1: v, t: g.input(`t${path.name}`, "float32", [1]) }),
+      () =>
+        sampleXtUtGraph(path, {
+          x0: v,
+          x1: v,
+          t: g.input(`t${path.name}`, { dtype: "float32", shape: [1] }),
+        }),
       /needs eps/,
     );
   }

@@ -42,10 +42,12 @@ function inputData(spec: InputSpec, seed: number): Float64Array {
 async function checkGrad(c: Case): Promise<void> {
   const dtype = c.reference ? "float32" : "float64";
   const g = new Graph(c.name);
-  const xs = c.inputs.map((s, i) => g.input(`x${i}`, s.ints ? "int64" : dtype, s.shape));
+  const xs = c.inputs.map((s, i) =>
+    g.input(`x${i}`, { dtype: s.ints ? "int64" : dtype, shape: s.shape })
+  );
   const y = c.build(xs);
   const weights = ref.testValues(sizeOf(y.shape), 991);
-  const loss = op.reduceSum(op.mul(y, g.constant([...weights], dtype, y.shape)));
+  const loss = op.reduceSum(op.mul(y, g.constant([...weights], { dtype, shape: y.shape })));
   const floats = c.inputs.flatMap((s, i) => (s.ints ? [] : [i]));
   const grads = grad(loss, floats.map((i) => xs[i]));
   g.output(loss, "loss");
@@ -66,7 +68,7 @@ async function checkGrad(c: Case): Promise<void> {
       const out = c.reference(arrays.map((a, i) => ref.arr(c.inputs[i].shape, a)));
       return out.data.reduce((s, v, i) => s + v * weights[i], 0);
     }
-    const out = await orThrow(runSession(session, feeds(arrays), ["loss"]));
+    const out = await orThrow(runSession(session, feeds(arrays), { fetches: ["loss"] }));
     return out.loss[0] as number;
   };
   const analytic = await orThrow(runSession(session, feeds(data)));
@@ -156,7 +158,7 @@ const CASES: Case[] = [
   {
     name: "where with a float condition source (no gradient through comparisons)",
     inputs: [{ shape: [2, 3], awayFromZero: true }, { shape: [2, 3] }, { shape: [3] }],
-    build: ([c, a, b]) => op.where(op.greater(c, 0), a, b),
+    build: ([c, a, b]) => op.where(op.greater(c, 0), { ifTrue: a, ifFalse: b }),
   },
   {
     name: "matmul 2-D",
@@ -179,7 +181,7 @@ const CASES: Case[] = [
       inputs: [{ shape: transA ? [3, 2] : [2, 3] }, { shape: transB ? [4, 3] : [3, 4] }, {
         shape: [4],
       }],
-      build: ([a, b, c]) => op.gemm(a, b, c, { transA, transB }),
+      build: ([a, b, c]) => op.gemm(a, b, { c, transA, transB }),
     }))
   ),
   {
@@ -190,7 +192,7 @@ const CASES: Case[] = [
   {
     name: "softmax axis 0",
     inputs: [{ shape: [3, 2] }],
-    build: ([a]) => op.softmax(a, 0),
+    build: ([a]) => op.softmax(a, { axis: 0 }),
   },
   {
     name: "log-softmax",
@@ -200,23 +202,23 @@ const CASES: Case[] = [
   {
     name: "layer normalization (float32 vs reference)",
     inputs: [{ shape: [2, 2, 4] }, { shape: [4] }, { shape: [4] }],
-    build: ([x, s, b]) => op.layerNormalization(x, s, b).y,
+    build: ([x, s, b]) => op.layerNormalization(x, { scale: s, bias: b }).y,
     reference: ([x, s, b]) => ref.layerNorm(x, s, b),
   },
   {
     name: "reduce sum",
     inputs: [{ shape: [2, 3, 2] }],
-    build: ([a]) => op.reduceSum(a, [1]),
+    build: ([a]) => op.reduceSum(a, { axes: [1] }),
   },
   {
     name: "reduce mean keepdims",
     inputs: [{ shape: [2, 3, 2] }],
-    build: ([a]) => op.reduceMean(a, [0, 2], true),
+    build: ([a]) => op.reduceMean(a, { axes: [0, 2], keepDims: true }),
   },
   {
     name: "reduce max",
     inputs: [{ shape: [2, 4] }],
-    build: ([a]) => op.reduceMax(a, [1]),
+    build: ([a]) => op.reduceMax(a, { axes: [1] }),
   },
   {
     name: "reshape",
@@ -251,7 +253,7 @@ const CASES: Case[] = [
   {
     name: "split with an unused output",
     inputs: [{ shape: [2, 3] }],
-    build: ([a]) => op.mul(op.split(a, [1, 2], 1)[1], 2),
+    build: ([a]) => op.mul(op.split(a, [1, 2], { axis: 1 })[1], 2),
   },
   {
     name: "slice with a negative start",
@@ -283,7 +285,11 @@ const CASES: Case[] = [
     name: "causal multi-head attention",
     inputs: [{ shape: [1, 3, 4] }, { shape: [1, 3, 4] }, { shape: [1, 3, 4] }],
     build: ([q, k, v]) =>
-      attention(splitHeads(q, 2), splitHeads(k, 2), splitHeads(v, 2), causalMask(q, 3)),
+      attention(splitHeads(q, 2), {
+        k: splitHeads(k, 2),
+        v: splitHeads(v, 2),
+        mask: causalMask(q, 3),
+      }),
   },
 ];
 
@@ -296,7 +302,9 @@ Deno.test("grad() has a finite-difference case for every rule in GRAD_RULES", ()
   const built = new Set<string>();
   for (const c of CASES) {
     const g = new Graph();
-    const xs = c.inputs.map((s, i) => g.input(`x${i}`, s.ints ? "int64" : "float32", s.shape));
+    const xs = c.inputs.map((s, i) =>
+      g.input(`x${i}`, { dtype: s.ints ? "int64" : "float32", shape: s.shape })
+    );
     c.build(xs);
     for (const n of g.nodes) built.add(n.op);
   }
@@ -306,8 +314,8 @@ Deno.test("grad() has a finite-difference case for every rule in GRAD_RULES", ()
 
 Deno.test("grad() names the op when a gradient rule is missing", () => {
   const g = new Graph();
-  const x = g.input("x", "float32", [1, 2, 8]);
-  const w = g.input("w", "float32", [3, 2, 3]);
+  const x = g.input("x", { dtype: "float32", shape: [1, 2, 8] });
+  const w = g.input("w", { dtype: "float32", shape: [3, 2, 3] });
   const loss = op.reduceSum(op.conv1d(x, w));
   assert.throws(
     () => grad(loss, [x]),
@@ -317,8 +325,8 @@ Deno.test("grad() names the op when a gradient rule is missing", () => {
 
 Deno.test("grad() emits nothing for branches that do not lead from wrt to the loss", () => {
   const g = new Graph();
-  const x = g.input("x", "float32", [3]);
-  const y = g.input("y", "float32", [3]);
+  const x = g.input("x", { dtype: "float32", shape: [3] });
+  const y = g.input("y", { dtype: "float32", shape: [3] });
   const e = op.exp(y);
   const loss = op.add(op.reduceSum(op.mul(x, x)), op.reduceSum(e));
   const before = g.nodes.length;
@@ -330,8 +338,8 @@ Deno.test("grad() emits nothing for branches that do not lead from wrt to the lo
 
 Deno.test("grad() reaches plain inputs through frozen initializer weights", async () => {
   const g = new Graph();
-  const x = g.input("x", "float32", [1, 2]);
-  const w = g.initializer("w", new Float32Array([1, 2, 3, 4, 5, 6]), [2, 3]);
+  const x = g.input("x", { dtype: "float32", shape: [1, 2] });
+  const w = g.initializer("w", { data: new Float32Array([1, 2, 3, 4, 5, 6]), shape: [2, 3] });
   const [dx] = grad(op.reduceSum(op.matmul(x, w)), [x]);
   g.output(dx, "dx");
   assert.ok(

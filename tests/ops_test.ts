@@ -16,7 +16,7 @@ async function checkForward(
   options: { positive?: boolean; atol?: number } = {},
 ): Promise<void> {
   const g = new Graph();
-  const xs = shapes.map((s, i) => g.input(`x${i}`, "float32", s));
+  const xs = shapes.map((s, i) => g.input(`x${i}`, { dtype: "float32", shape: s }));
   const y = build(xs);
   g.output(y, "y");
   const data = shapes.map((s, i) => {
@@ -70,7 +70,7 @@ for (const [name, f, r] of binaries) {
 Deno.test("where() selects elementwise with broadcasting", () =>
   checkForward(
     [[2, 3], [2, 3], [3]],
-    ([c, a, b]) => op.where(op.greater(c, 0), a, b),
+    ([c, a, b]) => op.where(op.greater(c, 0), { ifTrue: a, ifFalse: b }),
     ([c, a, b]) => ref.zip([c, a, b], (cv, av, bv) => (cv > 0 ? av : bv)),
   ));
 
@@ -84,7 +84,7 @@ Deno.test("matmul() multiplies broadcast batches", () =>
 Deno.test("gemm() honours transA and transB", () =>
   checkForward(
     [[3, 2], [4, 3], [4]],
-    ([a, b, c]) => op.gemm(a, b, c, { transA: true, transB: true }),
+    ([a, b, c]) => op.gemm(a, b, { c, transA: true, transB: true }),
     ([a, b, c]) =>
       ref.zip([ref.matmul(ref.transpose(a, [1, 0]), ref.transpose(b, [1, 0])), c], (x, y) => x + y),
   ));
@@ -97,20 +97,31 @@ Deno.test("softmax() and logSoftmax() normalise the last axis", async () => {
 Deno.test("layerNormalization() matches the reference", () =>
   checkForward(
     [[2, 3, 6], [6], [6]],
-    ([x, s, b]) => op.layerNormalization(x, s, b).y,
+    ([x, s, b]) => op.layerNormalization(x, { scale: s, bias: b }).y,
     ([x, s, b]) => ref.layerNorm(x, s, b),
   ));
 
 Deno.test("reduceSum(), reduceMean() and reduceMax() reduce the given axes", async () => {
   await checkForward(
     [[2, 3, 4]],
-    ([x]) => op.reduceSum(x, [0, 2], true),
+    ([x]) => op.reduceSum(x, { axes: [0, 2], keepDims: true }),
     ([x]) => ref.sum(x, [0, 2]),
   );
-  await checkForward([[2, 3, 4]], ([x]) => op.reduceMean(x, [1], true), ([x]) => ref.mean(x, [1]));
-  await checkForward([[2, 3, 4]], ([x]) => op.reduceMax(x, [2], true), ([x]) => ref.max(x, [2]));
+  await checkForward(
+    [[2, 3, 4]],
+    ([x]) => op.reduceMean(x, { axes: [1], keepDims: true }),
+    ([x]) => ref.mean(x, [1]),
+  );
+  await checkForward(
+    [[2, 3, 4]],
+    ([x]) => op.reduceMax(x, { axes: [2], keepDims: true }),
+    ([x]) => ref.max(x, [2]),
+  );
   const g = new Graph();
-  assert.deepEqual(op.reduceSum(g.input("x", "float32", [2, 3, 4]), [1]).shape, [2, 4]);
+  assert.deepEqual(
+    op.reduceSum(g.input("x", { dtype: "float32", shape: [2, 3, 4] }), { axes: [1] }).shape,
+    [2, 4],
+  );
 });
 
 Deno.test("transpose(), reshape(), squeeze() and unsqueeze() move data correctly", async () => {
@@ -144,7 +155,7 @@ Deno.test("concat(), slice(), split() and pad() agree with the reference", async
   );
   await checkForward(
     [[2, 5]],
-    ([x]) => op.split(x, [2, 3], 1)[1],
+    ([x]) => op.split(x, [2, 3], { axis: 1 })[1],
     ([x]) => ref.slice(x, [2], [5], [1]),
   );
   await checkForward(
@@ -163,8 +174,8 @@ Deno.test("expand() broadcasts to a target shape", () =>
 
 Deno.test("gather() looks up embedding rows", async () => {
   const g = new Graph();
-  const table = g.input("t", "float32", [5, 2]);
-  const ids = g.input("i", "int64", [3]);
+  const table = g.input("t", { dtype: "float32", shape: [5, 2] });
+  const ids = g.input("i", { dtype: "int64", shape: [3] });
   g.output(op.gather(table, ids), "y");
   const t = Float32Array.from({ length: 10 }, (_, i) => i);
   const out = await evaluate(g, { t, i: new BigInt64Array([4n, 0n, 4n]) });
@@ -177,13 +188,13 @@ Deno.test("gather() looks up embedding rows", async () => {
 Deno.test("conv1d() matches a direct convolution", () =>
   checkForward(
     [[2, 3, 9], [4, 3, 3], [4]],
-    ([x, w, b]) => op.conv1d(x, w, b, { stride: 2, padding: 1 }),
+    ([x, w, b]) => op.conv1d(x, w, { bias: b, stride: 2, padding: 1 }),
     ([x, w, b]) => ref.conv1d(x, w, b, 2, 1),
   ));
 
 Deno.test("cast() converts float to int64 and bool", async () => {
   const g = new Graph();
-  const x = g.input("x", "float32", [3]);
+  const x = g.input("x", { dtype: "float32", shape: [3] });
   g.output(op.cast(x, "int64"), "i");
   g.output(op.cast(x, "bool"), "b");
   const out = await evaluate(g, { x: new Float32Array([2.7, 0, -1.5]) });
@@ -196,8 +207,8 @@ Deno.test("gelu() is the exact erf GELU", () =>
 
 Deno.test("crossEntropy() averages over kept positions and ignores -100", async () => {
   const g = new Graph();
-  const logits = g.input("l", "float32", [2, 3, 4]);
-  const targets = g.input("t", "int64", [2, 3]);
+  const logits = g.input("l", { dtype: "float32", shape: [2, 3, 4] });
+  const targets = g.input("t", { dtype: "int64", shape: [2, 3] });
   g.output(crossEntropy(logits, targets), "mean");
   g.output(crossEntropy(logits, targets, { reduction: "none" }), "each");
   const l = Float32Array.from(ref.testValues(24, 3, 2));
@@ -211,29 +222,32 @@ Deno.test("crossEntropy() averages over kept positions and ignores -100", async 
 
 Deno.test("crossEntropy() of an all-ignored batch is 0, not NaN", async () => {
   const g = new Graph();
-  const logits = g.input("l", "float32", [1, 2, 3]);
-  g.output(crossEntropy(logits, g.constant([-100, -100], "int64", [1, 2])), "y");
+  const logits = g.input("l", { dtype: "float32", shape: [1, 2, 3] });
+  g.output(crossEntropy(logits, g.constant([-100, -100], { dtype: "int64", shape: [1, 2] })), "y");
   const out = await evaluate(g, { l: new Float32Array(6) });
   assert.equal((out.y as Float32Array)[0], 0);
 });
 
 Deno.test("ops name the op and the shapes when shapes do not fit", () => {
   const g = new Graph();
-  const a = g.input("a", "float32", [2, 3]);
-  const b = g.input("b", "float32", [4]);
+  const a = g.input("a", { dtype: "float32", shape: [2, 3] });
+  const b = g.input("b", { dtype: "float32", shape: [4] });
   const expectError = (f: () => unknown, pattern: RegExp) =>
     assert.throws(f, (e: unknown) => e instanceof GraphError && pattern.test(e.message));
   expectError(() => op.add(a, b), /^Add: shapes \[2, 3\] and \[4\] do not broadcast/);
   expectError(
-    () => op.matmul(a, g.input("c", "float32", [4, 5])),
+    () => op.matmul(a, g.input("c", { dtype: "float32", shape: [4, 5] })),
     /^MatMul: inner dimensions differ: \[2, 3\] @ \[4, 5\]/,
   );
   expectError(() => op.reshape(a, [4, 2]), /^Reshape: cannot reshape \[2, 3\] to \[4, 2\]/);
-  expectError(() => op.add(a, g.input("i", "int64", [2, 3])), /^Add: dtype mismatch/);
-  expectError(() => op.softmax(a, 2), /^Softmax: axis 2 is out of range for rank 2/);
-  expectError(() => g.input("a", "float32", [1]), /name 'a' is already used/);
   expectError(
-    () => op.add(a, new Graph("other").input("z", "float32", [3])),
+    () => op.add(a, g.input("i", { dtype: "int64", shape: [2, 3] })),
+    /^Add: dtype mismatch/,
+  );
+  expectError(() => op.softmax(a, { axis: 2 }), /^Softmax: axis 2 is out of range for rank 2/);
+  expectError(() => g.input("a", { dtype: "float32", shape: [1] }), /name 'a' is already used/);
+  expectError(
+    () => op.add(a, new Graph("other").input("z", { dtype: "float32", shape: [3] })),
     /belongs to graph 'other'/,
   );
 });

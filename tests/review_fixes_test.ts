@@ -15,7 +15,7 @@ import { evaluate } from "./harness.ts";
 
 Deno.test("grad() of pow(x, 2) is finite at x = 0", async () => {
   const g = new Graph();
-  const x = g.input("x", "float32", [3]);
+  const x = g.input("x", { dtype: "float32", shape: [3] });
   g.output(grad(reduceSum(pow(x, 2)), [x])[0], "dx");
   const out = await evaluate(g, { x: new Float32Array([0, 1, -2]) });
   assert.deepEqual(Array.from(out.dx as Float32Array), [0, 2, -4]);
@@ -23,7 +23,7 @@ Deno.test("grad() of pow(x, 2) is finite at x = 0", async () => {
 
 Deno.test("Graph.output() renames in place, keeps gradients, and copies a value output twice", async () => {
   const g = new Graph();
-  const w = g.input("w", "float32", [2]);
+  const w = g.input("w", { dtype: "float32", shape: [2] });
   const y = g.output(exp(w), "y");
   const [dw] = grad(reduceSum(y), [w]); // must not be zeros: y is the same value as exp(w)
   g.output(dw, "dw");
@@ -37,7 +37,7 @@ Deno.test("Graph.output() renames in place, keeps gradients, and copies a value 
 
 Deno.test("slice() with a negative step records the length ONNX Runtime computes", async () => {
   const g = new Graph();
-  const x = g.input("x", "float32", [4]);
+  const x = g.input("x", { dtype: "float32", shape: [4] });
   const y = slice(x, { starts: [-5], ends: [-100], steps: [-1] });
   g.output(y, "y");
   const out = await evaluate(g, { x: new Float32Array([1, 2, 3, 4]) });
@@ -47,7 +47,10 @@ Deno.test("slice() with a negative step records the length ONNX Runtime computes
 
 Deno.test("reduceSum() rejects an explicit empty axes list", () => {
   const g = new Graph();
-  assert.throws(() => reduceSum(g.input("x", "float32", [2]), []), /axes is empty; omit it/);
+  assert.throws(
+    () => reduceSum(g.input("x", { dtype: "float32", shape: [2] }), { axes: [] }),
+    /axes is empty; omit it/,
+  );
 });
 
 Deno.test("trainCall() at lr = 0 leaves parameters unchanged, including unused ones", async () => {
@@ -59,9 +62,12 @@ Deno.test("trainCall() at lr = 0 leaves parameters unchanged, including unused o
   };
   const trainer = await orThrow(openTrainer(spec, { threads: 1 }));
   const out = await orThrow(trainCall(trainer, initTrainState(params), {
-    x: new Float32Array([1, 2, 3, 4, 5, 6]),
-    target: new Float32Array([1, 0]),
-  }, { lr: 0 }));
+    batch: {
+      x: new Float32Array([1, 2, 3, 4, 5, 6]),
+      target: new Float32Array([1, 0]),
+    },
+    lr: 0,
+  }));
   for (const k of Object.keys(params)) {
     assert.deepEqual(out.state.params[k].data, params[k as keyof typeof params].data, k);
   }
@@ -75,12 +81,15 @@ Deno.test("trainCall() reports a non-finite gradient norm even when the loss is 
     loss: (p, b) => reduceSum(mul(p.w, b.x)),
   }, { threads: 1 }));
   const state = initTrainState({ w: { shape: [2], data: new Float32Array([1e-30, -1e-30]) } });
-  const r = await trainCall(trainer, state, { x: new Float32Array([1e30, 1e30]) }, { lr: 1e-3 })();
+  const r = await trainCall(trainer, state, {
+    batch: { x: new Float32Array([1e30, 1e30]) },
+    lr: 1e-3,
+  })();
   if (E.isRight(r)) throw new Error("expected an error");
   assert.match(r.left.message, /gradient norm is (Infinity|NaN) at step 1/);
   // The old state still trains.
   const ok = await orThrow(
-    trainCall(trainer, state, { x: new Float32Array([1, 1]) }, { lr: 1e-3 }),
+    trainCall(trainer, state, { batch: { x: new Float32Array([1, 1]) }, lr: 1e-3 }),
   );
   assert.equal(ok.state.step, 1);
 });
@@ -111,7 +120,7 @@ Deno.test("buildTrainStep() names invalid options and reserved names", () => {
 
 Deno.test("runSession() names an input fed with the wrong kind of array", async () => {
   const g = new Graph();
-  g.output(add(g.input("x", "float32", [2]), 1), "y");
+  g.output(add(g.input("x", { dtype: "float32", shape: [2] }), 1), "y");
   const s = await orThrow(openSession(g, { threads: 1 }));
   const r = await runSession(s, { x: new Int32Array(2) as unknown as Float32Array })();
   if (E.isRight(r)) throw new Error("expected an error");

@@ -8,8 +8,8 @@ import { cudaProviderPath, openSession, orThrow, runSession } from "../lib/graph
 
 function small(): Graph {
   const g = new Graph("small");
-  const x = g.input("x", "float32", [2, 2]);
-  const y = g.input("y", "float32", [2]);
+  const x = g.input("x", { dtype: "float32", shape: [2, 2] });
+  const y = g.input("y", { dtype: "float32", shape: [2] });
   g.output(add(mul(x, 2), y), "z");
   return g;
 }
@@ -41,7 +41,10 @@ Deno.test("runSession() names a missing, unknown or misshapen input", async () =
     /input 'x' expects float32 \[2, 2\] \(4 elements\), got float32 with 3 elements/,
   );
   assert.match(await errorOf(runSession(s, { x: new Float64Array(4), y })), /got float64/);
-  assert.match(await errorOf(runSession(s, { x, y }, ["nope"])), /'nope' is not an output/);
+  assert.match(
+    await errorOf(runSession(s, { x, y }, { fetches: ["nope"] })),
+    /'nope' is not an output/,
+  );
 });
 
 function cudaInstalled(): boolean {

@@ -36,7 +36,7 @@ Deno.test("trainCall() reproduces three PyTorch AdamW steps of a transformer blo
   };
   const losses: number[] = [];
   for (let i = 0; i < 3; i++) {
-    const out = await orThrow(trainCall(trainer, state, batch, { lr: 1e-3 }));
+    const out = await orThrow(trainCall(trainer, state, { batch, lr: 1e-3 }));
     state = out.state;
     losses.push(...out.losses);
   }

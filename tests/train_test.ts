@@ -54,9 +54,12 @@ Deno.test("trainCall() matches a float64 AdamW reference with clipping, decay an
       }
     });
     const out = await orThrow(trainCall(trainer, state, {
-      t: Float32Array.from(target),
-      c: Float32Array.from(c),
-    }, { lr: schedule }));
+      batch: {
+        t: Float32Array.from(target),
+        c: Float32Array.from(c),
+      },
+      lr: schedule,
+    }));
     state = out.state;
     assertClose(out.gradNorms, [norm], { rtol: 1e-5, what: `grad norm at step ${step}` });
     assertClose(Array.from(state.params.p.data), P, {
@@ -93,7 +96,7 @@ async function run(
   let state = initTrainState(params);
   const losses: number[] = [];
   for (const b of batches) {
-    const out = await orThrow(trainCall(trainer, state, b, { lr: 1e-2 }));
+    const out = await orThrow(trainCall(trainer, state, { batch: b, lr: 1e-2 }));
     state = out.state;
     losses.push(...out.losses);
   }
@@ -159,7 +162,7 @@ Deno.test("trainCall() trains an MLP: the loss falls 20x in 300 steps (seed 0)",
   const losses: number[] = [];
   for (let call = 0; call < 30; call++) {
     const out = await orThrow(
-      trainCall(trainer, state, { x: stack(x), target: stack(target) }, { lr: 1e-2 }),
+      trainCall(trainer, state, { batch: { x: stack(x), target: stack(target) }, lr: 1e-2 }),
     );
     state = out.state;
     losses.push(...out.losses);
@@ -177,7 +180,7 @@ Deno.test("trainCall() trains a transformer block: a causal running mean, loss f
   const losses: number[] = [];
   for (let call = 0; call < 20; call++) {
     const { x, target } = runningMeanBatch({ ...size, copies: 10 }, { rng });
-    const out = await orThrow(trainCall(trainer, state, { x, target }, { lr: 1e-2 }));
+    const out = await orThrow(trainCall(trainer, state, { batch: { x, target }, lr: 1e-2 }));
     state = out.state;
     losses.push(...out.losses);
   }
@@ -191,14 +194,20 @@ Deno.test("trainCall() names the step when the loss is NaN and keeps the old sta
   const trainer = await orThrow(openTrainer(problem.spec, { threads: 1 }));
   const state = initTrainState(initParams(problem.defs, { rng: createRng(0) }));
   const result = await trainCall(trainer, state, {
-    x: new Float32Array([1, NaN, 0, 0]),
-    target: new Float32Array(2),
-  }, { lr: 1e-3 })();
+    batch: {
+      x: new Float32Array([1, NaN, 0, 0]),
+      target: new Float32Array(2),
+    },
+    lr: 1e-3,
+  })();
   if (E.isRight(result)) throw new Error("a NaN loss must be an error");
   assert.match(result.left.message, /loss is NaN at step 1/);
   const next = await orThrow(trainCall(trainer, state, {
-    x: new Float32Array([1, 0, 0, 0]),
-    target: new Float32Array(2),
-  }, { lr: 1e-3 }));
+    batch: {
+      x: new Float32Array([1, 0, 0, 0]),
+      target: new Float32Array(2),
+    },
+    lr: 1e-3,
+  }));
   assert.equal(next.state.step, 1);
 });

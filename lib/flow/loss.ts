@@ -36,19 +36,19 @@ export interface SequenceShape {
  * ```ts
  * import assert from "@std/assert";
  * import { vectorFieldLoss } from "./loss.ts";
- * const loss = vectorFieldLoss(
- *   new Float32Array([1, 1, 9, 9]), new Float32Array([0, 0, 0, 0]), new Float32Array([1, 0]),
- *   { batch: 1, frames: 2, dim: 2 },
- * );
+ * const loss = vectorFieldLoss(new Float32Array([1, 1, 9, 9]), new Float32Array([0, 0, 0, 0]), {
+ *   mask: new Float32Array([1, 0]),
+ *   shape: { batch: 1, frames: 2, dim: 2 },
+ * });
  * assert.ok(loss === 1); // the padded frame (9, 9) is ignored
  * ```
  */
 export function vectorFieldLoss(
   prediction: Float32Array,
   target: Float32Array,
-  mask: Float32Array,
-  shape: SequenceShape,
+  options: { mask: Float32Array; shape: SequenceShape },
 ): number {
+  const { mask, shape } = options;
   const { batch, frames, dim } = shape;
   if (prediction.length !== batch * frames * dim || target.length !== prediction.length) {
     throw new RangeError(`vectorFieldLoss: arrays must have ${batch}x${frames}x${dim} values`);
@@ -84,11 +84,18 @@ export function vectorFieldLoss(
  * import { Graph } from "../graph/builder.ts";
  * import { vectorFieldLossGraph } from "./loss.ts";
  * const g = new Graph();
- * const p = g.input("p", "float32", [2, 3, 4]), u = g.input("u", "float32", [2, 3, 4]);
- * assert.ok(vectorFieldLossGraph(p, u, g.input("m", "float32", [2, 3])).shape.length === 0);
+ * const p = g.input("p", { dtype: "float32", shape: [2, 3, 4] });
+ * const u = g.input("u", { dtype: "float32", shape: [2, 3, 4] });
+ * const mask = g.input("m", { dtype: "float32", shape: [2, 3] });
+ * assert.ok(vectorFieldLossGraph(p, u, { mask }).shape.length === 0);
  * ```
  */
-export function vectorFieldLossGraph(prediction: Value, target: Value, mask: Value): Value {
+export function vectorFieldLossGraph(
+  prediction: Value,
+  target: Value,
+  options: { mask: Value },
+): Value {
+  const { mask } = options;
   const [b, t, d] = prediction.shape;
   if (prediction.shape.length !== 3 || mask.shape.join() !== `${b},${t}`) {
     throw new GraphError(
@@ -98,13 +105,17 @@ export function vectorFieldLossGraph(prediction: Value, target: Value, mask: Val
   }
   const diff = sub(prediction, target);
   const kept = greater(mask, 0); // [B, T]
-  const perFrame = where(kept, reduceSum(mul(diff, diff), [2]), 0); // padding dropped, not scaled
-  const sums = reduceSum(perFrame, [1]); // [B]
-  const valid = mul(reduceSum(cast(kept, prediction.dtype), [1]), d); // [B]
+  // Padding is dropped, not scaled.
+  const perFrame = where(kept, { ifTrue: reduceSum(mul(diff, diff), { axes: [2] }), ifFalse: 0 });
+  const sums = reduceSum(perFrame, { axes: [1] }); // [B]
+  const valid = mul(reduceSum(cast(kept, prediction.dtype), { axes: [1] }), d); // [B]
   const empty = equal(valid, 0);
-  const perSample = where(empty, 0, div(sums, where(empty, 1, valid)));
+  const perSample = where(empty, {
+    ifTrue: 0,
+    ifFalse: div(sums, where(empty, { ifTrue: 1, ifFalse: valid })),
+  });
   const samples = reduceSum(cast(not(empty), prediction.dtype));
-  return div(reduceSum(perSample), where(equal(samples, 0), 1, samples));
+  return div(reduceSum(perSample), where(equal(samples, 0), { ifTrue: 1, ifFalse: samples }));
 }
 
 /**
@@ -115,15 +126,17 @@ export function vectorFieldLossGraph(prediction: Value, target: Value, mask: Val
  * ```ts
  * import assert from "@std/assert";
  * import { oneStepEstimate } from "./loss.ts";
- * const x1 = oneStepEstimate(new Float32Array([1, 1]), new Float32Array([2, 4]), new Float32Array([0.5]));
+ * const t = new Float32Array([0.5]);
+ * const x1 = oneStepEstimate(new Float32Array([1, 1]), new Float32Array([2, 4]), { t });
  * assert.ok(x1[0] === 2 && x1[1] === 3);
  * ```
  */
 export function oneStepEstimate(
   xt: Float32Array,
   velocity: Float32Array,
-  t: Float32Array,
+  options: { t: Float32Array },
 ): Float32Array {
+  const { t } = options;
   if (xt.length !== velocity.length || xt.length % t.length !== 0) {
     throw new RangeError(
       `oneStepEstimate: x_t (${xt.length}), v (${velocity.length}) and t (${t.length}) disagree`,
@@ -142,11 +155,14 @@ export function oneStepEstimate(
  * import { Graph } from "../graph/builder.ts";
  * import { oneStepEstimateGraph } from "./loss.ts";
  * const g = new Graph();
- * const x = g.input("x", "float32", [2, 3]), v = g.input("v", "float32", [2, 3]);
- * assert.ok(oneStepEstimateGraph(x, v, g.input("t", "float32", [2])).shape.join() === "2,3");
+ * const x = g.input("x", { dtype: "float32", shape: [2, 3] });
+ * const v = g.input("v", { dtype: "float32", shape: [2, 3] });
+ * const t = g.input("t", { dtype: "float32", shape: [2] });
+ * assert.ok(oneStepEstimateGraph(x, v, { t }).shape.join() === "2,3");
  * ```
  */
-export function oneStepEstimateGraph(xt: Value, velocity: Value, t: Value): Value {
+export function oneStepEstimateGraph(xt: Value, velocity: Value, options: { t: Value }): Value {
+  const { t } = options;
   const remaining = reshape(sub(1, t), [t.shape[0], ...xt.shape.slice(1).map(() => 1)]);
   return add(xt, mul(remaining, velocity));
 }

@@ -78,8 +78,10 @@ export function sampleXtUt(
  * import { otPath } from "./paths.ts";
  * import { sampleXtUtGraph } from "./sample.ts";
  * const g = new Graph();
- * const x0 = g.input("x0", "float32", [2, 3, 4]), x1 = g.input("x1", "float32", [2, 3, 4]);
- * const { xt } = sampleXtUtGraph(otPath(), { x0, x1, t: g.input("t", "float32", [2]) });
+ * const x0 = g.input("x0", { dtype: "float32", shape: [2, 3, 4] });
+ * const x1 = g.input("x1", { dtype: "float32", shape: [2, 3, 4] });
+ * const t = g.input("t", { dtype: "float32", shape: [2] });
+ * const { xt } = sampleXtUtGraph(otPath(), { x0, x1, t });
  * assert.ok(xt.shape.join() === "2,3,4");
  * ```
  */

@@ -48,14 +48,14 @@ export const numbers: Scalars<number> = {
  * import { Graph } from "../graph/builder.ts";
  * import { graphScalars } from "./scalar.ts";
  * const g = new Graph();
- * const t = g.input("t", "float32", [4]);
+ * const t = g.input("t", { dtype: "float32", shape: [4] });
  * const s = graphScalars(t);
  * assert.ok(s.mul(t, s.c(2)).shape.join() === "4");
  * ```
  */
 export function graphScalars(like: Value): Scalars<Value> {
   return {
-    c: (x) => like.graph.constant(x, like.dtype),
+    c: (x) => like.graph.constant(x, { dtype: like.dtype }),
     add,
     sub,
     mul,

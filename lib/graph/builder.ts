@@ -94,7 +94,7 @@ export interface ValueSpec {
  * import { Graph } from "./builder.ts";
  * import { add } from "./ops.ts";
  * const g = new Graph("demo");
- * const x = g.input("x", "float32", [2]);
+ * const x = g.input("x", { dtype: "float32", shape: [2] });
  * g.output(add(x, x), "y");
  * assert.ok(g.nodes.length === 1 && g.serialName(g.outputs[0]) === "y"); // renamed, not copied
  * ```
@@ -123,15 +123,20 @@ export class Graph {
     this.name = name;
   }
 
-  /** Declares a graph input (fed at run time). */
-  input(name: string, dtype: DType, shape: Shape): Value {
+  /** Declares a graph input (fed at run time) with the given dtype and static shape. */
+  input(name: string, options: { dtype: DType; shape: Shape }): Value {
+    const { dtype, shape } = options;
     const value = this.#declare(name, dtype, shape, "input");
     this.inputs.push(value);
     return value;
   }
 
-  /** Stores a frozen tensor in the model; gradients never flow into it. */
-  initializer(name: string, data: TensorData, shape: Shape): Value {
+  /**
+   * Stores a frozen tensor in the model; gradients never flow into it. `data` is laid out
+   * row-major and must have `sizeOf(shape)` elements.
+   */
+  initializer(name: string, options: { data: TensorData; shape: Shape }): Value {
+    const { data, shape } = options;
     const dtype = dtypeOfArray(data);
     if (data.length !== sizeOf(shape)) {
       throw new GraphError(
@@ -149,9 +154,10 @@ export class Graph {
 
   /**
    * A constant tensor (deduplicated when small). `values` is a scalar broadcast to `shape`
-   * or a flat list of `sizeOf(shape)` numbers.
+   * (default `[]`, a scalar) or a flat list of `sizeOf(shape)` numbers.
    */
-  constant(values: number | readonly number[], dtype: DType, shape: Shape = []): Value {
+  constant(values: number | readonly number[], options: { dtype: DType; shape?: Shape }): Value {
+    const { dtype, shape = [] } = options;
     const n = sizeOf(shape);
     const list = typeof values === "number" ? null : values;
     if (list && list.length !== n) {
@@ -166,7 +172,7 @@ export class Graph {
       if (data instanceof BigInt64Array) data[i] = BigInt(v);
       else data[i] = v;
     }
-    const value = this.initializer(this.freshName("const"), data, shape);
+    const value = this.initializer(this.freshName("const"), { data, shape });
     if (key) this.#constants.set(key, value);
     return value;
   }
@@ -191,7 +197,7 @@ export class Graph {
       this.outputs.push(value);
       return value;
     }
-    const copy = this.node("Identity", [value], [value], {}, name)[0];
+    const copy = this.node("Identity", { inputs: [value], outputs: [value], outputName: name })[0];
     this.outputs.push(copy);
     return copy;
   }
@@ -203,15 +209,19 @@ export class Graph {
 
   /**
    * Appends a node and returns its output values. Ops call this after checking their
-   * inputs; `outputName` names a single-output node's output explicitly.
+   * inputs; `outputs` gives the output types, `attrs` the ONNX attributes (default none) and
+   * `outputName` names a single-output node's output explicitly.
    */
   node(
     op: string,
-    inputs: readonly (Value | undefined)[],
-    outputs: readonly ValueSpec[],
-    attrs: Readonly<Record<string, Attr>> = {},
-    outputName?: string,
+    options: {
+      inputs: readonly (Value | undefined)[];
+      outputs: readonly ValueSpec[];
+      attrs?: Readonly<Record<string, Attr>>;
+      outputName?: string;
+    },
   ): Value[] {
+    const { inputs, outputs, attrs = {}, outputName } = options;
     for (const v of inputs) if (v) this.owns(op, v);
     const base = this.freshName(op.toLowerCase());
     const outs = outputs.map((spec, k) =>

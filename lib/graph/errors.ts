@@ -14,7 +14,8 @@
  * import { GraphError } from "./errors.ts";
  * import { matmul } from "./ops.ts";
  * const g = new Graph();
- * const a = g.input("a", "float32", [2, 3]), b = g.input("b", "float32", [2, 3]);
+ * const a = g.input("a", { dtype: "float32", shape: [2, 3] });
+ * const b = g.input("b", { dtype: "float32", shape: [2, 3] });
  * assert.throws(() => matmul(a, b), (e: unknown) => e instanceof GraphError && e.op === "MatMul");
  * assert.equal(new GraphError("Add", "bad").message, "Add: bad");
  * ```

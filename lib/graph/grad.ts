@@ -69,7 +69,7 @@ const swapLast = (x: Value): Value => {
   return transpose(x, [...Array(r - 2).keys(), r - 1, r - 2]);
 };
 const zerosLike = (x: { graph: Value["graph"]; dtype: Value["dtype"]; shape: Shape }): Value =>
-  expand(x.graph.constant(0, x.dtype), [...x.shape]);
+  expand(x.graph.constant(0, { dtype: x.dtype }), [...x.shape]);
 /** Keeps reduced axes as size-1 so a reduced gradient broadcasts back over them. */
 const keepShape = (x: Value, axes: readonly number[]): number[] =>
   x.shape.map((d, i) => (axes.includes(i) ? 1 : d));
@@ -86,7 +86,7 @@ const reducedAxes = (node: Node): number[] => staticInts(node.inputs[1], node.op
  * import { mul } from "./ops.ts";
  * import { openSession, orThrow, runSession } from "./session.ts";
  * const g = new Graph();
- * const [a, b, gy] = ["a", "b", "gy"].map((n) => g.input(n, "float32", [2]));
+ * const [a, b, gy] = ["a", "b", "gy"].map((n) => g.input(n, { dtype: "float32", shape: [2] }));
  * const node = g.producer(mul(a, b))!;
  * const [da, db] = GRAD_RULES.Mul({ node, gy: [gy], needs: [true, false] });
  * assert.ok(db === undefined && !("Equal" in GRAD_RULES)); // skipped input; comparisons have none
@@ -126,11 +126,11 @@ export const GRAD_RULES: Readonly<Record<string, GradRule>> = {
   Sigmoid: ({ node: { outputs: [y] }, gy: [g] }) => [mul(g!, mul(y, sub(1, y)))],
   Sin: ({ node: { inputs: [x] }, gy: [g] }) => [mul(g!, cos(x!))],
   Cos: ({ node: { inputs: [x] }, gy: [g] }) => [neg(mul(g!, sin(x!)))],
-  Relu: ({ node: { inputs: [x] }, gy: [g] }) => [where(greater(x!, 0), g!, 0)],
+  Relu: ({ node: { inputs: [x] }, gy: [g] }) => [where(greater(x!, 0), { ifTrue: g!, ifFalse: 0 })],
   Where: ({ node: { inputs: [c] }, gy: [g], needs }) => [
     undefined,
-    needs[1] ? where(c!, g!, 0) : undefined,
-    needs[2] ? where(c!, 0, g!) : undefined,
+    needs[1] ? where(c!, { ifTrue: g!, ifFalse: 0 }) : undefined,
+    needs[2] ? where(c!, { ifTrue: 0, ifFalse: g! }) : undefined,
   ],
   Cast: (
     { node: { inputs: [x] }, gy: [g] },
@@ -144,25 +144,21 @@ export const GRAD_RULES: Readonly<Record<string, GradRule>> = {
     const tA = attrInt(node, "transA") === 1, tB = attrInt(node, "transB") === 1;
     return [
       needs[0]
-        ? (tA
-          ? gemm(b!, g!, undefined, { transA: tB, transB: true })
-          : gemm(g!, b!, undefined, { transB: !tB }))
+        ? (tA ? gemm(b!, g!, { transA: tB, transB: true }) : gemm(g!, b!, { transB: !tB }))
         : undefined,
       needs[1]
-        ? (tB
-          ? gemm(g!, a!, undefined, { transA: true, transB: tA })
-          : gemm(a!, g!, undefined, { transA: !tA }))
+        ? (tB ? gemm(g!, a!, { transA: true, transB: tA }) : gemm(a!, g!, { transA: !tA }))
         : undefined,
       needs[2] ? g : undefined,
     ];
   },
   Softmax: ({ node, gy: [g] }) => {
     const y = node.outputs[0], axis = attrInt(node, "axis");
-    return [mul(y, sub(g!, reduceSum(mul(g!, y), [axis], true)))];
+    return [mul(y, sub(g!, reduceSum(mul(g!, y), { axes: [axis], keepDims: true })))];
   },
   LogSoftmax: ({ node, gy: [g] }) => {
     const y = node.outputs[0], axis = attrInt(node, "axis");
-    return [sub(g!, mul(exp(y), reduceSum(g!, [axis], true)))];
+    return [sub(g!, mul(exp(y), reduceSum(g!, { axes: [axis], keepDims: true })))];
   },
   // Uses the saved Mean and InvStdDev outputs: x_hat = (x - mean) * invStd,
   // dx = invStd * (g - mean(g) - x_hat * mean(g * x_hat)) with g = dy * scale.
@@ -197,7 +193,7 @@ export const GRAD_RULES: Readonly<Record<string, GradRule>> = {
   ReduceMax: ({ node, gy: [g] }) => {
     const x = node.inputs[0]!, axes = reducedAxes(node), kept = keepShape(x, axes);
     const mask = cast(equal(x, reshape(node.outputs[0], kept)), x.dtype);
-    return [div(mul(mask, reshape(g!, kept)), reduceSum(mask, axes, true))];
+    return [div(mul(mask, reshape(g!, kept)), reduceSum(mask, { axes, keepDims: true }))];
   },
   Reshape: ({ node: { inputs: [x] }, gy: [g] }) => [reshape(g!, x!.shape)],
   Squeeze: ({ node: { inputs: [x] }, gy: [g] }) => [reshape(g!, x!.shape)],
@@ -245,12 +241,19 @@ export const GRAD_RULES: Readonly<Record<string, GradRule>> = {
     if (attrInt(node, "axis") !== 0) {
       throw new GraphError("Gather", "gradient supports axis 0 only");
     }
-    return [scatterND(zerosLike(data!), unsqueeze(indices!, [-1]), g!, "add"), undefined];
+    return [
+      scatterND(zerosLike(data!), {
+        indices: unsqueeze(indices!, [-1]),
+        updates: g!,
+        reduction: "add",
+      }),
+      undefined,
+    ];
   },
 };
 
 function meanKeepDims(x: Value, axis: number): Value {
-  return mul(reduceSum(x, [axis], true), 1 / x.shape[axis]);
+  return mul(reduceSum(x, { axes: [axis], keepDims: true }), 1 / x.shape[axis]);
 }
 
 /**
@@ -279,7 +282,7 @@ function matmulGradB(a: Value, b: Value, g: Value): Value {
  * import { Graph } from "./builder.ts";
  * import { sumToShape } from "./grad.ts";
  * const g = new Graph();
- * const gy = g.input("gy", "float32", [4, 2, 3]);
+ * const gy = g.input("gy", { dtype: "float32", shape: [4, 2, 3] });
  * assert.ok(sumToShape(gy, [2, 1]).shape.join() === "2,1");
  * ```
  */
@@ -290,7 +293,7 @@ export function sumToShape(g: Value, shape: Shape): Value {
   g.shape.forEach((d, i) => {
     if (i < lead || (shape[i - lead] === 1 && d !== 1)) axes.push(i);
   });
-  return reshape(axes.length ? reduceSum(g, axes) : g, [...shape]);
+  return reshape(axes.length ? reduceSum(g, { axes }) : g, [...shape]);
 }
 
 /** Options for {@link grad}. */
@@ -311,7 +314,7 @@ export interface GradOptions {
  * import { mul, reduceSum } from "./ops.ts";
  * import { grad } from "./grad.ts";
  * const g = new Graph();
- * const x = g.input("x", "float32", [3]);
+ * const x = g.input("x", { dtype: "float32", shape: [3] });
  * const [dx] = grad(reduceSum(mul(x, x)), [x]); // d/dx sum(x^2) = 2x
  * assert.ok(dx.shape.join() === "3");
  * ```
@@ -324,7 +327,7 @@ export function grad(loss: Value, wrt: readonly Value[], options: GradOptions = 
       `loss '${loss.name}' must be a scalar (shape [${loss.shape}]) or a seed given`,
     );
   }
-  const seed = options.seed ?? graph.constant(1, loss.dtype);
+  const seed = options.seed ?? graph.constant(1, { dtype: loss.dtype });
   const forward = [...graph.nodes];
   const depends = new Set(wrt.map((w) => w.name));
   for (const node of forward) {

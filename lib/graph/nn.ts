@@ -39,7 +39,7 @@ import { showShape } from "./types.ts";
  * import { Graph } from "./builder.ts";
  * import { gelu } from "./nn.ts";
  * const g = new Graph();
- * assert.ok(gelu(g.input("x", "float32", [4])).shape.join() === "4");
+ * assert.ok(gelu(g.input("x", { dtype: "float32", shape: [4] })).shape.join() === "4");
  * ```
  */
 export function gelu(x: Value): Value {
@@ -56,16 +56,17 @@ export function gelu(x: Value): Value {
  * import { linear } from "./nn.ts";
  * import { openSession, orThrow, runSession } from "./session.ts";
  * const g = new Graph();
- * const w = g.constant([3, 4], "float32", [2, 1]), b = g.constant([1], "float32", [1]);
- * g.output(linear(g.input("x", "float32", [1, 2]), w, b), "y");
+ * const w = g.constant([3, 4], { dtype: "float32", shape: [2, 1] });
+ * const b = g.constant([1], { dtype: "float32", shape: [1] });
+ * g.output(linear(g.input("x", { dtype: "float32", shape: [1, 2] }), { weight: w, bias: b }), "y");
  * const s = await orThrow(openSession(g, { threads: 1 }));
  * const { y } = await orThrow(runSession(s, { x: new Float32Array([1, 2]) }));
  * assert.deepEqual([...y], [12]); // 1 * 3 + 2 * 4 + 1
  * ```
  */
-export function linear(x: Value, w: Value, b?: Value): Value {
-  const y = matmul(x, w);
-  return b ? add(y, b) : y;
+export function linear(x: Value, options: { weight: Value; bias?: Value }): Value {
+  const y = matmul(x, options.weight);
+  return options.bias ? add(y, options.bias) : y;
 }
 
 /**
@@ -78,15 +79,20 @@ export function linear(x: Value, w: Value, b?: Value): Value {
  * import { layerNorm } from "./nn.ts";
  * import { openSession, orThrow, runSession } from "./session.ts";
  * const g = new Graph();
- * const scale = g.constant(2, "float32", [2]), bias = g.constant(1, "float32", [2]);
- * g.output(layerNorm(g.input("x", "float32", [1, 2]), scale, bias), "y");
+ * const scale = g.constant(2, { dtype: "float32", shape: [2] });
+ * const bias = g.constant(1, { dtype: "float32", shape: [2] });
+ * g.output(layerNorm(g.input("x", { dtype: "float32", shape: [1, 2] }), { scale, bias }), "y");
  * const s = await orThrow(openSession(g, { threads: 1 }));
  * const { y } = await orThrow(runSession(s, { x: new Float32Array([1, 3]) }));
  * assert.ok(Math.abs(Number(y[0]) + 1) < 1e-4 && Math.abs(Number(y[1]) - 3) < 1e-4); // 2 (+-1) + 1
  * ```
  */
-export function layerNorm(x: Value, scale: Value, bias: Value, epsilon = 1e-5): Value {
-  return layerNormalization(x, scale, bias, epsilon).y;
+export function layerNorm(
+  x: Value,
+  options: { scale: Value; bias: Value; epsilon?: number },
+): Value {
+  const { scale, bias, epsilon = 1e-5 } = options;
+  return layerNormalization(x, { scale, bias, epsilon }).y;
 }
 
 /**
@@ -99,7 +105,7 @@ export function layerNorm(x: Value, scale: Value, bias: Value, epsilon = 1e-5): 
  * import { mseLoss } from "./nn.ts";
  * import { openSession, orThrow, runSession } from "./session.ts";
  * const g = new Graph();
- * const [p, t] = ["p", "t"].map((n) => g.input(n, "float32", [2]));
+ * const [p, t] = ["p", "t"].map((n) => g.input(n, { dtype: "float32", shape: [2] }));
  * g.output(mseLoss(p, t), "loss");
  * const s = await orThrow(openSession(g, { threads: 1 }));
  * const feeds = { p: new Float32Array([1, 3]), t: new Float32Array([1, 1]) };
@@ -131,8 +137,8 @@ export interface CrossEntropyOptions {
  * import { Graph } from "./builder.ts";
  * import { crossEntropy } from "./nn.ts";
  * const g = new Graph();
- * const logits = g.input("logits", "float32", [2, 5, 10]);
- * const targets = g.input("targets", "int64", [2, 5]);
+ * const logits = g.input("logits", { dtype: "float32", shape: [2, 5, 10] });
+ * const targets = g.input("targets", { dtype: "int64", shape: [2, 5] });
  * assert.ok(crossEntropy(logits, targets).shape.length === 0);
  * ```
  */
@@ -149,15 +155,15 @@ export function crossEntropy(
       `targets must be int64 ${showShape(lead)}, got ${targets.dtype} ${showShape(targets.shape)}`,
     );
   }
-  const ids = logits.graph.constant([...Array(vocab).keys()], "int64", [vocab]);
+  const ids = logits.graph.constant([...Array(vocab).keys()], { dtype: "int64", shape: [vocab] });
   const oneHot = cast(equal(unsqueeze(targets, [-1]), ids), logits.dtype);
   const kept = cast(not(equal(targets, ignoreIndex)), logits.dtype);
-  const nll = mul(neg(reduceSum(mul(logSoftmax(logits), oneHot), [-1])), kept);
+  const nll = mul(neg(reduceSum(mul(logSoftmax(logits), oneHot), { axes: [-1] })), kept);
   if (reduction === "none") return nll;
   const total = reduceSum(nll);
   if (reduction === "sum") return total;
   const count = reduceSum(kept);
-  return div(total, where(equal(count, 0), 1, count));
+  return div(total, where(equal(count, 0), { ifTrue: 1, ifFalse: count }));
 }
 
 /**
@@ -170,14 +176,14 @@ export function crossEntropy(
  * import { Graph } from "./builder.ts";
  * import { causalMask } from "./nn.ts";
  * const g = new Graph();
- * const mask = causalMask(g.input("x", "float32", [1]), 2);
+ * const mask = causalMask(g.input("x", { dtype: "float32", shape: [1] }), 2);
  * assert.deepEqual([...g.constantData(mask)!], [0, -1e9, 0, 0]); // row i sees columns <= i
  * ```
  */
 export function causalMask(like: Value, length: number): Value {
   const data: number[] = [];
   for (let i = 0; i < length; i++) for (let j = 0; j < length; j++) data.push(j > i ? -1e9 : 0);
-  return like.graph.constant(data, like.dtype, [length, length]);
+  return like.graph.constant(data, { dtype: like.dtype, shape: [length, length] });
 }
 
 /**
@@ -190,14 +196,17 @@ export function causalMask(like: Value, length: number): Value {
  * import { attention } from "./nn.ts";
  * import { openSession, orThrow, runSession } from "./session.ts";
  * const g = new Graph();
- * const kv = g.constant([7, 8], "float32", [1, 1, 1, 2]); // a single key and value
- * g.output(attention(g.input("q", "float32", [1, 1, 2, 2]), kv, kv), "y");
+ * // A single key and value.
+ * const kv = g.constant([7, 8], { dtype: "float32", shape: [1, 1, 1, 2] });
+ * const q = g.input("q", { dtype: "float32", shape: [1, 1, 2, 2] });
+ * g.output(attention(q, { k: kv, v: kv }), "y");
  * const s = await orThrow(openSession(g, { threads: 1 }));
  * const { y } = await orThrow(runSession(s, { q: new Float32Array([1, 2, 3, 4]) }));
  * assert.deepEqual([...y], [7, 8, 7, 8]); // every query attends fully to the one value
  * ```
  */
-export function attention(q: Value, k: Value, v: Value, mask?: Value): Value {
+export function attention(q: Value, options: { k: Value; v: Value; mask?: Value }): Value {
+  const { k, v, mask } = options;
   const dh = q.shape[q.shape.length - 1];
   // Scaling q ([.., T, dh]) rather than the scores ([.., T, T]) saves a pass each way.
   const scores = matmul(mul(q, 1 / Math.sqrt(dh)), transpose(k, [0, 1, 3, 2]));
@@ -213,7 +222,7 @@ export function attention(q: Value, k: Value, v: Value, mask?: Value): Value {
  * import { Graph } from "./builder.ts";
  * import { splitHeads } from "./nn.ts";
  * const g = new Graph();
- * const x = g.input("x", "float32", [2, 5, 8]);
+ * const x = g.input("x", { dtype: "float32", shape: [2, 5, 8] });
  * assert.deepEqual(splitHeads(x, 2).shape, [2, 2, 5, 4]);
  * assert.throws(() => splitHeads(x, 3), /width 8 is not divisible by 3 heads/);
  * ```
@@ -236,7 +245,7 @@ export function splitHeads(x: Value, heads: number): Value {
  * import { mergeHeads, splitHeads } from "./nn.ts";
  * import { openSession, orThrow, runSession } from "./session.ts";
  * const g = new Graph();
- * g.output(mergeHeads(splitHeads(g.input("x", "float32", [1, 2, 4]), 2)), "y");
+ * g.output(mergeHeads(splitHeads(g.input("x", { dtype: "float32", shape: [1, 2, 4] }), 2)), "y");
  * assert.deepEqual(g.outputs[0].shape, [1, 2, 4]);
  * const s = await orThrow(openSession(g, { threads: 1 }));
  * const { y } = await orThrow(runSession(s, { x: new Float32Array([1, 2, 3, 4, 5, 6, 7, 8]) }));
@@ -272,14 +281,16 @@ export interface AttentionParams {
  * import { Graph } from "./builder.ts";
  * import { multiHeadAttention } from "./nn.ts";
  * const g = new Graph();
- * const w = (n: string) => g.input(n, "float32", [8, 8]), b = (n: string) => g.input(n, "float32", [8]);
+ * const w = (n: string) => g.input(n, { dtype: "float32", shape: [8, 8] });
+ * const b = (n: string) => g.input(n, { dtype: "float32", shape: [8] });
  * const p = {
  *   q: { w: w("qw"), b: b("qb") },
  *   k: { w: w("kw") },
  *   v: { w: w("vw"), b: b("vb") },
  *   o: { w: w("ow"), b: b("ob") },
  * };
- * const y = multiHeadAttention(g.input("x", "float32", [2, 5, 8]), p, { heads: 2, causal: true });
+ * const x = g.input("x", { dtype: "float32", shape: [2, 5, 8] });
+ * const y = multiHeadAttention(x, p, { heads: 2, causal: true });
  * assert.ok(y.shape.join() === "2,5,8");
  * ```
  */
@@ -295,19 +306,25 @@ export function multiHeadAttention(
     );
   }
   const d = p.k.w.shape[1];
-  const noBias = x.graph.constant(0, x.dtype, [d]);
+  const noBias = x.graph.constant(0, { dtype: x.dtype, shape: [d] });
   let q: Value, k: Value, v: Value;
   if (options.source) {
-    q = linear(x, p.q.w, p.q.b);
-    const kv = linear(options.source, concat([p.k.w, p.v.w], 1), concat([noBias, p.v.b], 0));
-    [k, v] = split(kv, [d, d], -1);
+    q = linear(x, { weight: p.q.w, bias: p.q.b });
+    const kv = linear(options.source, {
+      weight: concat([p.k.w, p.v.w], 1),
+      bias: concat([noBias, p.v.b], 0),
+    });
+    [k, v] = split(kv, [d, d], { axis: -1 });
   } else {
     const w = concat([p.q.w, p.k.w, p.v.w], 1), b = concat([p.q.b, noBias, p.v.b], 0);
-    [q, k, v] = split(linear(x, w, b), [d, d, d], -1);
+    [q, k, v] = split(linear(x, { weight: w, bias: b }), [d, d, d], { axis: -1 });
   }
   const mask = options.causal ? causalMask(x, x.shape[1]) : undefined;
   const heads = (t: Value) => splitHeads(t, options.heads);
-  return linear(mergeHeads(attention(heads(q), heads(k), heads(v), mask)), p.o.w, p.o.b);
+  return linear(mergeHeads(attention(heads(q), { k: heads(k), v: heads(v), mask })), {
+    weight: p.o.w,
+    bias: p.o.b,
+  });
 }
 
 /**
@@ -320,7 +337,8 @@ export function multiHeadAttention(
  * import { sumOfSquares } from "./nn.ts";
  * import { openSession, orThrow, runSession } from "./session.ts";
  * const g = new Graph();
- * const a = g.input("a", "float32", [2]), b = g.input("b", "float32", [1, 1]);
+ * const a = g.input("a", { dtype: "float32", shape: [2] });
+ * const b = g.input("b", { dtype: "float32", shape: [1, 1] });
  * g.output(sumOfSquares([a, b]), "y");
  * const s = await orThrow(openSession(g, { threads: 1 }));
  * const feeds = { a: new Float32Array([1, 2]), b: new Float32Array([3]) };

@@ -13,18 +13,8 @@ export type Operand = Value | number;
 
 // ---------------------------------------------------------------- shapes and broadcasting
 
-/**
- * Normalises a possibly negative axis against a rank, or throws naming the op.
- *
- * @example
- * ```ts
- * import assert from "@std/assert";
- * import { normAxis } from "./ops.ts";
- * assert.equal(normAxis("Softmax", -1, 3), 2);
- * assert.throws(() => normAxis("Softmax", 3, 3), /axis 3 is out of range for rank 3/);
- * ```
- */
-export function normAxis(op: string, axis: number, rank: number): number {
+/** Normalises a possibly negative axis against a rank, or throws naming the op. */
+function normAxis(op: string, axis: number, rank: number): number {
   const a = axis < 0 ? axis + rank : axis;
   if (!Number.isInteger(a) || a < 0 || a >= rank) {
     throw new GraphError(op, `axis ${axis} is out of range for rank ${rank}`);
@@ -67,8 +57,10 @@ function lift(op: string, a: Operand, b: Operand): [Value, Value] {
   if (typeof a === "number" && typeof b === "number") {
     throw new GraphError(op, "needs at least one Value operand");
   }
-  const x = typeof a === "number" ? (b as Value).graph.constant(a, (b as Value).dtype) : a;
-  const y = typeof b === "number" ? x.graph.constant(b, x.dtype) : b;
+  const x = typeof a === "number"
+    ? (b as Value).graph.constant(a, { dtype: (b as Value).dtype })
+    : a;
+  const y = typeof b === "number" ? x.graph.constant(b, { dtype: x.dtype }) : b;
   if (x.dtype !== y.dtype) {
     throw new GraphError(
       op,
@@ -89,11 +81,11 @@ function one(
   attrs: Record<string, Attr> = {},
 ): Value {
   const first = inputs.find((v) => v !== undefined)!;
-  return first.graph.node(op, inputs, [spec], attrs)[0];
+  return first.graph.node(op, { inputs, outputs: [spec], attrs })[0];
 }
 
 function int64s(x: Value, values: readonly number[]): Value {
-  return x.graph.constant(values, "int64", [values.length]);
+  return x.graph.constant(values, { dtype: "int64", shape: [values.length] });
 }
 
 // ---------------------------------------------------------------- elementwise
@@ -113,7 +105,8 @@ function binary(op: string, a: Operand, b: Operand, out?: DType): Value {
  * import { add } from "./ops.ts";
  * import { openSession, orThrow, runSession } from "./session.ts";
  * const g = new Graph();
- * const a = g.input("a", "float32", [2]), b = g.input("b", "float32", [2]);
+ * const a = g.input("a", { dtype: "float32", shape: [2] });
+ * const b = g.input("b", { dtype: "float32", shape: [2] });
  * g.output(add(a, b), "y");
  * const s = await orThrow(openSession(g, { threads: 1 }));
  * const feeds = { a: new Float32Array([1, 2]), b: new Float32Array([10, 20]) };
@@ -132,7 +125,7 @@ export const add = (a: Operand, b: Operand): Value => binary("Add", a, b);
  * import { sub } from "./ops.ts";
  * import { openSession, orThrow, runSession } from "./session.ts";
  * const g = new Graph();
- * g.output(sub(g.input("x", "float32", [2]), 2), "y");
+ * g.output(sub(g.input("x", { dtype: "float32", shape: [2] }), 2), "y");
  * const s = await orThrow(openSession(g, { threads: 1 }));
  * const { y } = await orThrow(runSession(s, { x: new Float32Array([5, 7]) }));
  * assert.deepEqual([...y], [3, 5]); // the number 2 becomes a float32 scalar
@@ -149,7 +142,8 @@ export const sub = (a: Operand, b: Operand): Value => binary("Sub", a, b);
  * import { mul } from "./ops.ts";
  * import { openSession, orThrow, runSession } from "./session.ts";
  * const g = new Graph();
- * const a = g.input("a", "float32", [2, 1]), b = g.input("b", "float32", [2]);
+ * const a = g.input("a", { dtype: "float32", shape: [2, 1] });
+ * const b = g.input("b", { dtype: "float32", shape: [2] });
  * g.output(mul(a, b), "y"); // broadcasts to [2, 2]
  * const s = await orThrow(openSession(g, { threads: 1 }));
  * const feeds = { a: new Float32Array([1, 2]), b: new Float32Array([3, 4]) };
@@ -168,7 +162,7 @@ export const mul = (a: Operand, b: Operand): Value => binary("Mul", a, b);
  * import { div } from "./ops.ts";
  * import { openSession, orThrow, runSession } from "./session.ts";
  * const g = new Graph();
- * g.output(div(g.input("x", "float32", [2]), 2), "y");
+ * g.output(div(g.input("x", { dtype: "float32", shape: [2] }), 2), "y");
  * const s = await orThrow(openSession(g, { threads: 1 }));
  * const { y } = await orThrow(runSession(s, { x: new Float32Array([1, 3]) }));
  * assert.deepEqual([...y], [0.5, 1.5]);
@@ -185,7 +179,7 @@ export const div = (a: Operand, b: Operand): Value => binary("Div", a, b);
  * import { pow } from "./ops.ts";
  * import { openSession, orThrow, runSession } from "./session.ts";
  * const g = new Graph();
- * g.output(pow(g.input("x", "float32", [2]), 2), "y");
+ * g.output(pow(g.input("x", { dtype: "float32", shape: [2] }), 2), "y");
  * const s = await orThrow(openSession(g, { threads: 1 }));
  * const { y } = await orThrow(runSession(s, { x: new Float32Array([2, 3]) }));
  * assert.deepEqual([...y], [4, 9]);
@@ -202,7 +196,7 @@ export const pow = (a: Operand, b: Operand): Value => binary("Pow", a, b);
  * import { equal } from "./ops.ts";
  * import { openSession, orThrow, runSession } from "./session.ts";
  * const g = new Graph();
- * g.output(equal(g.input("x", "float32", [2]), 2), "y");
+ * g.output(equal(g.input("x", { dtype: "float32", shape: [2] }), 2), "y");
  * const s = await orThrow(openSession(g, { threads: 1 }));
  * const { y } = await orThrow(runSession(s, { x: new Float32Array([1, 2]) }));
  * assert.deepEqual([...y], [0, 1]); // bool comes back as a Uint8Array
@@ -219,7 +213,7 @@ export const equal = (a: Operand, b: Operand): Value => binary("Equal", a, b, "b
  * import { less } from "./ops.ts";
  * import { openSession, orThrow, runSession } from "./session.ts";
  * const g = new Graph();
- * g.output(less(g.input("x", "float32", [2]), 3), "y");
+ * g.output(less(g.input("x", { dtype: "float32", shape: [2] }), 3), "y");
  * const s = await orThrow(openSession(g, { threads: 1 }));
  * const { y } = await orThrow(runSession(s, { x: new Float32Array([1, 5]) }));
  * assert.deepEqual([...y], [1, 0]);
@@ -236,7 +230,7 @@ export const less = (a: Operand, b: Operand): Value => binary("Less", a, b, "boo
  * import { greater } from "./ops.ts";
  * import { openSession, orThrow, runSession } from "./session.ts";
  * const g = new Graph();
- * g.output(greater(g.input("x", "float32", [2]), 3), "y");
+ * g.output(greater(g.input("x", { dtype: "float32", shape: [2] }), 3), "y");
  * const s = await orThrow(openSession(g, { threads: 1 }));
  * const { y } = await orThrow(runSession(s, { x: new Float32Array([1, 5]) }));
  * assert.deepEqual([...y], [0, 1]);
@@ -253,7 +247,8 @@ export const greater = (a: Operand, b: Operand): Value => binary("Greater", a, b
  * import { and } from "./ops.ts";
  * import { openSession, orThrow, runSession } from "./session.ts";
  * const g = new Graph();
- * const a = g.input("a", "bool", [3]), b = g.input("b", "bool", [3]);
+ * const a = g.input("a", { dtype: "bool", shape: [3] });
+ * const b = g.input("b", { dtype: "bool", shape: [3] });
  * g.output(and(a, b), "y");
  * const s = await orThrow(openSession(g, { threads: 1 }));
  * const feeds = { a: new Uint8Array([1, 1, 0]), b: new Uint8Array([1, 0, 0]) };
@@ -278,7 +273,7 @@ function unary(op: string, x: Value, float = true): Value {
  * import { neg } from "./ops.ts";
  * import { openSession, orThrow, runSession } from "./session.ts";
  * const g = new Graph();
- * g.output(neg(g.input("x", "float32", [2])), "y");
+ * g.output(neg(g.input("x", { dtype: "float32", shape: [2] })), "y");
  * const s = await orThrow(openSession(g, { threads: 1 }));
  * const { y } = await orThrow(runSession(s, { x: new Float32Array([1, -2]) }));
  * assert.deepEqual([...y], [-1, 2]);
@@ -295,7 +290,7 @@ export const neg = (x: Value): Value => unary("Neg", x);
  * import { exp } from "./ops.ts";
  * import { openSession, orThrow, runSession } from "./session.ts";
  * const g = new Graph();
- * g.output(exp(g.input("x", "float32", [2])), "y");
+ * g.output(exp(g.input("x", { dtype: "float32", shape: [2] })), "y");
  * const s = await orThrow(openSession(g, { threads: 1 }));
  * const { y } = await orThrow(runSession(s, { x: new Float32Array([0, 1]) }));
  * assert.ok(y[0] === 1 && Math.abs(Number(y[1]) - Math.E) < 1e-6);
@@ -312,7 +307,7 @@ export const exp = (x: Value): Value => unary("Exp", x);
  * import { log } from "./ops.ts";
  * import { openSession, orThrow, runSession } from "./session.ts";
  * const g = new Graph();
- * g.output(log(g.input("x", "float32", [2])), "y");
+ * g.output(log(g.input("x", { dtype: "float32", shape: [2] })), "y");
  * const s = await orThrow(openSession(g, { threads: 1 }));
  * const { y } = await orThrow(runSession(s, { x: new Float32Array([1, Math.E]) }));
  * assert.ok(y[0] === 0 && Math.abs(Number(y[1]) - 1) < 1e-6);
@@ -329,7 +324,7 @@ export const log = (x: Value): Value => unary("Log", x);
  * import { sqrt } from "./ops.ts";
  * import { openSession, orThrow, runSession } from "./session.ts";
  * const g = new Graph();
- * g.output(sqrt(g.input("x", "float32", [2])), "y");
+ * g.output(sqrt(g.input("x", { dtype: "float32", shape: [2] })), "y");
  * const s = await orThrow(openSession(g, { threads: 1 }));
  * const { y } = await orThrow(runSession(s, { x: new Float32Array([4, 9]) }));
  * assert.deepEqual([...y], [2, 3]);
@@ -346,7 +341,7 @@ export const sqrt = (x: Value): Value => unary("Sqrt", x);
  * import { tanh } from "./ops.ts";
  * import { openSession, orThrow, runSession } from "./session.ts";
  * const g = new Graph();
- * g.output(tanh(g.input("x", "float32", [2])), "y");
+ * g.output(tanh(g.input("x", { dtype: "float32", shape: [2] })), "y");
  * const s = await orThrow(openSession(g, { threads: 1 }));
  * const { y } = await orThrow(runSession(s, { x: new Float32Array([0, 1]) }));
  * assert.ok(y[0] === 0 && Math.abs(Number(y[1]) - Math.tanh(1)) < 1e-6);
@@ -363,7 +358,7 @@ export const tanh = (x: Value): Value => unary("Tanh", x);
  * import { erf } from "./ops.ts";
  * import { openSession, orThrow, runSession } from "./session.ts";
  * const g = new Graph();
- * g.output(erf(g.input("x", "float32", [2])), "y");
+ * g.output(erf(g.input("x", { dtype: "float32", shape: [2] })), "y");
  * const s = await orThrow(openSession(g, { threads: 1 }));
  * const { y } = await orThrow(runSession(s, { x: new Float32Array([0, 1]) }));
  * assert.ok(y[0] === 0 && Math.abs(Number(y[1]) - 0.8427008) < 1e-6);
@@ -380,7 +375,7 @@ export const erf = (x: Value): Value => unary("Erf", x);
  * import { sigmoid } from "./ops.ts";
  * import { openSession, orThrow, runSession } from "./session.ts";
  * const g = new Graph();
- * g.output(sigmoid(g.input("x", "float32", [2])), "y");
+ * g.output(sigmoid(g.input("x", { dtype: "float32", shape: [2] })), "y");
  * const s = await orThrow(openSession(g, { threads: 1 }));
  * const { y } = await orThrow(runSession(s, { x: new Float32Array([0, 2]) }));
  * assert.ok(y[0] === 0.5 && Math.abs(Number(y[1]) - 1 / (1 + Math.exp(-2))) < 1e-6);
@@ -397,7 +392,7 @@ export const sigmoid = (x: Value): Value => unary("Sigmoid", x);
  * import { sin } from "./ops.ts";
  * import { openSession, orThrow, runSession } from "./session.ts";
  * const g = new Graph();
- * g.output(sin(g.input("x", "float32", [2])), "y");
+ * g.output(sin(g.input("x", { dtype: "float32", shape: [2] })), "y");
  * const s = await orThrow(openSession(g, { threads: 1 }));
  * const { y } = await orThrow(runSession(s, { x: new Float32Array([0, Math.PI / 2]) }));
  * assert.ok(y[0] === 0 && Math.abs(Number(y[1]) - 1) < 1e-6);
@@ -414,7 +409,7 @@ export const sin = (x: Value): Value => unary("Sin", x);
  * import { cos } from "./ops.ts";
  * import { openSession, orThrow, runSession } from "./session.ts";
  * const g = new Graph();
- * g.output(cos(g.input("x", "float32", [2])), "y");
+ * g.output(cos(g.input("x", { dtype: "float32", shape: [2] })), "y");
  * const s = await orThrow(openSession(g, { threads: 1 }));
  * const { y } = await orThrow(runSession(s, { x: new Float32Array([0, Math.PI]) }));
  * assert.ok(y[0] === 1 && Math.abs(Number(y[1]) + 1) < 1e-6);
@@ -431,7 +426,7 @@ export const cos = (x: Value): Value => unary("Cos", x);
  * import { relu } from "./ops.ts";
  * import { openSession, orThrow, runSession } from "./session.ts";
  * const g = new Graph();
- * g.output(relu(g.input("x", "float32", [2])), "y");
+ * g.output(relu(g.input("x", { dtype: "float32", shape: [2] })), "y");
  * const s = await orThrow(openSession(g, { threads: 1 }));
  * const { y } = await orThrow(runSession(s, { x: new Float32Array([-1, 2]) }));
  * assert.deepEqual([...y], [0, 2]);
@@ -448,7 +443,7 @@ export const relu = (x: Value): Value => unary("Relu", x);
  * import { not } from "./ops.ts";
  * import { openSession, orThrow, runSession } from "./session.ts";
  * const g = new Graph();
- * g.output(not(g.input("x", "bool", [2])), "y");
+ * g.output(not(g.input("x", { dtype: "bool", shape: [2] })), "y");
  * const s = await orThrow(openSession(g, { threads: 1 }));
  * const { y } = await orThrow(runSession(s, { x: new Uint8Array([1, 0]) }));
  * assert.deepEqual([...y], [0, 1]);
@@ -465,7 +460,7 @@ export const not = (x: Value): Value => unary("Not", x, false);
  * import { identity } from "./ops.ts";
  * import { openSession, orThrow, runSession } from "./session.ts";
  * const g = new Graph();
- * g.output(identity(g.input("x", "float32", [2])), "y");
+ * g.output(identity(g.input("x", { dtype: "float32", shape: [2] })), "y");
  * const s = await orThrow(openSession(g, { threads: 1 }));
  * const { y } = await orThrow(runSession(s, { x: new Float32Array([1, 2]) }));
  * assert.deepEqual([...y], [1, 2]);
@@ -474,7 +469,7 @@ export const not = (x: Value): Value => unary("Not", x, false);
 export const identity = (x: Value): Value => unary("Identity", x, false);
 
 /**
- * Elementwise choice: cond ? a : b, all three broadcast together.
+ * Elementwise choice: cond ? ifTrue : ifFalse, all three broadcast together.
  *
  * @example
  * ```ts
@@ -483,16 +478,17 @@ export const identity = (x: Value): Value => unary("Identity", x, false);
  * import { greater, where } from "./ops.ts";
  * import { openSession, orThrow, runSession } from "./session.ts";
  * const g = new Graph();
- * const x = g.input("x", "float32", [3]);
- * g.output(where(greater(x, 0), x, 0), "y"); // numbers become scalars of x's dtype
+ * const x = g.input("x", { dtype: "float32", shape: [3] });
+ * // The number 0 becomes a scalar of x's dtype.
+ * g.output(where(greater(x, 0), { ifTrue: x, ifFalse: 0 }), "y");
  * const s = await orThrow(openSession(g, { threads: 1 }));
  * const { y } = await orThrow(runSession(s, { x: new Float32Array([-1, 2, -3]) }));
  * assert.deepEqual([...y], [0, 2, 0]);
  * ```
  */
-export function where(cond: Value, a: Operand, b: Operand): Value {
+export function where(cond: Value, options: { ifTrue: Operand; ifFalse: Operand }): Value {
   if (cond.dtype !== "bool") throw new GraphError("Where", `condition '${cond.name}' must be bool`);
-  const [x, y] = lift("Where", a, b);
+  const [x, y] = lift("Where", options.ifTrue, options.ifFalse);
   const shape = broadcastShapes("Where", [cond.shape, x.shape, y.shape]);
   return one("Where", [cond, x, y], { dtype: x.dtype, shape });
 }
@@ -507,7 +503,7 @@ export function where(cond: Value, a: Operand, b: Operand): Value {
  * import { cast } from "./ops.ts";
  * import { openSession, orThrow, runSession } from "./session.ts";
  * const g = new Graph();
- * g.output(cast(g.input("x", "float32", [2]), "int64"), "y");
+ * g.output(cast(g.input("x", { dtype: "float32", shape: [2] }), "int64"), "y");
  * const s = await orThrow(openSession(g, { threads: 1 }));
  * const { y } = await orThrow(runSession(s, { x: new Float32Array([3, -4]) }));
  * assert.deepEqual([...y], [3n, -4n]);
@@ -530,7 +526,8 @@ export function cast(x: Value, to: DType): Value {
  * import { matmul } from "./ops.ts";
  * import { openSession, orThrow, runSession } from "./session.ts";
  * const g = new Graph();
- * const a = g.input("a", "float32", [1, 2]), b = g.input("b", "float32", [2, 2]);
+ * const a = g.input("a", { dtype: "float32", shape: [1, 2] });
+ * const b = g.input("b", { dtype: "float32", shape: [2, 2] });
  * g.output(matmul(a, b), "y");
  * const s = await orThrow(openSession(g, { threads: 1 }));
  * const feeds = { a: new Float32Array([1, 2]), b: new Float32Array([3, 4, 5, 6]) };
@@ -568,8 +565,10 @@ export function matmul(a: Value, b: Value): Value {
  * import { gemm } from "./ops.ts";
  * import { openSession, orThrow, runSession } from "./session.ts";
  * const g = new Graph();
- * const a = g.input("a", "float32", [1, 2]), b = g.input("b", "float32", [1, 2]);
- * g.output(gemm(a, b, g.constant(1, "float32", [1]), { transB: true }), "y"); // a b^T + 1
+ * const a = g.input("a", { dtype: "float32", shape: [1, 2] });
+ * const b = g.input("b", { dtype: "float32", shape: [1, 2] });
+ * const c = g.constant(1, { dtype: "float32", shape: [1] });
+ * g.output(gemm(a, b, { c, transB: true }), "y"); // a b^T + 1
  * const s = await orThrow(openSession(g, { threads: 1 }));
  * const feeds = { a: new Float32Array([1, 2]), b: new Float32Array([3, 4]) };
  * const { y } = await orThrow(runSession(s, feeds));
@@ -579,9 +578,9 @@ export function matmul(a: Value, b: Value): Value {
 export function gemm(
   a: Value,
   b: Value,
-  c?: Value,
-  options: { transA?: boolean; transB?: boolean } = {},
+  options: { c?: Value; transA?: boolean; transB?: boolean } = {},
 ): Value {
+  const { c } = options;
   const op = "Gemm";
   lift(op, a, b);
   if (a.shape.length !== 2 || b.shape.length !== 2) {
@@ -612,13 +611,14 @@ export function gemm(
  * import { softmax } from "./ops.ts";
  * import { openSession, orThrow, runSession } from "./session.ts";
  * const g = new Graph();
- * g.output(softmax(g.input("x", "float32", [2])), "y");
+ * g.output(softmax(g.input("x", { dtype: "float32", shape: [2] })), "y");
  * const s = await orThrow(openSession(g, { threads: 1 }));
  * const { y } = await orThrow(runSession(s, { x: new Float32Array([0, Math.log(3)]) }));
  * assert.ok(Math.abs(Number(y[0]) - 0.25) < 1e-6 && Math.abs(Number(y[1]) - 0.75) < 1e-6);
  * ```
  */
-export function softmax(x: Value, axis = -1): Value {
+export function softmax(x: Value, options: { axis?: number } = {}): Value {
+  const { axis = -1 } = options;
   requireFloat("Softmax", x);
   const a = normAxis("Softmax", axis, x.shape.length);
   return one("Softmax", [x], { dtype: x.dtype, shape: x.shape }, { axis: attr.int(a) });
@@ -634,13 +634,14 @@ export function softmax(x: Value, axis = -1): Value {
  * import { logSoftmax } from "./ops.ts";
  * import { openSession, orThrow, runSession } from "./session.ts";
  * const g = new Graph();
- * g.output(logSoftmax(g.input("x", "float32", [2])), "y");
+ * g.output(logSoftmax(g.input("x", { dtype: "float32", shape: [2] })), "y");
  * const s = await orThrow(openSession(g, { threads: 1 }));
  * const { y } = await orThrow(runSession(s, { x: new Float32Array([0, 0]) }));
  * assert.ok([...y].every((v) => Math.abs(Number(v) + Math.LN2) < 1e-6));
  * ```
  */
-export function logSoftmax(x: Value, axis = -1): Value {
+export function logSoftmax(x: Value, options: { axis?: number } = {}): Value {
+  const { axis = -1 } = options;
   requireFloat("LogSoftmax", x);
   const a = normAxis("LogSoftmax", axis, x.shape.length);
   return one("LogSoftmax", [x], { dtype: x.dtype, shape: x.shape }, { axis: attr.int(a) });
@@ -658,9 +659,9 @@ export function logSoftmax(x: Value, axis = -1): Value {
  * import { layerNormalization } from "./ops.ts";
  * import { openSession, orThrow, runSession } from "./session.ts";
  * const g = new Graph();
- * const x = g.input("x", "float32", [1, 2]);
- * const [one, zero] = [1, 0].map((v) => g.constant(v, "float32", [2]));
- * const { y, mean } = layerNormalization(x, one, zero);
+ * const x = g.input("x", { dtype: "float32", shape: [1, 2] });
+ * const [one, zero] = [1, 0].map((v) => g.constant(v, { dtype: "float32", shape: [2] }));
+ * const { y, mean } = layerNormalization(x, { scale: one, bias: zero });
  * assert.deepEqual(mean.shape, [1, 1]); // saved for the gradient
  * g.output(y, "y");
  * const s = await orThrow(openSession(g, { threads: 1 }));
@@ -670,10 +671,9 @@ export function logSoftmax(x: Value, axis = -1): Value {
  */
 export function layerNormalization(
   x: Value,
-  scale: Value,
-  bias: Value,
-  epsilon = 1e-5,
+  options: { scale: Value; bias: Value; epsilon?: number },
 ): { y: Value; mean: Value; invStd: Value } {
+  const { scale, bias, epsilon = 1e-5 } = options;
   const op = "LayerNormalization";
   requireFloat(op, x);
   const d = x.shape[x.shape.length - 1];
@@ -684,11 +684,15 @@ export function layerNormalization(
     }
   }
   const stats = [...x.shape.slice(0, -1), 1];
-  const [y, mean, invStd] = x.graph.node(op, [x, scale, bias], [
-    { dtype: x.dtype, shape: x.shape },
-    { dtype: "float32", shape: stats },
-    { dtype: "float32", shape: stats },
-  ], { axis: attr.int(-1), epsilon: attr.float(epsilon), stash_type: attr.int(1) });
+  const [y, mean, invStd] = x.graph.node(op, {
+    inputs: [x, scale, bias],
+    outputs: [
+      { dtype: x.dtype, shape: x.shape },
+      { dtype: "float32", shape: stats },
+      { dtype: "float32", shape: stats },
+    ],
+    attrs: { axis: attr.int(-1), epsilon: attr.float(epsilon), stash_type: attr.int(1) },
+  });
   return { y, mean, invStd };
 }
 
@@ -719,14 +723,17 @@ function reduce(op: string, x: Value, axes: readonly number[], keepDims: boolean
  * import { reduceSum } from "./ops.ts";
  * import { openSession, orThrow, runSession } from "./session.ts";
  * const g = new Graph();
- * g.output(reduceSum(g.input("x", "float32", [2, 2]), [1]), "y");
+ * g.output(reduceSum(g.input("x", { dtype: "float32", shape: [2, 2] }), { axes: [1] }), "y");
  * const s = await orThrow(openSession(g, { threads: 1 }));
  * const { y } = await orThrow(runSession(s, { x: new Float32Array([1, 2, 3, 4]) }));
  * assert.deepEqual([...y], [3, 7]); // row sums
  * ```
  */
-export const reduceSum = (x: Value, axes?: readonly number[], keepDims = false): Value =>
-  reduce("ReduceSum", x, axes ?? x.shape.map((_, i) => i), keepDims);
+export const reduceSum = (
+  x: Value,
+  options: { axes?: readonly number[]; keepDims?: boolean } = {},
+): Value =>
+  reduce("ReduceSum", x, options.axes ?? x.shape.map((_, i) => i), options.keepDims ?? false);
 /**
  * Mean over axes (all axes when omitted).
  *
@@ -737,14 +744,17 @@ export const reduceSum = (x: Value, axes?: readonly number[], keepDims = false):
  * import { reduceMean } from "./ops.ts";
  * import { openSession, orThrow, runSession } from "./session.ts";
  * const g = new Graph();
- * g.output(reduceMean(g.input("x", "float32", [2, 2])), "y"); // scalar
+ * g.output(reduceMean(g.input("x", { dtype: "float32", shape: [2, 2] })), "y"); // scalar
  * const s = await orThrow(openSession(g, { threads: 1 }));
  * const { y } = await orThrow(runSession(s, { x: new Float32Array([1, 2, 3, 4]) }));
  * assert.deepEqual([...y], [2.5]);
  * ```
  */
-export const reduceMean = (x: Value, axes?: readonly number[], keepDims = false): Value =>
-  reduce("ReduceMean", x, axes ?? x.shape.map((_, i) => i), keepDims);
+export const reduceMean = (
+  x: Value,
+  options: { axes?: readonly number[]; keepDims?: boolean } = {},
+): Value =>
+  reduce("ReduceMean", x, options.axes ?? x.shape.map((_, i) => i), options.keepDims ?? false);
 /**
  * Maximum over axes (all axes when omitted).
  *
@@ -755,14 +765,18 @@ export const reduceMean = (x: Value, axes?: readonly number[], keepDims = false)
  * import { reduceMax } from "./ops.ts";
  * import { openSession, orThrow, runSession } from "./session.ts";
  * const g = new Graph();
- * g.output(reduceMax(g.input("x", "float32", [2, 2]), [0], true), "y"); // [1, 2]
+ * const x = g.input("x", { dtype: "float32", shape: [2, 2] });
+ * g.output(reduceMax(x, { axes: [0], keepDims: true }), "y"); // [1, 2]
  * const s = await orThrow(openSession(g, { threads: 1 }));
  * const { y } = await orThrow(runSession(s, { x: new Float32Array([1, 4, 3, 2]) }));
  * assert.deepEqual([...y], [3, 4]); // column maxima
  * ```
  */
-export const reduceMax = (x: Value, axes?: readonly number[], keepDims = false): Value =>
-  reduce("ReduceMax", x, axes ?? x.shape.map((_, i) => i), keepDims);
+export const reduceMax = (
+  x: Value,
+  options: { axes?: readonly number[]; keepDims?: boolean } = {},
+): Value =>
+  reduce("ReduceMax", x, options.axes ?? x.shape.map((_, i) => i), options.keepDims ?? false);
 
 // ---------------------------------------------------------------- shape ops
 
@@ -775,7 +789,7 @@ export const reduceMax = (x: Value, axes?: readonly number[], keepDims = false):
  * import { Graph } from "./builder.ts";
  * import { reshape } from "./ops.ts";
  * const g = new Graph();
- * const x = g.input("x", "float32", [2, 3]);
+ * const x = g.input("x", { dtype: "float32", shape: [2, 3] });
  * assert.deepEqual(reshape(x, [3, -1]).shape, [3, 2]);
  * assert.throws(() => reshape(x, [4, -1]), /cannot reshape \[2, 3\] to \[4, -1\]/);
  * ```
@@ -803,7 +817,7 @@ export function reshape(x: Value, shape: readonly number[]): Value {
  * import { transpose } from "./ops.ts";
  * import { openSession, orThrow, runSession } from "./session.ts";
  * const g = new Graph();
- * g.output(transpose(g.input("x", "float32", [2, 3])), "y"); // [3, 2]
+ * g.output(transpose(g.input("x", { dtype: "float32", shape: [2, 3] })), "y"); // [3, 2]
  * const s = await orThrow(openSession(g, { threads: 1 }));
  * const { y } = await orThrow(runSession(s, { x: new Float32Array([1, 2, 3, 4, 5, 6]) }));
  * assert.deepEqual([...y], [1, 4, 2, 5, 3, 6]);
@@ -829,7 +843,8 @@ export function transpose(x: Value, perm?: readonly number[]): Value {
  * import { concat } from "./ops.ts";
  * import { openSession, orThrow, runSession } from "./session.ts";
  * const g = new Graph();
- * const a = g.input("a", "float32", [1]), b = g.input("b", "float32", [2]);
+ * const a = g.input("a", { dtype: "float32", shape: [1] });
+ * const b = g.input("b", { dtype: "float32", shape: [2] });
  * g.output(concat([a, b], 0), "y");
  * const s = await orThrow(openSession(g, { threads: 1 }));
  * const feeds = { a: new Float32Array([1]), b: new Float32Array([2, 3]) };
@@ -869,7 +884,8 @@ export function concat(values: readonly Value[], axis: number): Value {
  * import { slice } from "./ops.ts";
  * import { openSession, orThrow, runSession } from "./session.ts";
  * const g = new Graph();
- * g.output(slice(g.input("x", "float32", [5]), { starts: [1], ends: [-1] }), "y");
+ * const x = g.input("x", { dtype: "float32", shape: [5] });
+ * g.output(slice(x, { starts: [1], ends: [-1] }), "y");
  * const s = await orThrow(openSession(g, { threads: 1 }));
  * const { y } = await orThrow(runSession(s, { x: new Float32Array([0, 1, 2, 3, 4]) }));
  * assert.deepEqual([...y], [1, 2, 3]);
@@ -921,7 +937,7 @@ export function slice(
  * import { split } from "./ops.ts";
  * import { openSession, orThrow, runSession } from "./session.ts";
  * const g = new Graph();
- * const [a, b] = split(g.input("x", "float32", [3]), [1, 2]);
+ * const [a, b] = split(g.input("x", { dtype: "float32", shape: [3] }), [1, 2]);
  * g.output(a, "head");
  * g.output(b, "tail");
  * const s = await orThrow(openSession(g, { threads: 1 }));
@@ -929,7 +945,12 @@ export function slice(
  * assert.deepEqual([[...head], [...tail]], [[1], [2, 3]]);
  * ```
  */
-export function split(x: Value, sizes: readonly number[], axis = 0): Value[] {
+export function split(
+  x: Value,
+  sizes: readonly number[],
+  options: { axis?: number } = {},
+): Value[] {
+  const { axis = 0 } = options;
   const op = "Split";
   const a = normAxis(op, axis, x.shape.length);
   if (sizes.reduce((s, v) => s + v, 0) !== x.shape[a]) {
@@ -942,7 +963,11 @@ export function split(x: Value, sizes: readonly number[], axis = 0): Value[] {
     dtype: x.dtype,
     shape: x.shape.map((d, i) => (i === a ? n : d)),
   }));
-  return x.graph.node(op, [x, int64s(x, sizes)], specs, { axis: attr.int(a) });
+  return x.graph.node(op, {
+    inputs: [x, int64s(x, sizes)],
+    outputs: specs,
+    attrs: { axis: attr.int(a) },
+  });
 }
 
 /**
@@ -954,7 +979,8 @@ export function split(x: Value, sizes: readonly number[], axis = 0): Value[] {
  * import { Graph } from "./builder.ts";
  * import { unsqueeze } from "./ops.ts";
  * const g = new Graph();
- * assert.deepEqual(unsqueeze(g.input("x", "float32", [2, 3]), [0, -1]).shape, [1, 2, 3, 1]);
+ * const x = g.input("x", { dtype: "float32", shape: [2, 3] });
+ * assert.deepEqual(unsqueeze(x, [0, -1]).shape, [1, 2, 3, 1]);
  * ```
  */
 export function unsqueeze(x: Value, axes: readonly number[]): Value {
@@ -975,7 +1001,7 @@ export function unsqueeze(x: Value, axes: readonly number[]): Value {
  * import { Graph } from "./builder.ts";
  * import { squeeze } from "./ops.ts";
  * const g = new Graph();
- * const x = g.input("x", "float32", [1, 3, 1]);
+ * const x = g.input("x", { dtype: "float32", shape: [1, 3, 1] });
  * assert.deepEqual(squeeze(x, [0, -1]).shape, [3]);
  * assert.throws(() => squeeze(x, [1]), /axis 1 of \[1, 3, 1\] is not 1/);
  * ```
@@ -1001,7 +1027,7 @@ export function squeeze(x: Value, axes: readonly number[]): Value {
  * import { expand } from "./ops.ts";
  * import { openSession, orThrow, runSession } from "./session.ts";
  * const g = new Graph();
- * g.output(expand(g.input("x", "float32", [2, 1]), [2, 3]), "y");
+ * g.output(expand(g.input("x", { dtype: "float32", shape: [2, 1] }), [2, 3]), "y");
  * const s = await orThrow(openSession(g, { threads: 1 }));
  * const { y } = await orThrow(runSession(s, { x: new Float32Array([1, 2]) }));
  * assert.deepEqual([...y], [1, 1, 1, 2, 2, 2]);
@@ -1022,7 +1048,8 @@ export function expand(x: Value, shape: readonly number[]): Value {
  * import { gather } from "./ops.ts";
  * import { openSession, orThrow, runSession } from "./session.ts";
  * const g = new Graph();
- * const table = g.input("table", "float32", [3, 2]), ids = g.input("ids", "int64", [2]);
+ * const table = g.input("table", { dtype: "float32", shape: [3, 2] });
+ * const ids = g.input("ids", { dtype: "int64", shape: [2] });
  * g.output(gather(table, ids), "y"); // rows 2 and 0: [2, 2]
  * const s = await orThrow(openSession(g, { threads: 1 }));
  * const feeds = { table: new Float32Array([1, 2, 3, 4, 5, 6]), ids: new BigInt64Array([2n, 0n]) };
@@ -1030,7 +1057,8 @@ export function expand(x: Value, shape: readonly number[]): Value {
  * assert.deepEqual([...y], [5, 6, 1, 2]);
  * ```
  */
-export function gather(data: Value, indices: Value, axis = 0): Value {
+export function gather(data: Value, indices: Value, options: { axis?: number } = {}): Value {
+  const { axis = 0 } = options;
   if (indices.dtype !== "int64") {
     throw new GraphError("Gather", `indices '${indices.name}' must be int64`);
   }
@@ -1049,8 +1077,10 @@ export function gather(data: Value, indices: Value, axis = 0): Value {
  * import { scatterND } from "./ops.ts";
  * import { openSession, orThrow, runSession } from "./session.ts";
  * const g = new Graph();
- * const data = g.constant(0, "float32", [4]), at = g.constant([1, 1], "int64", [2, 1]);
- * g.output(scatterND(data, at, g.input("u", "float32", [2]), "add"), "y");
+ * const data = g.constant(0, { dtype: "float32", shape: [4] });
+ * const at = g.constant([1, 1], { dtype: "int64", shape: [2, 1] });
+ * const updates = g.input("u", { dtype: "float32", shape: [2] });
+ * g.output(scatterND(data, { indices: at, updates, reduction: "add" }), "y");
  * const s = await orThrow(openSession(g, { threads: 1 }));
  * const { y } = await orThrow(runSession(s, { u: new Float32Array([5, 7]) }));
  * assert.deepEqual([...y], [0, 12, 0, 0]); // both updates land on index 1
@@ -1058,10 +1088,9 @@ export function gather(data: Value, indices: Value, axis = 0): Value {
  */
 export function scatterND(
   data: Value,
-  indices: Value,
-  updates: Value,
-  reduction: "none" | "add" = "none",
+  options: { indices: Value; updates: Value; reduction?: "none" | "add" },
 ): Value {
+  const { indices, updates, reduction = "none" } = options;
   return one("ScatterND", [data, indices, updates], { dtype: data.dtype, shape: data.shape }, {
     reduction: attr.string(reduction),
   });
@@ -1077,7 +1106,7 @@ export function scatterND(
  * import { pad } from "./ops.ts";
  * import { openSession, orThrow, runSession } from "./session.ts";
  * const g = new Graph();
- * g.output(pad(g.input("x", "float32", [2]), [1, 2]), "y");
+ * g.output(pad(g.input("x", { dtype: "float32", shape: [2] }), [1, 2]), "y");
  * const s = await orThrow(openSession(g, { threads: 1 }));
  * const { y } = await orThrow(runSession(s, { x: new Float32Array([1, 2]) }));
  * assert.deepEqual([...y], [0, 1, 2, 0, 0]);
@@ -1102,8 +1131,8 @@ export function pad(x: Value, pads: readonly number[]): Value {
  * import { conv1d } from "./ops.ts";
  * import { openSession, orThrow, runSession } from "./session.ts";
  * const g = new Graph();
- * const w = g.constant([1, 1], "float32", [1, 1, 2]); // a moving sum of width 2
- * g.output(conv1d(g.input("x", "float32", [1, 1, 4]), w), "y"); // [1, 1, 3]
+ * const w = g.constant([1, 1], { dtype: "float32", shape: [1, 1, 2] }); // a moving sum of width 2
+ * g.output(conv1d(g.input("x", { dtype: "float32", shape: [1, 1, 4] }), w), "y"); // [1, 1, 3]
  * const s = await orThrow(openSession(g, { threads: 1 }));
  * const { y } = await orThrow(runSession(s, { x: new Float32Array([1, 2, 3, 4]) }));
  * assert.deepEqual([...y], [3, 5, 7]);
@@ -1112,11 +1141,16 @@ export function pad(x: Value, pads: readonly number[]): Value {
 export function conv1d(
   x: Value,
   w: Value,
-  bias?: Value,
-  options: { stride?: number; padding?: number; dilation?: number; groups?: number } = {},
+  options: {
+    bias?: Value;
+    stride?: number;
+    padding?: number;
+    dilation?: number;
+    groups?: number;
+  } = {},
 ): Value {
   const op = "Conv";
-  const { stride = 1, padding = 0, dilation = 1, groups = 1 } = options;
+  const { bias, stride = 1, padding = 0, dilation = 1, groups = 1 } = options;
   if (x.shape.length !== 3 || w.shape.length !== 3) {
     throw new GraphError(
       op,

@@ -63,7 +63,7 @@ export interface AdamWSlot {
  * import { Graph } from "./builder.ts";
  * import { clipCoefficient } from "./optim.ts";
  * const g = new Graph();
- * const { scale, norm } = clipCoefficient([g.input("g", "float32", [3])], 1);
+ * const { scale, norm } = clipCoefficient([g.input("g", { dtype: "float32", shape: [3] })], 1);
  * assert.ok(scale.shape.length === 0 && norm.shape.length === 0);
  * ```
  */
@@ -73,7 +73,7 @@ export function clipCoefficient(
 ): { scale: Value; norm: Value } {
   const norm = sqrt(sumOfSquares(grads));
   const coef = div(maxNorm, add(norm, 1e-6));
-  return { scale: where(greater(coef, 1), 1, coef), norm };
+  return { scale: where(greater(coef, 1), { ifTrue: 1, ifFalse: coef }), norm };
 }
 
 /**
@@ -94,19 +94,20 @@ export function clipCoefficient(
  * import { Graph } from "./builder.ts";
  * import { ADAMW_DEFAULTS, adamw } from "./optim.ts";
  * const g = new Graph();
- * const [param, grad, m, v] = ["p", "g", "m", "v"].map((n) => g.input(n, "float32", [2]));
- * const lr = g.input("lr", "float64", []), step = g.input("step", "float64", []);
- * const [next] = adamw([{ param, grad, m, v, decay: true }], lr, step, ADAMW_DEFAULTS);
+ * const [param, grad, m, v] = ["p", "g", "m", "v"].map((n) =>
+ *   g.input(n, { dtype: "float32", shape: [2] })
+ * );
+ * const lr = g.input("lr", { dtype: "float64", shape: [] });
+ * const step = g.input("step", { dtype: "float64", shape: [] });
+ * const [next] = adamw([{ param, grad, m, v, decay: true }], { lr, step, config: ADAMW_DEFAULTS });
  * assert.ok(next.param.shape.join() === "2");
  * ```
  */
 export function adamw(
   slots: readonly AdamWSlot[],
-  lr: Value,
-  step: Value,
-  config: AdamWConfig,
-  options: { gradScale?: Value } = {},
+  options: { lr: Value; step: Value; config: AdamWConfig; gradScale?: Value },
 ): { param: Value; m: Value; v: Value }[] {
+  const { lr, step, config } = options;
   const { beta1, beta2, eps, weightDecay } = config;
   const dtype = slots[0]?.param.dtype ?? "float32";
   const scalar = (x: Value) => (x.dtype === dtype ? x : cast(x, dtype));

@@ -20,7 +20,7 @@ const { onnx } = onnxProto;
  * import { exp } from "./ops.ts";
  * import { OPSET, toOnnx } from "./serialize.ts";
  * const g = new Graph();
- * g.output(exp(g.input("x", "float32", [2])), "y");
+ * g.output(exp(g.input("x", { dtype: "float32", shape: [2] })), "y");
  * const model = onnxProto.onnx.ModelProto.decode(toOnnx(g));
  * assert.equal(OPSET, 18);
  * assert.equal(Number(model.opsetImport[0].version), OPSET);
@@ -38,7 +38,7 @@ export const OPSET = 18;
  * import { exp } from "./ops.ts";
  * import { IR_VERSION, toOnnx } from "./serialize.ts";
  * const g = new Graph();
- * g.output(exp(g.input("x", "float32", [2])), "y");
+ * g.output(exp(g.input("x", { dtype: "float32", shape: [2] })), "y");
  * const model = onnxProto.onnx.ModelProto.decode(toOnnx(g));
  * assert.equal(Number(model.irVersion), IR_VERSION);
  * ```
@@ -84,7 +84,7 @@ function attribute(name: string, a: Attr) {
  * import { exp } from "./ops.ts";
  * import { toOnnx } from "./serialize.ts";
  * const g = new Graph();
- * g.output(exp(g.input("x", "float32", [2])), "y");
+ * g.output(exp(g.input("x", { dtype: "float32", shape: [2] })), "y");
  * assert.ok(toOnnx(g).length > 0);
  * ```
  */

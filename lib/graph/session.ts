@@ -41,7 +41,7 @@ export interface SessionOptions {
  * import { DEFAULT_DISABLED_OPTIMIZERS, openSession, orThrow, runSession } from "./session.ts";
  * assert.ok(DEFAULT_DISABLED_OPTIMIZERS.includes("MatmulTransposeFusion"));
  * const g = new Graph();
- * const a = g.input("a", "float32", [2, 1]);
+ * const a = g.input("a", { dtype: "float32", shape: [2, 1] });
  * g.output(matmul(transpose(a), a), "y"); // a^T a, the pattern the fusion would rewrite
  * const s = await orThrow(openSession(g, { threads: 1, disabledOptimizers: [] })); // fusion on
  * const { y } = await orThrow(runSession(s, { a: new Float32Array([3, 4]) }));
@@ -122,7 +122,7 @@ function providerCheck(provider: Provider): E.Either<SessionError, void> {
  * import { mul } from "./ops.ts";
  * import { openSession, orThrow, runSession } from "./session.ts";
  * const g = new Graph();
- * const x = g.input("x", "float32", [2]);
+ * const x = g.input("x", { dtype: "float32", shape: [2] });
  * g.output(mul(x, 3), "y");
  * const s = await orThrow(openSession(g, { threads: 1 }));
  * const { y } = await orThrow(runSession(s, { x: new Float32Array([1, 2]) }));
@@ -194,11 +194,11 @@ function checkFeed(
  * import { exp, neg } from "./ops.ts";
  * import { openSession, orThrow, runSession } from "./session.ts";
  * const g = new Graph();
- * const x = g.input("x", "float32", [2]);
+ * const x = g.input("x", { dtype: "float32", shape: [2] });
  * g.output(exp(x), "e");
  * g.output(neg(x), "n");
  * const s = await orThrow(openSession(g, { threads: 1 }));
- * const out = await orThrow(runSession(s, { x: new Float32Array([0, 1]) }, ["n"]));
+ * const out = await orThrow(runSession(s, { x: new Float32Array([0, 1]) }, { fetches: ["n"] }));
  * assert.deepEqual(Object.keys(out), ["n"]);
  * assert.deepEqual([...out.n], [-0, -1]);
  * const misshapen = runSession(s, { x: new Float32Array(3) });
@@ -208,8 +208,9 @@ function checkFeed(
 export function runSession(
   session: Session,
   feeds: Tensors,
-  fetches?: readonly string[],
+  options: { fetches?: readonly string[] } = {},
 ): TE.TaskEither<SessionError, Tensors> {
+  const { fetches } = options;
   const tensors: Record<string, ort.Tensor> = {};
   for (const name of Object.keys(feeds)) {
     if (!session.inputs.has(name)) {

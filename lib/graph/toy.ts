@@ -53,7 +53,11 @@ export function mlpProblem(
         x: { dtype: "float32", shape: [batch, din] },
         target: { dtype: "float32", shape: [batch, dout] },
       },
-      loss: (p, b) => mseLoss(linear(gelu(linear(b.x, p.w1, p.b1)), p.w2, p.b2), b.target),
+      loss: (p, b) =>
+        mseLoss(
+          linear(gelu(linear(b.x, { weight: p.w1, bias: p.b1 })), { weight: p.w2, bias: p.b2 }),
+          b.target,
+        ),
     },
     flopsPerStep: 3 * 2 * batch * (din * hidden + hidden * dout),
   };
@@ -116,10 +120,12 @@ export function blockParams(d: number): Record<string, ParamDef> {
  * import { Graph } from "./builder.ts";
  * import { blockParams, transformerBlock } from "./toy.ts";
  * const g = new Graph();
+ * const entries = Object.entries(blockParams(8));
  * const p = Object.fromEntries(
- *   Object.entries(blockParams(8)).map(([k, d]) => [k, g.input(k, "float32", d.shape)]),
+ *   entries.map(([k, d]) => [k, g.input(k, { dtype: "float32", shape: d.shape })]),
  * );
- * const y = transformerBlock(g.input("x", "float32", [2, 5, 8]), p, { heads: 2, causal: true });
+ * const x = g.input("x", { dtype: "float32", shape: [2, 5, 8] });
+ * const y = transformerBlock(x, p, { heads: 2, causal: true });
  * assert.ok(y.shape.join() === "2,5,8");
  * ```
  */
@@ -128,7 +134,7 @@ export function transformerBlock(
   p: Readonly<Record<string, Value>>,
   options: { heads: number; causal: boolean },
 ): Value {
-  const a = layerNorm(x, p["ln1.scale"], p["ln1.bias"]);
+  const a = layerNorm(x, { scale: p["ln1.scale"], bias: p["ln1.bias"] });
   const attn = multiHeadAttention(a, {
     q: { w: p["attn.q.w"], b: p["attn.q.b"] },
     k: { w: p["attn.k.w"] },
@@ -137,9 +143,12 @@ export function transformerBlock(
   }, options);
   const x1 = add(x, attn);
   const h = gelu(
-    linear(layerNorm(x1, p["ln2.scale"], p["ln2.bias"]), p["mlp.fc1.w"], p["mlp.fc1.b"]),
+    linear(layerNorm(x1, { scale: p["ln2.scale"], bias: p["ln2.bias"] }), {
+      weight: p["mlp.fc1.w"],
+      bias: p["mlp.fc1.b"],
+    }),
   );
-  return add(x1, linear(h, p["mlp.fc2.w"], p["mlp.fc2.b"]));
+  return add(x1, linear(h, { weight: p["mlp.fc2.w"], bias: p["mlp.fc2.b"] }));
 }
 
 /**

@@ -88,7 +88,7 @@ export const stateName = {
  * const g = buildTrainStep({
  *   params: { w: [3, 1] },
  *   batch: { x: { dtype: "float32", shape: [4, 3] }, y: { dtype: "float32", shape: [4, 1] } },
- *   loss: (p, b) => mseLoss(linear(b.x, p.w), b.y),
+ *   loss: (p, b) => mseLoss(linear(b.x, { weight: p.w }), b.y),
  * });
  * assert.ok(g.outputs.some((v) => g.serialName(v) === "next/w"));
  * ```
@@ -101,17 +101,17 @@ export function buildTrainStep(spec: TrainSpec, options: TrainStepOptions = {}):
   const decay = options.decay ?? ((_: string, shape: Shape) => shape.length >= 2);
   const g = new Graph("train_step");
   const names = Object.keys(spec.params);
-  let params = names.map((n) => g.input(n, "float32", spec.params[n]));
-  let ms = names.map((n) => g.input(stateName.m(n), "float32", spec.params[n]));
-  let vs = names.map((n) => g.input(stateName.v(n), "float32", spec.params[n]));
-  const lr = g.input("lr", "float64", [steps]);
-  const step = g.input("step", "float64", [steps]);
+  let params = names.map((n) => g.input(n, { dtype: "float32", shape: spec.params[n] }));
+  let ms = names.map((n) => g.input(stateName.m(n), { dtype: "float32", shape: spec.params[n] }));
+  let vs = names.map((n) => g.input(stateName.v(n), { dtype: "float32", shape: spec.params[n] }));
+  const lr = g.input("lr", { dtype: "float64", shape: [steps] });
+  const step = g.input("step", { dtype: "float64", shape: [steps] });
   const batch = Object.entries(spec.batch).map(([k, s]) =>
-    [k, g.input(k, s.dtype, [steps, micro, ...s.shape])] as const
+    [k, g.input(k, { dtype: s.dtype, shape: [steps, micro, ...s.shape] })] as const
   );
   // Slicing one step's micro-batch: a reshape (no copy) when there is only one.
   const at = (v: Value, i: number) =>
-    v.shape[0] === 1 ? reshape(v, v.shape.slice(1)) : gather(v, g.constant(i, "int64"));
+    v.shape[0] === 1 ? reshape(v, v.shape.slice(1)) : gather(v, g.constant(i, { dtype: "int64" }));
   const losses: Value[] = [], norms: Value[] = [];
   for (let s = 0; s < steps; s++) {
     g.scope(`step${s}`, () => {
@@ -135,10 +135,12 @@ export function buildTrainStep(spec: TrainSpec, options: TrainStepOptions = {}):
           v: vs[i],
           decay: decay(n, spec.params[n]),
         })),
-        at(lr, s),
-        at(step, s),
-        config,
-        { gradScale: Number.isFinite(maxNorm) ? clip.scale : undefined },
+        {
+          lr: at(lr, s),
+          step: at(step, s),
+          config,
+          gradScale: Number.isFinite(maxNorm) ? clip.scale : undefined,
+        },
       );
       params = updated.map((u) => u.param);
       ms = updated.map((u) => u.m);
@@ -244,7 +246,7 @@ export interface TrainError {
  * const spec = {
  *   params: { w: [2, 1] },
  *   batch: { x: { dtype: "float32", shape: [1, 2] }, y: { dtype: "float32", shape: [1, 1] } },
- *   loss: (p, b) => mseLoss(linear(b.x, p.w), b.y),
+ *   loss: (p, b) => mseLoss(linear(b.x, { weight: p.w }), b.y),
  * } satisfies TrainSpec;
  * const trainer = await orThrow(openTrainer(spec, { threads: 1, stepsPerCall: 2 }));
  * assert.deepEqual(trainer.names, ["w"]);
@@ -266,8 +268,9 @@ export function openTrainer(
 }
 
 /**
- * Runs one session call (stepsPerCall optimizer steps) and returns the new state with the
- * losses and pre-clip gradient norms. `lr` is a number or a schedule of the step number.
+ * Runs one session call (stepsPerCall optimizer steps) on `batch` (the batch inputs by name)
+ * and returns the new state with the losses and pre-clip gradient norms. `lr` is a number or a
+ * schedule of the step number.
  * A NaN or infinite loss is an error naming the step; the old state is untouched.
  *
  * @example
@@ -279,12 +282,12 @@ export function openTrainer(
  * const spec = {
  *   params: { w: [2, 1] },
  *   batch: { x: { dtype: "float32", shape: [1, 2] }, y: { dtype: "float32", shape: [1, 1] } },
- *   loss: (p, b) => mseLoss(linear(b.x, p.w), b.y),
+ *   loss: (p, b) => mseLoss(linear(b.x, { weight: p.w }), b.y),
  * } satisfies TrainSpec;
  * const trainer = await orThrow(openTrainer(spec, { threads: 1 }));
  * const state = initTrainState({ w: { shape: [2, 1], data: new Float32Array(2) } });
  * const batch = { x: new Float32Array([1, 2]), y: new Float32Array([1]) };
- * const out = await orThrow(trainCall(trainer, state, batch, { lr: 0.1 }));
+ * const out = await orThrow(trainCall(trainer, state, { batch, lr: 0.1 }));
  * assert.ok(out.state.step === 1 && out.losses[0] === 1); // loss before the update: (0 - 1)^2
  * assert.ok(out.state.params.w.data.every((v) => Math.abs(v - 0.1) < 1e-4)); // Adam's first step
  * ```
@@ -292,8 +295,7 @@ export function openTrainer(
 export function trainCall(
   trainer: Trainer,
   state: TrainState,
-  batch: Tensors,
-  options: { lr: number | ((step: number) => number) },
+  options: { batch: Tensors; lr: number | ((step: number) => number) },
 ): TE.TaskEither<
   SessionError | TrainError,
   { state: TrainState; losses: number[]; gradNorms: number[] }
@@ -301,7 +303,7 @@ export function trainCall(
   const n = trainer.stepsPerCall;
   const lrAt = typeof options.lr === "number" ? () => options.lr as number : options.lr;
   const feeds: Tensors = {
-    ...batch,
+    ...options.batch,
     lr: Float64Array.from({ length: n }, (_, i) => lrAt(state.step + i + 1)),
     step: Float64Array.from({ length: n }, (_, i) => state.step + i + 1),
   };
