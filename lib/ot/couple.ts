@@ -12,6 +12,11 @@
  * With condition costs (C2OT, condition.ts) the same functions give condition-aware couplings.
  * {@link coupleInBuckets} couples inside length buckets, so that noise is only paired across
  * samples of similar length.
+ *
+ * SB-CFM (Tong et al. 2024) samples from the entropic plan at epsilon = 2 sigma^2 over
+ * *unnormalised* squared distances. The costs in costs.ts are divided by each data sample's
+ * length, which amounts to a different epsilon per column, so `sinkhorn` here is not exactly
+ * SB-CFM's coupling unless all lengths are equal (then scale epsilon by 1 / length).
  * @module
  */
 import { either as E } from "fp-ts";
