@@ -13,7 +13,7 @@ import { identity } from "../lib/graph/ops.ts";
 import { initParams } from "../lib/graph/params.ts";
 import { openSession, orThrow, runSession, type Tensors } from "../lib/graph/session.ts";
 import { blockProblem, mlpProblem, type ToyProblem } from "../lib/graph/toy.ts";
-import { initTrainState, openTrainer, trainCall } from "../lib/graph/train.ts";
+import { initTrainState, openTrainer, stateName, trainCall } from "../lib/graph/train.ts";
 import { createRng, fillNormal } from "../lib/random.ts";
 
 const { values: args } = parseArgs({
@@ -181,8 +181,8 @@ async function prepareOnnx(c: Case) {
   const feeds: Tensors = {};
   for (const [name, t] of Object.entries(state.params)) {
     feeds[name] = t.data;
-    feeds[`adam.m/${name}`] = state.m[name].data;
-    feeds[`adam.v/${name}`] = state.v[name].data;
+    feeds[stateName.m(name)] = state.m[name].data;
+    feeds[stateName.v(name)] = state.v[name].data;
   }
   const transferSession = await orThrow(openSession(transferGraph(feeds, stateOnly), { threads }));
   return {

@@ -1,5 +1,6 @@
 /** Test helpers: open a graph, run it, compare arrays with tolerances. */
 import { either as E } from "fp-ts";
+import { eitherOrThrow } from "../lib/result.ts";
 import assert from "@std/assert";
 import type { Graph } from "../lib/graph/builder.ts";
 import {
@@ -37,10 +38,7 @@ export function assertClose(
 }
 
 /** The Right of an Either, or a thrown Error with the Left's message. */
-export function rightOf<A>(r: E.Either<{ readonly message: string }, A>): A {
-  if (E.isLeft(r)) throw new Error(r.left.message);
-  return r.right;
-}
+export const rightOf = eitherOrThrow;
 
 /** The Left of an Either, or a thrown Error when it is a Right. */
 export function leftOf<L, A>(r: E.Either<L, A>): L {

@@ -49,7 +49,7 @@ export interface GradContext {
 /** A gradient rule returns one gradient per input (undefined where none is needed). */
 export type GradRule = (ctx: GradContext) => readonly (Value | undefined)[];
 
-const attrInt = (node: Node, key: string): number => {
+const attrNumber = (node: Node, key: string): number => {
   const a = node.attrs[key];
   return a && (a.kind === "int" || a.kind === "float") ? a.value : 0;
 };
@@ -68,7 +68,7 @@ const swapLast = (x: Value): Value => {
   const r = x.shape.length;
   return transpose(x, [...Array(r - 2).keys(), r - 1, r - 2]);
 };
-const zerosLike = (x: { graph: Value["graph"]; dtype: Value["dtype"]; shape: Shape }): Value =>
+const zerosOf = (x: { graph: Value["graph"]; dtype: Value["dtype"]; shape: Shape }): Value =>
   expand(x.graph.constant(0, { dtype: x.dtype }), [...x.shape]);
 /** Keeps reduced axes as size-1 so a reduced gradient broadcasts back over them. */
 const keepShape = (x: Value, axes: readonly number[]): number[] =>
@@ -141,7 +141,7 @@ export const GRAD_RULES: Readonly<Record<string, GradRule>> = {
   ],
   Gemm: ({ node, gy: [g], needs }) => {
     const [a, b] = node.inputs;
-    const tA = attrInt(node, "transA") === 1, tB = attrInt(node, "transB") === 1;
+    const tA = attrNumber(node, "transA") === 1, tB = attrNumber(node, "transB") === 1;
     return [
       needs[0]
         ? (tA ? gemm(b!, g!, { transA: tB, transB: true }) : gemm(g!, b!, { transB: !tB }))
@@ -153,11 +153,11 @@ export const GRAD_RULES: Readonly<Record<string, GradRule>> = {
     ];
   },
   Softmax: ({ node, gy: [g] }) => {
-    const y = node.outputs[0], axis = attrInt(node, "axis");
+    const y = node.outputs[0], axis = attrNumber(node, "axis");
     return [mul(y, sub(g!, reduceSum(mul(g!, y), { axes: [axis], keepDims: true })))];
   },
   LogSoftmax: ({ node, gy: [g] }) => {
-    const y = node.outputs[0], axis = attrInt(node, "axis");
+    const y = node.outputs[0], axis = attrNumber(node, "axis");
     return [sub(g!, mul(exp(y), reduceSum(g!, { axes: [axis], keepDims: true })))];
   },
   // Uses the saved Mean and InvStdDev outputs: x_hat = (x - mean) * invStd,
@@ -205,7 +205,7 @@ export const GRAD_RULES: Readonly<Record<string, GradRule>> = {
     return [transpose(g!, inverse)];
   },
   Concat: ({ node, gy: [g], needs }) => {
-    const axis = attrInt(node, "axis");
+    const axis = attrNumber(node, "axis");
     let offset = 0;
     return node.inputs.map((x, i) => {
       const start = offset;
@@ -214,8 +214,8 @@ export const GRAD_RULES: Readonly<Record<string, GradRule>> = {
     });
   },
   Split: ({ node, gy }) => {
-    const axis = attrInt(node, "axis");
-    return [concat(node.outputs.map((y, i) => gy[i] ?? zerosLike(y)), axis)];
+    const axis = attrNumber(node, "axis");
+    return [concat(node.outputs.map((y, i) => gy[i] ?? zerosOf(y)), axis)];
   },
   Slice: ({ node, gy: [g] }) => {
     const x = node.inputs[0]!, y = node.outputs[0];
@@ -238,11 +238,11 @@ export const GRAD_RULES: Readonly<Record<string, GradRule>> = {
   // Embedding lookups: repeated indices accumulate through ScatterND's add reduction.
   Gather: ({ node, gy: [g] }) => {
     const [data, indices] = node.inputs;
-    if (attrInt(node, "axis") !== 0) {
+    if (attrNumber(node, "axis") !== 0) {
       throw new GraphError("Gather", "gradient supports axis 0 only");
     }
     return [
-      scatterND(zerosLike(data!), {
+      scatterND(zerosOf(data!), {
         indices: unsqueeze(indices!, [-1]),
         updates: g!,
         reduction: "add",
@@ -357,5 +357,5 @@ export function grad(loss: Value, wrt: readonly Value[], options: GradOptions = 
       });
     }
   });
-  return wrt.map((w) => grads.get(w.name) ?? zerosLike(w));
+  return wrt.map((w) => grads.get(w.name) ?? zerosOf(w));
 }

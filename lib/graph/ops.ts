@@ -6,7 +6,7 @@
  */
 import { type Attr, attr, type Value } from "./builder.ts";
 import { GraphError } from "./errors.ts";
-import { type DType, isFloat, type Shape, showShape, sizeOf } from "./types.ts";
+import { type DType, isFloat, ONNX_ELEM_TYPE, type Shape, showShape, sizeOf } from "./types.ts";
 
 /** A value, or a number that becomes a scalar constant of the other operand's dtype. */
 export type Operand = Value | number;
@@ -510,8 +510,7 @@ export function where(cond: Value, options: { ifTrue: Operand; ifFalse: Operand 
  * ```
  */
 export function cast(x: Value, to: DType): Value {
-  const codes: Record<DType, number> = { float32: 1, bool: 9, int64: 7, float64: 11 };
-  return one("Cast", [x], { dtype: to, shape: x.shape }, { to: attr.int(codes[to]) });
+  return one("Cast", [x], { dtype: to, shape: x.shape }, { to: attr.int(ONNX_ELEM_TYPE[to]) });
 }
 
 // ---------------------------------------------------------------- linear algebra

@@ -12,6 +12,7 @@
  */
 
 import { either as E, function as F, taskEither as TE } from "fp-ts";
+import { sizeOf } from "./types.ts";
 import { writeFileAtomic } from "../io.ts";
 
 /** Element types of a safetensors file that this project reads and writes. */
@@ -77,8 +78,6 @@ const isShape = (x: unknown): x is number[] =>
   Array.isArray(x) && x.every((d) => Number.isSafeInteger(d) && d >= 0);
 const isRecord = (x: unknown): x is Record<string, unknown> =>
   typeof x === "object" && x !== null && !Array.isArray(x);
-const product = (shape: readonly number[]): number => shape.reduce((a, d) => a * d, 1);
-
 /** Byte order of UTF-8, i.e. code point order, as the reference sorts names (JS `<` does not). */
 const compareUtf8 = (a: string, b: string): number => {
   const [x, y] = [utf8.encode(a), utf8.encode(b)];
@@ -100,7 +99,7 @@ const checkTensor = (name: string, { dtype, shape, data }: StTensor): void => {
     const got = (data as object)?.constructor?.name ?? typeof data;
     throw new Error(`${where}: dtype ${dtype} needs a ${array.name}, got ${got}`);
   }
-  const need = product(shape);
+  const need = sizeOf(shape);
   if (data.length !== need) {
     throw new Error(`${where}: data has ${data.length} elements, shape [${shape}] needs ${need}`);
   }
@@ -184,7 +183,7 @@ const parseEntry = (name: string, raw: unknown): E.Either<SafetensorsError, Entr
     return fail(`${where}: data_offsets must be [begin, end] with 0 <= begin <= end, got ${got}`);
   }
   const [begin, end] = offsets;
-  const need = product(shape) * DTYPES[dtype].size;
+  const need = sizeOf(shape) * DTYPES[dtype].size;
   return need === end - begin ? E.right({ name, dtype, shape, begin, end }) : fail(
     `${where}: shape [${shape}] of ${dtype} needs ${need} bytes, data_offsets span ${end - begin}`,
   );

@@ -4,7 +4,8 @@
  * {@link lengthOrThrow} unwraps at the edge (scripts, tests, notebooks).
  * @module
  */
-import { either as E } from "fp-ts";
+import type { either as E } from "fp-ts";
+import { eitherOrThrow } from "../result.ts";
 
 /** What went wrong, for code that branches on it. */
 export type LengthErrorKind =
@@ -52,12 +53,7 @@ export function lengthError(kind: LengthErrorKind, message: string): LengthError
  * ```
  */
 export function lengthOrThrow<A>(result: E.Either<LengthError, A>): A {
-  if (E.isLeft(result)) {
-    const err = new Error(result.left.message);
-    err.name = "LengthError";
-    throw err;
-  }
-  return result.right;
+  return eitherOrThrow(result, { name: "LengthError" });
 }
 
 /**

@@ -4,6 +4,7 @@
  * @module
  */
 import { either as E } from "fp-ts";
+import { eitherOrThrow } from "../result.ts";
 
 /** What went wrong, so callers can branch on it; the message says the fix. */
 export type OtErrorKind =
@@ -62,12 +63,7 @@ export function otError(
  * ```
  */
 export function otOrThrow<A>(result: E.Either<OtError, A>): A {
-  if (E.isLeft(result)) {
-    const err = new Error(result.left.message);
-    err.name = "OtError";
-    throw err;
-  }
-  return result.right;
+  return eitherOrThrow(result, { name: "OtError" });
 }
 
 /**
