@@ -1,0 +1,461 @@
+/**
+ * Whisper's encoder and decoder as graph functions on lib/graph. The weights enter as
+ * initializers (frozen: gradients never reach them, but they do reach the encoder states the
+ * decoder reads, which is what training a text-to-semantic model needs). Linear weights stay
+ * in Hugging Face's [out, in] layout; the graph transposes them and ONNX Runtime folds those
+ * transposes into the stored constants when the session opens.
+ * @module
+ */
+import type { Graph, Value } from "../graph/builder.ts";
+import { GraphError } from "../graph/errors.ts";
+import {
+  attention,
+  causalMask,
+  crossEntropy,
+  gelu,
+  layerNorm,
+  mergeHeads,
+  splitHeads,
+} from "../graph/nn.ts";
+import {
+  add,
+  cast,
+  concat,
+  conv1d,
+  div,
+  equal,
+  gather,
+  greater,
+  matmul,
+  mul,
+  reduceSum,
+  reshape,
+  slice,
+  split,
+  sub,
+  transpose,
+  where,
+} from "../graph/ops.ts";
+import type { WhisperWeights } from "./checkpoint.ts";
+import type { WhisperConfig } from "./config.ts";
+
+/** Named access to a checkpoint's tensors as initializers of one graph (each added once). */
+export type WeightAccess = (name: string) => Value;
+
+const accessCache = new WeakMap<Graph, Map<string, Value>>();
+
+/**
+ * Weight access for `g`: the first use of a name adds the tensor as an initializer named
+ * after it; later uses return the same value. A name the checkpoint lacks is an error.
+ *
+ * @example
+ * ```ts
+ * import assert from "@std/assert";
+ * import { Graph } from "../graph/builder.ts";
+ * import { weightAccess } from "./model.ts";
+ * const g = new Graph();
+ * const w = weightAccess(g, { "a.weight": { shape: [2], data: new Float32Array(2) } });
+ * assert.equal(w("a.weight"), w("a.weight"));
+ * assert.equal(g.initializers.length, 1);
+ * assert.throws(() => w("b.weight"), /b.weight/);
+ * ```
+ */
+export function weightAccess(g: Graph, weights: WhisperWeights): WeightAccess {
+  const cache = accessCache.get(g) ?? new Map<string, Value>();
+  accessCache.set(g, cache);
+  return (name) => {
+    const hit = cache.get(name);
+    if (hit) return hit;
+    const t = weights[name];
+    if (!t) throw new GraphError("whisper", `the checkpoint has no tensor '${name}'`);
+    const value = g.initializer(name, { data: t.data, shape: t.shape });
+    cache.set(name, value);
+    return value;
+  };
+}
+
+/** x @ W^T + b for a Hugging Face linear layer `prefix` ([out, in] weight). */
+function hfLinear(x: Value, w: WeightAccess, prefix: string, options: { bias?: boolean } = {}) {
+  const y = matmul(x, transpose(w(`${prefix}.weight`), [1, 0]));
+  return options.bias === false ? y : add(y, w(`${prefix}.bias`));
+}
+
+function norm(x: Value, w: WeightAccess, prefix: string): Value {
+  return layerNorm(x, { scale: w(`${prefix}.weight`), bias: w(`${prefix}.bias`) });
+}
+
+function mlp(x: Value, w: WeightAccess, prefix: string): Value {
+  return hfLinear(gelu(hfLinear(x, w, `${prefix}.fc1`)), w, `${prefix}.fc2`);
+}
+
+/** Self-attention with the three projections as one GEMM (the key has no bias in Whisper). */
+function selfAttentionQkv(x: Value, w: WeightAccess, prefix: string): [Value, Value, Value] {
+  const d = x.shape[x.shape.length - 1];
+  const weight = concat(["q", "k", "v"].map((p) => w(`${prefix}.${p}_proj.weight`)), 0);
+  const noBias = x.graph.constant(0, { dtype: x.dtype, shape: [d] });
+  const bias = concat([w(`${prefix}.q_proj.bias`), noBias, w(`${prefix}.v_proj.bias`)], 0);
+  const qkv = add(matmul(x, transpose(weight, [1, 0])), bias);
+  return split(qkv, [d, d, d], { axis: -1 }) as [Value, Value, Value];
+}
+
+/**
+ * Cross-attention keys and values of one decoder layer from encoder states [B, T, D]:
+ * [B, H, T, dh] each. Computed once per utterance when decoding step by step.
+ */
+export function crossKeysValues(
+  states: Value,
+  options: { weights: WeightAccess; layer: number; heads: number },
+): [Value, Value] {
+  const { weights: w, layer, heads } = options;
+  const prefix = `model.decoder.layers.${layer}.encoder_attn`;
+  const k = hfLinear(states, w, `${prefix}.k_proj`, { bias: false });
+  const v = hfLinear(states, w, `${prefix}.v_proj`);
+  return [splitHeads(k, heads), splitHeads(v, heads)];
+}
+
+/**
+ * Sinusoidal positions [length, channels] as Whisper's encoder uses them: sines over the first
+ * half of the channels, cosines over the second, timescales from 1 to 10000.
+ *
+ * @example
+ * ```ts
+ * import assert from "@std/assert";
+ * import { sinusoids } from "./model.ts";
+ * const p = sinusoids(3, 4);
+ * assert.deepEqual([...p.slice(0, 4)], [0, 0, 1, 1]); // position 0: sin 0, cos 0
+ * assert.ok(Math.abs(p[4] - Math.sin(1)) < 1e-7); // position 1, fastest timescale
+ * ```
+ */
+export function sinusoids(length: number, channels: number): Float32Array {
+  if (channels % 2 !== 0 || channels < 4) {
+    throw new RangeError(`sinusoids needs an even channel count >= 4, got ${channels}`);
+  }
+  const half = channels / 2, increment = Math.log(10000) / (half - 1);
+  const out = new Float32Array(length * channels);
+  for (let t = 0; t < length; t++) {
+    for (let i = 0; i < half; i++) {
+      const angle = t * Math.exp(-increment * i);
+      out[t * channels + i] = Math.sin(angle);
+      out[t * channels + half + i] = Math.cos(angle);
+    }
+  }
+  return out;
+}
+
+/**
+ * The encoder: log-mel [B, nMels, 2T] -> states [B, T, D]. Two convolutions with GELU (the
+ * second halves the frame rate to 50 per second), the stored sinusoidal positions, pre-LN
+ * blocks and a final LayerNorm. Released models take exactly 3000 mel frames (30 s); shorter
+ * inputs use the first T positions (useful for small test models).
+ *
+ * @example
+ * ```ts
+ * import assert from "@std/assert";
+ * import { Graph } from "../graph/builder.ts";
+ * import { tinyRandomWhisper } from "./tiny_random.ts";
+ * import { encoder, weightAccess } from "./model.ts";
+ * const { config, weights } = tinyRandomWhisper({ seed: 0 });
+ * const g = new Graph();
+ * const mel = g.input("mel", { dtype: "float32", shape: [1, config.nMels, 20] });
+ * const states = encoder(mel, { weights: weightAccess(g, weights), config });
+ * assert.deepEqual(states.shape, [1, 10, config.dModel]);
+ * ```
+ */
+export function encoder(
+  mel: Value,
+  options: { weights: WeightAccess; config: WhisperConfig },
+): Value {
+  const { weights: w, config } = options;
+  const [, bins, frames] = mel.shape;
+  if (bins !== config.nMels || frames % 2 !== 0 || frames > 2 * config.maxSourcePositions) {
+    throw new GraphError(
+      "whisper encoder",
+      `input [B, ${bins}, ${frames}] must have ${config.nMels} mel bins and an even frame ` +
+        `count of at most ${2 * config.maxSourcePositions} (30 s)`,
+    );
+  }
+  const c1 = gelu(conv1d(mel, w("model.encoder.conv1.weight"), {
+    bias: w("model.encoder.conv1.bias"),
+    padding: 1,
+  }));
+  const c2 = gelu(conv1d(c1, w("model.encoder.conv2.weight"), {
+    bias: w("model.encoder.conv2.bias"),
+    padding: 1,
+    stride: 2,
+  }));
+  const t = frames / 2;
+  const positions = slice(w("model.encoder.embed_positions.weight"), { starts: [0], ends: [t] });
+  let x = add(transpose(c2, [0, 2, 1]), positions);
+  for (let i = 0; i < config.encoderLayers; i++) {
+    const p = `model.encoder.layers.${i}`;
+    const [q, k, v] = selfAttentionQkv(
+      norm(x, w, `${p}.self_attn_layer_norm`),
+      w,
+      `${p}.self_attn`,
+    );
+    const h = (y: Value) => splitHeads(y, config.encoderHeads);
+    const a = mergeHeads(attention(h(q), { k: h(k), v: h(v) }));
+    x = add(x, hfLinear(a, w, `${p}.self_attn.out_proj`));
+    x = add(x, mlp(norm(x, w, `${p}.final_layer_norm`), w, p));
+  }
+  return norm(x, w, "model.encoder.layer_norm");
+}
+
+/** Options of the teacher-forced decoder. */
+export interface DecoderOptions {
+  /** The frozen weights of the graph. */
+  readonly weights: WeightAccess;
+  /** The model's shape. */
+  readonly config: WhisperConfig;
+  /** Encoder states [B, T, D], any T from 1 to 1500. */
+  readonly states: Value;
+  /** 0/1 mask [B, T] of real encoder frames (default: all real). */
+  readonly statesMask?: Value;
+}
+
+/**
+ * The decoder over a whole token sequence at once (teacher forcing): tokens [B, L] int64 ->
+ * logits [B, L, V]. Token and learned positional embeddings, pre-LN blocks with causal
+ * self-attention, cross-attention over the encoder states, a GELU MLP, a final LayerNorm, and
+ * logits tied to the token embedding.
+ *
+ * @example
+ * ```ts
+ * import assert from "@std/assert";
+ * import { Graph } from "../graph/builder.ts";
+ * import { tinyRandomWhisper } from "./tiny_random.ts";
+ * import { decoder, weightAccess } from "./model.ts";
+ * const { config, weights } = tinyRandomWhisper({ seed: 0 });
+ * const g = new Graph();
+ * const states = g.input("states", { dtype: "float32", shape: [2, 7, config.dModel] });
+ * const tokens = g.input("tokens", { dtype: "int64", shape: [2, 5] });
+ * const logits = decoder(tokens, { weights: weightAccess(g, weights), config, states });
+ * assert.deepEqual(logits.shape, [2, 5, config.vocabSize]);
+ * ```
+ */
+export function decoder(tokens: Value, options: DecoderOptions): Value {
+  const { weights: w, config, states, statesMask } = options;
+  const [b, length] = tokens.shape;
+  if (tokens.dtype !== "int64" || tokens.shape.length !== 2) {
+    throw new GraphError("whisper decoder", "tokens must be int64 [B, L]");
+  }
+  if (length > config.maxTargetPositions) {
+    throw new GraphError(
+      "whisper decoder",
+      `${length} tokens exceed the decoder's ${config.maxTargetPositions} positions`,
+    );
+  }
+  if (states.shape.length !== 3 || states.shape[0] !== b || states.shape[2] !== config.dModel) {
+    throw new GraphError(
+      "whisper decoder",
+      `states must be [${b}, T, ${config.dModel}], got [${states.shape}]`,
+    );
+  }
+  const heads = config.decoderHeads;
+  const h = (y: Value) => splitHeads(y, heads);
+  const embed = w("model.decoder.embed_tokens.weight");
+  const positions = slice(w("model.decoder.embed_positions.weight"), {
+    starts: [0],
+    ends: [length],
+  });
+  let x = add(gather(embed, tokens), positions);
+  const causal = causalMask(x, length);
+  const crossMask = statesMask ? additiveKeyMask(statesMask) : undefined;
+  for (let i = 0; i < config.decoderLayers; i++) {
+    const p = `model.decoder.layers.${i}`;
+    const [q, k, v] = selfAttentionQkv(
+      norm(x, w, `${p}.self_attn_layer_norm`),
+      w,
+      `${p}.self_attn`,
+    );
+    const a = mergeHeads(attention(h(q), { k: h(k), v: h(v), mask: causal }));
+    x = add(x, hfLinear(a, w, `${p}.self_attn.out_proj`));
+    const cq = hfLinear(norm(x, w, `${p}.encoder_attn_layer_norm`), w, `${p}.encoder_attn.q_proj`);
+    const [ck, cv] = crossKeysValues(states, { weights: w, layer: i, heads });
+    const c = mergeHeads(attention(h(cq), { k: ck, v: cv, mask: crossMask }));
+    x = add(x, hfLinear(c, w, `${p}.encoder_attn.out_proj`));
+    x = add(x, mlp(norm(x, w, `${p}.final_layer_norm`), w, p));
+  }
+  x = norm(x, w, "model.decoder.layer_norm");
+  return matmul(x, transpose(embed, [1, 0]));
+}
+
+/**
+ * An additive attention mask [B, 1, 1, T] from a 0/1 key mask [B, T] (1 = a real frame):
+ * 0 where kept, -1e9 where masked.
+ *
+ * @example
+ * ```ts
+ * import assert from "@std/assert";
+ * import { Graph } from "../graph/builder.ts";
+ * import { additiveKeyMask } from "./model.ts";
+ * const g = new Graph();
+ * const m = additiveKeyMask(g.input("m", { dtype: "float32", shape: [2, 5] }));
+ * assert.deepEqual(m.shape, [2, 1, 1, 5]);
+ * ```
+ */
+export function additiveKeyMask(mask: Value): Value {
+  const [b, t] = mask.shape;
+  const keep = mask.dtype === "float32" ? mask : cast(mask, "float32");
+  return reshape(mul(sub(1, keep), -1e9), [b, 1, 1, t]);
+}
+
+/**
+ * Teacher-forced cross-entropy of the decoder's logits [B, L, V] against target tokens
+ * [B, L] int64, weighted by a 0/1 float mask [B, L] (0 for padding and for prompt positions
+ * that are not scored): the mean over kept positions.
+ *
+ * @example
+ * ```ts
+ * import assert from "@std/assert";
+ * import { Graph } from "../graph/builder.ts";
+ * import { maskedCrossEntropy } from "./model.ts";
+ * const g = new Graph();
+ * const logits = g.input("logits", { dtype: "float32", shape: [2, 3, 11] });
+ * const targets = g.input("targets", { dtype: "int64", shape: [2, 3] });
+ * const mask = g.input("mask", { dtype: "float32", shape: [2, 3] });
+ * assert.deepEqual(maskedCrossEntropy(logits, { targets, mask }).shape, []);
+ * ```
+ */
+export function maskedCrossEntropy(
+  logits: Value,
+  options: { targets: Value; mask: Value },
+): Value {
+  const nll = crossEntropy(logits, options.targets, { reduction: "none" });
+  const kept = reduceSum(options.mask);
+  return div(
+    reduceSum(mul(nll, options.mask)),
+    where(equal(kept, 0), { ifTrue: 1, ifFalse: kept }),
+  );
+}
+
+/** Input and output names of the cached decoder step graph. */
+export const STEP_NAMES = {
+  token: "token",
+  position: "position",
+  reorder: "reorder",
+  crossMask: "cross_mask",
+  selfKey: (layer: number) => `self_k.${layer}`,
+  selfValue: (layer: number) => `self_v.${layer}`,
+  crossKey: (layer: number) => `cross_k.${layer}`,
+  crossValue: (layer: number) => `cross_v.${layer}`,
+  nextKey: (layer: number) => `next_self_k.${layer}`,
+  nextValue: (layer: number) => `next_self_v.${layer}`,
+  logits: "logits",
+} as const;
+
+/**
+ * The graph that precomputes every layer's cross-attention keys and values from encoder
+ * states [B, T, D] (input "states"; outputs `cross_k.i` and `cross_v.i`, [B, H, T, dh]).
+ *
+ * @example
+ * ```ts
+ * import assert from "@std/assert";
+ * import { Graph } from "../graph/builder.ts";
+ * import { tinyRandomWhisper } from "./tiny_random.ts";
+ * import { crossCacheGraph } from "./model.ts";
+ * const { config, weights } = tinyRandomWhisper();
+ * const g = crossCacheGraph(new Graph(), { weights, config, batch: 2, frames: 9 });
+ * assert.deepEqual(g.outputs.map((v) => v.shape[2]), [9, 9, 9, 9]);
+ * ```
+ */
+export function crossCacheGraph(
+  g: Graph,
+  options: { weights: WhisperWeights; config: WhisperConfig; batch: number; frames: number },
+): Graph {
+  const { config, batch, frames } = options;
+  const w = weightAccess(g, options.weights);
+  const states = g.input("states", { dtype: "float32", shape: [batch, frames, config.dModel] });
+  for (let i = 0; i < config.decoderLayers; i++) {
+    const [k, v] = crossKeysValues(states, { weights: w, layer: i, heads: config.decoderHeads });
+    g.output(k, STEP_NAMES.crossKey(i));
+    g.output(v, STEP_NAMES.crossValue(i));
+  }
+  return g;
+}
+
+/**
+ * One decoding step with a key/value cache of `capacity` positions, so that step n costs
+ * O(capacity) attention work instead of recomputing the n previous tokens. Inputs: `token`
+ * [B, 1], `position` [1] (shared by the batch: rows decode in lockstep), `reorder` [B] (the
+ * cache row each row continues, for beam search; 0..B-1 otherwise), `self_k.i` / `self_v.i`
+ * [B, H, capacity, dh], `cross_k.i` / `cross_v.i` [B, H, T, dh] and `cross_mask` [B, T].
+ * Outputs: `logits` [B, V] and the updated caches `next_self_k.i` / `next_self_v.i`.
+ *
+ * @example
+ * ```ts
+ * import assert from "@std/assert";
+ * import { Graph } from "../graph/builder.ts";
+ * import { tinyRandomWhisper } from "./tiny_random.ts";
+ * import { decoderStepGraph } from "./model.ts";
+ * const { config, weights } = tinyRandomWhisper();
+ * const g = decoderStepGraph(new Graph(), { weights, config, batch: 3, frames: 9, capacity: 16 });
+ * const logits = g.outputs.find((v) => g.serialName(v) === "logits");
+ * assert.deepEqual(logits?.shape, [3, config.vocabSize]);
+ * ```
+ */
+export function decoderStepGraph(
+  g: Graph,
+  options: {
+    weights: WhisperWeights;
+    config: WhisperConfig;
+    batch: number;
+    frames: number;
+    capacity: number;
+  },
+): Graph {
+  const { config, batch: b, frames, capacity } = options;
+  if (capacity > config.maxTargetPositions) {
+    throw new GraphError(
+      "whisper decoder step",
+      `a cache of ${capacity} positions exceeds the decoder's ${config.maxTargetPositions}`,
+    );
+  }
+  const w = weightAccess(g, options.weights);
+  const heads = config.decoderHeads, dh = config.dModel / heads;
+  const token = g.input(STEP_NAMES.token, { dtype: "int64", shape: [b, 1] });
+  const position = g.input(STEP_NAMES.position, { dtype: "int64", shape: [1] });
+  const reorder = g.input(STEP_NAMES.reorder, { dtype: "int64", shape: [b] });
+  const crossMask = g.input(STEP_NAMES.crossMask, { dtype: "float32", shape: [b, frames] });
+  const cacheShape = [b, heads, capacity, dh], crossShape = [b, heads, frames, dh];
+  const embed = w("model.decoder.embed_tokens.weight");
+  let x = add(gather(embed, token), gather(w("model.decoder.embed_positions.weight"), position));
+  // Cache slot `position` takes the new key and value; slots after it are masked out.
+  const slots = g.constant([...Array(capacity).keys()], { dtype: "int64", shape: [capacity] });
+  const isNew = reshape(equal(slots, position), [1, 1, capacity, 1]);
+  const selfMask = reshape(mul(cast(greater(slots, position), "float32"), -1e9), [
+    1,
+    1,
+    1,
+    capacity,
+  ]);
+  const crossAdd = additiveKeyMask(crossMask);
+  const h = (y: Value) => splitHeads(y, heads);
+  for (let i = 0; i < config.decoderLayers; i++) {
+    const p = `model.decoder.layers.${i}`;
+    const cached = (name: string) =>
+      gather(g.input(name, { dtype: "float32", shape: cacheShape }), reorder, { axis: 0 });
+    const kCache = cached(STEP_NAMES.selfKey(i)), vCache = cached(STEP_NAMES.selfValue(i));
+    const [q, k, v] = selfAttentionQkv(
+      norm(x, w, `${p}.self_attn_layer_norm`),
+      w,
+      `${p}.self_attn`,
+    );
+    const kNext = g.output(where(isNew, { ifTrue: h(k), ifFalse: kCache }), STEP_NAMES.nextKey(i));
+    const vNext = g.output(
+      where(isNew, { ifTrue: h(v), ifFalse: vCache }),
+      STEP_NAMES.nextValue(i),
+    );
+    const a = mergeHeads(attention(h(q), { k: kNext, v: vNext, mask: selfMask }));
+    x = add(x, hfLinear(a, w, `${p}.self_attn.out_proj`));
+    const cq = hfLinear(norm(x, w, `${p}.encoder_attn_layer_norm`), w, `${p}.encoder_attn.q_proj`);
+    const ck = g.input(STEP_NAMES.crossKey(i), { dtype: "float32", shape: crossShape });
+    const cv = g.input(STEP_NAMES.crossValue(i), { dtype: "float32", shape: crossShape });
+    const c = mergeHeads(attention(h(cq), { k: ck, v: cv, mask: crossAdd }));
+    x = add(x, hfLinear(c, w, `${p}.encoder_attn.out_proj`));
+    x = add(x, mlp(norm(x, w, `${p}.final_layer_norm`), w, p));
+  }
+  x = norm(x, w, "model.decoder.layer_norm");
+  g.output(reshape(matmul(x, transpose(embed, [1, 0])), [b, config.vocabSize]), STEP_NAMES.logits);
+  return g;
+}

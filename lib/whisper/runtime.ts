@@ -1,0 +1,250 @@
+/**
+ * A loaded Whisper model and the ONNX Runtime sessions built from it: the encoder, the
+ * cross-attention cache, the cached decoder step and the teacher-forced loss with its gradient
+ * with respect to the encoder states. Graphs have static shapes, so each (graph, shape) opens
+ * one session, kept for reuse.
+ * @module
+ */
+import { either as E, function as F, taskEither as TE } from "fp-ts";
+import { Graph } from "../graph/builder.ts";
+import { grad } from "../graph/grad.ts";
+import {
+  openSession,
+  runSession,
+  type Session,
+  type SessionError,
+  type SessionOptions,
+  type Tensors,
+} from "../graph/session.ts";
+import { type CheckpointError, loadCheckpoint, type WhisperCheckpoint } from "./checkpoint.ts";
+import {
+  crossCacheGraph,
+  decoder,
+  decoderStepGraph,
+  encoder,
+  maskedCrossEntropy,
+  weightAccess,
+} from "./model.ts";
+
+/** A Whisper checkpoint ready to run, with its sessions. */
+export interface WhisperModel extends WhisperCheckpoint {
+  /** How sessions are opened (threads, provider). */
+  readonly sessionOptions: SessionOptions;
+  /** Open sessions by graph and shape. */
+  readonly sessions: Map<string, Promise<E.Either<SessionError, Session>>>;
+}
+
+/**
+ * Wraps a checkpoint for running; sessions open lazily on first use.
+ *
+ * @example
+ * ```ts
+ * import assert from "@std/assert";
+ * import { tinyRandomWhisper } from "./tiny_random.ts";
+ * import { whisperModel } from "./runtime.ts";
+ * const model = whisperModel(tinyRandomWhisper(), { threads: 1 });
+ * assert.equal(model.sessions.size, 0);
+ * ```
+ */
+export function whisperModel(
+  checkpoint: WhisperCheckpoint,
+  options: SessionOptions = {},
+): WhisperModel {
+  return { ...checkpoint, sessionOptions: options, sessions: new Map() };
+}
+
+/**
+ * Loads a Hugging Face Whisper folder for running.
+ *
+ * @example
+ * ```ts
+ * import assert from "@std/assert";
+ * import { loadWhisper } from "./runtime.ts";
+ * const result = await loadWhisper("missing/model")();
+ * assert.ok(result._tag === "Left" && result.left.message.includes("missing/model"));
+ * ```
+ */
+export function loadWhisper(
+  dir: string,
+  options: SessionOptions = {},
+): TE.TaskEither<CheckpointError, WhisperModel> {
+  return F.pipe(loadCheckpoint(dir), TE.map((c) => whisperModel(c, options)));
+}
+
+function cachedSession(
+  model: WhisperModel,
+  key: string,
+  build: () => Graph,
+): TE.TaskEither<SessionError, Session> {
+  return () => {
+    let pending = model.sessions.get(key);
+    if (!pending) {
+      pending = Promise.resolve().then(() => openSession(build(), model.sessionOptions)());
+      model.sessions.set(key, pending);
+      // A failed open is not cached: the next call retries (e.g. after installing CUDA).
+      pending.then((r) => E.isLeft(r) && model.sessions.delete(key));
+    }
+    return pending;
+  };
+}
+
+/**
+ * Runs the encoder on log-mel input [batch, nMels, frames] (frames = 3000 for released
+ * models) and returns states [batch, frames / 2, dModel].
+ *
+ * @example
+ * ```ts
+ * import assert from "@std/assert";
+ * import { orThrow } from "../graph/session.ts";
+ * import { tinyRandomWhisper } from "./tiny_random.ts";
+ * import { encode, whisperModel } from "./runtime.ts";
+ * const model = whisperModel(tinyRandomWhisper(), { threads: 1 });
+ * const states = await orThrow(encode(model, new Float32Array(80 * 20), { batch: 1 }));
+ * assert.equal(states.length, 10 * model.config.dModel);
+ * ```
+ */
+export function encode(
+  model: WhisperModel,
+  mel: Float32Array,
+  options: { batch: number },
+): TE.TaskEither<SessionError, Float32Array> {
+  const { batch } = options, { config } = model;
+  const frames = mel.length / (batch * config.nMels);
+  if (!Number.isInteger(frames)) {
+    return TE.left({
+      _tag: "SessionError",
+      message:
+        `mel input has ${mel.length} values, not a multiple of batch ${batch} x ${config.nMels} mel bins`,
+    });
+  }
+  const session = cachedSession(model, `encoder/${batch}x${frames}`, () => {
+    const g = new Graph("whisper_encoder");
+    const x = g.input("mel", { dtype: "float32", shape: [batch, config.nMels, frames] });
+    g.output(encoder(x, { weights: weightAccess(g, model.weights), config }), "states");
+    return g;
+  });
+  return F.pipe(
+    session,
+    TE.flatMap((s) => runSession(s, { mel })),
+    TE.map((out) => out.states as Float32Array),
+  );
+}
+
+/**
+ * Every decoder layer's cross-attention keys and values for states [batch, frames, dModel],
+ * keyed `cross_k.i` / `cross_v.i`, ready to feed the decoder step.
+ */
+export function crossCache(
+  model: WhisperModel,
+  states: Float32Array,
+  options: { batch: number; frames: number },
+): TE.TaskEither<SessionError, Tensors> {
+  const { batch, frames } = options;
+  const session = cachedSession(
+    model,
+    `cross/${batch}x${frames}`,
+    () =>
+      crossCacheGraph(new Graph("whisper_cross_cache"), {
+        weights: model.weights,
+        config: model.config,
+        batch,
+        frames,
+      }),
+  );
+  return F.pipe(session, TE.flatMap((s) => runSession(s, { states })));
+}
+
+/** The session of one cached decoder step (see {@link decoderStepGraph}). */
+export function stepSession(
+  model: WhisperModel,
+  options: { batch: number; frames: number; capacity: number },
+): TE.TaskEither<SessionError, Session> {
+  const { batch, frames, capacity } = options;
+  return cachedSession(
+    model,
+    `step/${batch}x${frames}x${capacity}`,
+    () =>
+      decoderStepGraph(new Graph("whisper_decoder_step"), {
+        weights: model.weights,
+        config: model.config,
+        batch,
+        frames,
+        capacity,
+      }),
+  );
+}
+
+/** Inputs of {@link teacherForcedLoss}. */
+export interface TeacherForcedInputs {
+  /** Encoder states [batch, frames, dModel]. */
+  readonly states: Float32Array;
+  /** 0/1 mask [batch, frames] of real frames (default all ones). */
+  readonly statesMask?: Float32Array;
+  /** Decoder input tokens [batch, length]. */
+  readonly tokens: BigInt64Array;
+  /** The next token at each position [batch, length]. */
+  readonly targets: BigInt64Array;
+  /** 0/1 weights [batch, length] of the scored positions. */
+  readonly mask: Float32Array;
+  /** Rows. */
+  readonly batch: number;
+}
+
+/**
+ * The decoder's teacher-forced cross-entropy (mean over masked positions) and its gradient
+ * with respect to the encoder states, from one graph.
+ *
+ * @example
+ * ```ts
+ * import assert from "@std/assert";
+ * import { orThrow } from "../graph/session.ts";
+ * import { tinyRandomWhisper } from "./tiny_random.ts";
+ * import { teacherForcedLoss, whisperModel } from "./runtime.ts";
+ * const model = whisperModel(tinyRandomWhisper(), { threads: 1 });
+ * const d = model.config.dModel;
+ * const { loss, gradStates } = await orThrow(teacherForcedLoss(model, {
+ *   states: new Float32Array(4 * d).fill(0.1),
+ *   tokens: new BigInt64Array([265n, 72n]),
+ *   targets: new BigInt64Array([72n, 264n]),
+ *   mask: new Float32Array([1, 1]),
+ *   batch: 1,
+ * }));
+ * assert.ok(loss > 0 && gradStates.length === 4 * d);
+ * ```
+ */
+export function teacherForcedLoss(
+  model: WhisperModel,
+  inputs: TeacherForcedInputs,
+): TE.TaskEither<SessionError, { loss: number; gradStates: Float32Array }> {
+  const { config } = model, { batch } = inputs;
+  const frames = inputs.states.length / (batch * config.dModel);
+  const length = inputs.tokens.length / batch;
+  const session = cachedSession(model, `loss/${batch}x${frames}x${length}`, () => {
+    const g = new Graph("whisper_teacher_forced");
+    const states = g.input("states", { dtype: "float32", shape: [batch, frames, config.dModel] });
+    const statesMask = g.input("states_mask", { dtype: "float32", shape: [batch, frames] });
+    const tokens = g.input("tokens", { dtype: "int64", shape: [batch, length] });
+    const targets = g.input("targets", { dtype: "int64", shape: [batch, length] });
+    const mask = g.input("mask", { dtype: "float32", shape: [batch, length] });
+    const w = weightAccess(g, model.weights);
+    const logits = decoder(tokens, { weights: w, config, states, statesMask });
+    const loss = g.output(maskedCrossEntropy(logits, { targets, mask }), "loss");
+    g.output(grad(loss, [states])[0], "grad_states");
+    return g;
+  });
+  const feeds = {
+    states: inputs.states,
+    states_mask: inputs.statesMask ?? new Float32Array(batch * frames).fill(1),
+    tokens: inputs.tokens,
+    targets: inputs.targets,
+    mask: inputs.mask,
+  };
+  return F.pipe(
+    session,
+    TE.flatMap((s) => runSession(s, feeds)),
+    TE.map((out) => ({
+      loss: Number(out.loss[0]),
+      gradStates: out.grad_states as Float32Array,
+    })),
+  );
+}
