@@ -211,9 +211,11 @@ export function transcribe(
     TE.bindTo("tokenizer"),
     TE.bind("language", ({ tokenizer }) =>
       TE.fromEither(
-        options.language === undefined
-          ? E.right(undefined)
-          : F.pipe(tokenizer.languageToken(options.language), E.map(() => options.language), lift),
+        options.language === undefined ? E.right(undefined) : F.pipe(
+          tokenizer.sotSequence({ language: options.language, task: options.task }),
+          E.map(() => options.language),
+          lift,
+        ),
       )),
     TE.bind(
       "mel",
@@ -266,7 +268,7 @@ function decodeByLanguage(
     for (const language of languages) {
       const rows = detected.flatMap((d, i) => (d.language === language ? [i] : []));
       const prefix = tokenizer.sotSequence({
-        language: tokenizer.multilingual ? language : undefined,
+        language,
         task: options.task ?? "transcribe",
         timestamps: false,
       });
