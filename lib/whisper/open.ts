@@ -7,7 +7,7 @@
 import { function as F, taskEither as TE } from "fp-ts";
 import type { SessionOptions } from "../graph/session.ts";
 import { type HubOptions, resolveWhisper } from "./hub.ts";
-import { loadWhisper, whisperModel, type WhisperModel } from "./runtime.ts";
+import { loadWhisper, type WhisperModel, whisperModel } from "./runtime.ts";
 import { tinyRandomWhisper } from "./tiny_random.ts";
 
 /** The name of the built-in tiny random model. */
