@@ -1,10 +1,17 @@
 /** Sessions: feeds checked against the graph signature, providers, serialisation. */
 import assert from "@std/assert";
 import { either as E } from "fp-ts";
+import onnxProto from "onnx-proto";
 import { Graph } from "../lib/graph/builder.ts";
-import { add, mul } from "../lib/graph/ops.ts";
-import { toOnnx } from "../lib/graph/serialize.ts";
-import { cudaProviderPath, openSession, orThrow, runSession } from "../lib/graph/session.ts";
+import { add, cast, gather, matmul, mul } from "../lib/graph/ops.ts";
+import { EXTERNAL_DATA_ALIGNMENT, toOnnx, writeOnnx } from "../lib/graph/serialize.ts";
+import {
+  cudaProviderPath,
+  openSession,
+  orThrow,
+  runSession,
+  type SessionOptions,
+} from "../lib/graph/session.ts";
 
 function small(): Graph {
   const g = new Graph("small");
@@ -69,4 +76,111 @@ Deno.test({
 
 Deno.test("toOnnx() is deterministic for the same build", () => {
   assert.deepEqual(toOnnx(small()), toOnnx(small()));
+});
+
+/** Weights from a fixed pseudo-random sequence, so both opens see identical bytes. */
+function weights(n: number, seed: number): Float32Array {
+  let state = seed;
+  return Float32Array.from({ length: n }, () => {
+    state = (state * 1103515245 + 12345) % 2 ** 31;
+    return state / 2 ** 31 - 0.5;
+  });
+}
+
+/** x [4, 256] @ w1 [256, 64] + b [64] (tiny, stays inline), then @ w2 [64, 32]. */
+function mlp(): Graph {
+  const g = new Graph("mlp");
+  const x = g.input("x", { dtype: "float32", shape: [4, 256] });
+  const w1 = g.initializer("w1", { data: weights(256 * 64, 1), shape: [256, 64] });
+  const b = g.initializer("b", { data: weights(64, 2), shape: [64] });
+  const w2 = g.initializer("w2", { data: weights(64 * 32, 3), shape: [64, 32] });
+  g.output(matmul(add(matmul(x, w1), b), w2), "y");
+  return g;
+}
+
+/** Opens a graph from memory and forced through external data; returns both outputs. */
+async function bothWays(g: Graph, feeds: Record<string, Float32Array>, parent: string) {
+  const options: SessionOptions = { threads: 1 };
+  const memory = await orThrow(openSession(g, options));
+  const external = await orThrow(
+    openSession(g, { ...options, externalDataAbove: 0, externalDataDir: parent }),
+  );
+  return {
+    memory: await orThrow(runSession(memory, feeds)),
+    external: await orThrow(runSession(external, feeds)),
+  };
+}
+
+Deno.test("openSession() gives the same outputs from external data and removes its folder", async () => {
+  const parent = await Deno.makeTempDir();
+  const { memory, external } = await bothWays(mlp(), { x: weights(4 * 256, 4) }, parent);
+  assert.deepEqual(external.y, memory.y);
+  assert.deepEqual(await Array.fromAsync(Deno.readDir(parent)), []); // temp folder gone
+  await Deno.remove(parent);
+});
+
+Deno.test("openSession() opens int64 and float32 initializers from external data", async () => {
+  const g = new Graph("mixed");
+  const x = g.input("x", { dtype: "float32", shape: [8, 16] });
+  const rows = BigInt64Array.from({ length: 512 }, (_, i) => BigInt((i * 5) % 8)); // 4 KiB
+  const picked = gather(x, g.initializer("rows", { data: rows, shape: [512] }));
+  const w = g.initializer("w", { data: weights(16 * 16, 5), shape: [16, 16] });
+  g.output(matmul(picked, w), "y");
+  const total = g.initializer("total", { data: rows, shape: [512] }); // int64 straight out
+  g.output(cast(add(total, total), "float32"), "twice");
+  const parent = await Deno.makeTempDir();
+  const { memory, external } = await bothWays(g, { x: weights(8 * 16, 6) }, parent);
+  assert.deepEqual(external.y, memory.y);
+  assert.deepEqual(external.twice, Float32Array.from(rows, (r) => 2 * Number(r)));
+  await Deno.remove(parent);
+});
+
+Deno.test("writeOnnx() stores large initializers as external data, not raw data", async () => {
+  const g = mlp();
+  const dir = await Deno.makeTempDir();
+  const files = await orThrow(writeOnnx(g, `${dir}/model`));
+  assert.equal(files.externalTensors, 2); // w1 and w2; b (256 bytes) stays inline
+  const { TensorProto } = onnxProto.onnx;
+  const bytes = await Deno.readFile(files.model);
+  const weightBytes = g.initializers.reduce((n, i) => n + i.data.byteLength, 0);
+  assert.ok(bytes.length * 20 < weightBytes, `model.onnx is ${bytes.length} bytes`);
+  const data = await Deno.readFile(files.data);
+  assert.equal(data.length, files.dataBytes);
+  const model = onnxProto.onnx.ModelProto.decode(bytes);
+  assert.equal(model.graph?.initializer?.length, 3);
+  for (const t of model.graph?.initializer ?? []) {
+    const source = g.initializers.find((i) => i.value.name === t.name)!.data;
+    const expected = new Uint8Array(source.buffer, source.byteOffset, source.byteLength);
+    if (t.name === "b") {
+      assert.equal(t.dataLocation, TensorProto.DataLocation.DEFAULT);
+      assert.deepEqual(t.rawData, expected);
+      continue;
+    }
+    assert.equal(t.dataLocation, TensorProto.DataLocation.EXTERNAL);
+    assert.equal(t.rawData?.length ?? 0, 0);
+    const entry = Object.fromEntries((t.externalData ?? []).map((e) => [e.key, e.value]));
+    assert.equal(entry.location, "model.onnx.data");
+    const offset = Number(entry.offset), length = Number(entry.length);
+    assert.equal(offset % EXTERNAL_DATA_ALIGNMENT, 0);
+    assert.deepEqual(data.subarray(offset, offset + length), expected);
+  }
+  // With nothing external the model is exactly the in-memory encoding.
+  const inline = await orThrow(writeOnnx(g, `${dir}/inline`, { externalThreshold: Infinity }));
+  assert.equal(inline.externalTensors, 0);
+  assert.deepEqual(await Deno.readFile(inline.model), new Uint8Array(toOnnx(g)));
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("openSession() names the folder when it cannot write external data", async () => {
+  const parent = await Deno.makeTempDir();
+  const missing = `${parent}/no/such/folder`;
+  const message = await errorOf(
+    openSession(mlp(), { externalDataAbove: 0, externalDataDir: missing }),
+  );
+  assert.match(message, /cannot open graph 'mlp' on cpu: cannot make a temp folder in /);
+  assert.ok(message.includes(missing), message);
+  assert.match(message, /set externalDataDir \(or TMPDIR\) to a writable folder/);
+  // Under the threshold (default 1.5 GiB) the model opens from memory: the folder is unused.
+  await orThrow(openSession(mlp(), { threads: 1, externalDataDir: missing }));
+  await Deno.remove(parent);
 });
