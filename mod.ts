@@ -2,9 +2,11 @@
  * flowt2s: train text-to-semantic models for speech LLMs from text alone, by conditional
  * flow matching scored through a frozen Whisper decoder.
  *
- * This entry point re-exports the public API. Today that is the graph engine: a typed ONNX
- * graph builder, reverse-mode autodiff, in-graph AdamW, parameter stores with safetensors
- * checkpoints, and ONNX Runtime sessions; plus seeded randomness and atomic file writes.
+ * This entry point re-exports the public API: the graph engine (a typed ONNX graph builder,
+ * reverse-mode autodiff, in-graph AdamW, safetensors checkpoints, ONNX Runtime sessions),
+ * flow-matching paths, losses and samplers, optimal-transport couplings, speaking-rate length
+ * heuristics, Whisper (checkpoints, tokenizer, log-mel, encoder, frozen decoder, decoding),
+ * seeded randomness and atomic file writes.
  *
  * @example
  * ```ts
@@ -44,3 +46,4 @@ export * from "./lib/flow/ode.ts";
 export * from "./lib/flow/guidance.ts";
 export * from "./lib/length/mod.ts";
 export * from "./lib/ot/mod.ts";
+export * from "./lib/whisper/mod.ts";

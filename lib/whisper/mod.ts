@@ -1,0 +1,32 @@
+/**
+ * Whisper on the graph engine: Hugging Face checkpoints (download, importers), tokenizer,
+ * log-mel front end, encoder and frozen decoder graphs, greedy and beam decoding, and
+ * transcription. The decoder's teacher-forced loss differentiates with respect to the
+ * encoder states, which is what training a text-to-semantic model through it needs.
+ *
+ * @example
+ * ```ts
+ * import assert from "@std/assert";
+ * import { orThrow } from "../graph/session.ts";
+ * import { openWhisper, transcribe } from "./mod.ts";
+ * const model = await orThrow(openWhisper("tiny-random", { threads: 1 }));
+ * const silence = new Float32Array(16000);
+ * const [out] = await orThrow(transcribe(model, [silence], { language: "en", maxTokens: 2 }));
+ * assert.equal(out.language, "en");
+ * ```
+ * @module
+ */
+export * from "./config.ts";
+export * from "./checkpoint.ts";
+export * from "./hub.ts";
+export * from "./tokenizer.ts";
+export * from "./languages.ts";
+export * from "./normalize.ts";
+export * from "./tiny_tokenizer.ts";
+export * from "./audio.ts";
+export * from "./model.ts";
+export * from "./runtime.ts";
+export * from "./decode.ts";
+export * from "./transcribe.ts";
+export * from "./tiny_random.ts";
+export * from "./open.ts";
