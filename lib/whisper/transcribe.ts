@@ -7,7 +7,7 @@
 import { either as E, function as F, taskEither as TE } from "fp-ts";
 import { runSession, type Tensors } from "../graph/session.ts";
 import { isMultilingual } from "./config.ts";
-import { decode, type DecodeOptions } from "./decode.ts";
+import { decode } from "./decode.ts";
 import { whisperInput } from "./mel.ts";
 import { STEP_NAMES } from "./model.ts";
 import { crossCache, encode, stepSession, type WhisperModel } from "./runtime.ts";
@@ -80,7 +80,7 @@ const numbers = (value: unknown): number[] | undefined =>
 export function suppression(
   tokenizer: WhisperTokenizer,
   options: { generationConfig?: Record<string, unknown> } = {},
-): Pick<DecodeOptions, "suppress" | "suppressAtBegin"> {
+): { suppress: number[]; suppressAtBegin: number[] } {
   const s = tokenizer.specials;
   const symbols = numbers(options.generationConfig?.suppress_tokens) ?? tokenizer.nonSpeechTokens();
   const timestamps = Array.from(
