@@ -30,3 +30,7 @@ export * from "./decode.ts";
 export * from "./transcribe.ts";
 export * from "./tiny_random.ts";
 export * from "./open.ts";
+export * from "./import_common.ts";
+export * from "./import_ct2.ts";
+export * from "./import_ggml.ts";
+export * from "./import_pt.ts";
