@@ -274,3 +274,10 @@ Deno.test("charErrorRate() counts code points without spaces", () => {
   assert.equal(charErrorRate("Naïve", "naive", { stripDiacritics: true }), 0);
   assert.equal(levenshtein([1, 2, 3], [1, 3]), 1);
 });
+
+Deno.test("WhisperTokenizer.fromJson() accepts Hebrew's old code <|iw|> of early vocabularies", () => {
+  const old = tinyTokenizerJson().replace('"<|he|>"', '"<|iw|>"');
+  const tok = eitherOrThrow(WhisperTokenizer.fromJson(old));
+  const he = tok.languageToken("he");
+  assert.ok(E.isRight(he) && he.right === tok.specials.languages.uk - 1);
+});

@@ -322,7 +322,8 @@ function findSpecials(hf: Tokenizer, where: string): E.Either<TokenizerError, Sp
   for (const code of LANGUAGE_CODES) {
     // Cantonese is optional: only large-v3's vocabulary has it.
     if (code === "yue" && idOf(code) === undefined) break;
-    const id = expect([code], next);
+    // Early Whisper vocabularies (and conversions of them) spell Hebrew with its old code.
+    const id = expect(code === "he" ? [code, "iw"] : [code], next);
     if (id !== undefined) languages[code] = id;
     next = id === undefined ? undefined : id + 1;
   }
