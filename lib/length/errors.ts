@@ -6,6 +6,7 @@
  */
 import type { either as E } from "fp-ts";
 import { eitherOrThrow } from "../result.ts";
+import { levenshtein } from "../whisper/normalize.ts";
 
 /** What went wrong, for code that branches on it. */
 export type LengthErrorKind =
@@ -68,13 +69,5 @@ export function lengthOrThrow<A>(result: E.Either<LengthError, A>): A {
  * ```
  */
 export function editDistance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= b.length; j++) {
-      cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    prev = cur;
-  }
-  return prev[b.length];
+  return levenshtein([...a], [...b]);
 }

@@ -5,24 +5,9 @@
  * @module
  */
 import { either as E } from "fp-ts";
+import { LANGUAGE_ALIASES } from "../whisper/languages.ts";
 import { editDistance, type LengthError, lengthError } from "./errors.ts";
 import { type RateEntry, type RateTable, WHISPER_RATES } from "./rates.ts";
-
-/** Whisper's extra language names (openai/whisper tokenizer.py TO_LANGUAGE_CODE). */
-const ALIASES: Readonly<Record<string, string>> = {
-  burmese: "my",
-  valencian: "ca",
-  flemish: "nl",
-  haitian: "ht",
-  letzeburgesch: "lb",
-  pushto: "ps",
-  panjabi: "pa",
-  moldavian: "ro",
-  moldovan: "ro",
-  sinhalese: "si",
-  castilian: "es",
-  mandarin: "zh",
-};
 
 /**
  * Finds the rate entry for `language` in `options.table` (default {@link WHISPER_RATES}).
@@ -48,7 +33,7 @@ export function resolveLanguage(
   const table = options.table ?? WHISPER_RATES;
   const key = String(language).trim().toLowerCase();
   const byName = (name: string) => Object.values(table).find((e) => e.name.toLowerCase() === name);
-  const found = table[key] ?? byName(key) ?? table[ALIASES[key] ?? ""] ??
+  const found = table[key] ?? byName(key) ?? table[LANGUAGE_ALIASES[key] ?? ""] ??
     table[key.split(/[-_]/)[0]];
   if (found) return E.right(found);
   const nearest = Object.values(table)

@@ -6,7 +6,7 @@
  */
 import { either as E, function as F } from "fp-ts";
 import { toFloat32 } from "../graph/safetensors.ts";
-import { checkWeights, type WhisperWeights } from "./checkpoint.ts";
+import { checkWeights, type WhisperCheckpoint, type WhisperWeights } from "./checkpoint.ts";
 import { configFromJson, configToJson, isMultilingual, type WhisperConfig } from "./config.ts";
 import { LANGUAGE_CODES } from "./languages.ts";
 
@@ -420,4 +420,36 @@ export function checkTokenizer(
     ));
   }
   return E.right(tokenizerJson);
+}
+
+/**
+ * An imported model as a checkpoint: the tokenizer (checked against the config, when given)
+ * and the default generation settings. For formats that carry nothing but weights.
+ *
+ * @example
+ * ```ts
+ * import assert from "@std/assert";
+ * import { WHISPER_SIZES } from "./config.ts";
+ * import { finishImport } from "./import_common.ts";
+ * const done = finishImport(WHISPER_SIZES.tiny, { weights: {}, source: "x.bin" });
+ * assert.ok(done._tag === "Right" && done.right.tokenizerJson === undefined);
+ * ```
+ */
+export function finishImport(
+  config: WhisperConfig,
+  options: { weights: WhisperWeights; tokenizerJson?: string; source: string },
+): E.Either<ImportError, WhisperCheckpoint> {
+  const { weights, tokenizerJson, source } = options;
+  const checked: E.Either<ImportError, string | undefined> = tokenizerJson === undefined
+    ? E.right(undefined)
+    : checkTokenizer(tokenizerJson, config, { source: `tokenizer for ${source}` });
+  return F.pipe(
+    checked,
+    E.map((tokenizerJson) => ({
+      config,
+      weights,
+      tokenizerJson,
+      generationConfig: generationConfig(config, {}),
+    })),
+  );
 }

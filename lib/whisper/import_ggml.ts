@@ -12,12 +12,11 @@ import type { Tensor } from "../graph/params.ts";
 import type { WhisperCheckpoint } from "./checkpoint.ts";
 import {
   ByteReader,
-  checkTokenizer,
   configFromWeights,
   eotFromTokenizer,
   f16FromBytes,
   f32FromBytes,
-  generationConfig,
+  finishImport,
   halfToFloat,
   hfNameOfOpenai,
   type ImportError,
@@ -272,20 +271,9 @@ export function ggmlToCheckpoint(
           bad.map(([k, a, b]) => `${k} ${a} vs ${b}`).join(", "),
       ));
     }),
-    E.bindTo("config"),
-    E.bind(
-      "tokenizerJson",
-      ({ config }) =>
-        options.tokenizerJson === undefined
-          ? E.right(undefined)
-          : checkTokenizer(options.tokenizerJson, config, { source: `tokenizer for ${source}` }),
+    E.chain((config) =>
+      finishImport(config, { weights, tokenizerJson: options.tokenizerJson, source })
     ),
-    E.map(({ config, tokenizerJson }) => ({
-      config,
-      weights,
-      tokenizerJson,
-      generationConfig: generationConfig(config, {}),
-    })),
   );
 }
 

@@ -8,10 +8,9 @@ import { either as E, function as F, taskEither as TE } from "fp-ts";
 import type { Tensor } from "../graph/params.ts";
 import type { WhisperCheckpoint } from "./checkpoint.ts";
 import {
-  checkTokenizer,
   configFromWeights,
   eotFromTokenizer,
-  generationConfig,
+  finishImport,
   hfNameOfOpenai,
   type ImportError,
   importError,
@@ -73,20 +72,9 @@ export function openaiToCheckpoint(
         options.tokenizerJson,
       ),
     }),
-    E.bindTo("config"),
-    E.bind(
-      "tokenizerJson",
-      ({ config }) =>
-        options.tokenizerJson === undefined
-          ? E.right(undefined)
-          : checkTokenizer(options.tokenizerJson, config, { source: `tokenizer for ${source}` }),
+    E.chain((config) =>
+      finishImport(config, { weights, tokenizerJson: options.tokenizerJson, source })
     ),
-    E.map(({ config, tokenizerJson }) => ({
-      config,
-      weights,
-      tokenizerJson,
-      generationConfig: generationConfig(config, {}),
-    })),
   );
 }
 
