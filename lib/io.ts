@@ -43,3 +43,23 @@ export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<
     throw error;
   }
 }
+
+/**
+ * Whether a file or folder exists at `path` (false for any stat failure).
+ *
+ * @example
+ * ```ts
+ * import assert from "@std/assert";
+ * import { pathExists } from "./io.ts";
+ * assert.equal(await pathExists("no/such/path"), false);
+ * assert.equal(await pathExists(Deno.cwd()), true);
+ * ```
+ */
+export async function pathExists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}

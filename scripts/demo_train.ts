@@ -8,7 +8,7 @@
  *   deno task train [--steps 400] [--out runs/demo] [--resume] [--seed 0] [--lr 3e-3]
  */
 import { parseArgs } from "@std/cli";
-import { writeFileAtomic } from "../lib/io.ts";
+import { pathExists, writeFileAtomic } from "../lib/io.ts";
 import { checkParams, initParams, loadParams, saveParams } from "../lib/graph/params.ts";
 import { orThrow } from "../lib/graph/session.ts";
 import { blockProblem, runningMeanBatch } from "../lib/graph/toy.ts";
@@ -160,22 +160,13 @@ async function metricsUpTo(step: number): Promise<string[]> {
   });
 }
 
-const exists = async (path: string) => {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch {
-    return false;
-  }
-};
-
 await Deno.mkdir(out, { recursive: true });
 let state: TrainState, rng: Rng;
 if (a.resume) {
-  if (!(await exists(ckptPath))) fail(`--resume: no checkpoint at ${ckptPath}`);
+  if (!(await pathExists(ckptPath))) fail(`--resume: no checkpoint at ${ckptPath}`);
   ({ state, rng } = await restore());
 } else {
-  if (!a.force && (await exists(ckptPath))) {
+  if (!a.force && (await pathExists(ckptPath))) {
     fail(`${ckptPath} exists: continue it with --resume, or overwrite it with --force`);
   }
   rng = createRng(config.seed);

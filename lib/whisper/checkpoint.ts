@@ -14,7 +14,7 @@ import {
   toFloat32,
 } from "../graph/safetensors.ts";
 import { showShape } from "../graph/types.ts";
-import { writeFileAtomic } from "../io.ts";
+import { pathExists, writeFileAtomic } from "../io.ts";
 import { configFromJson, configToJson, type WhisperConfig } from "./config.ts";
 
 /** Whisper's weights by Hugging Face tensor name. */
@@ -167,20 +167,11 @@ const parseJson = (path: string) => (text: string) =>
     (e) => ckptError(`${path}: invalid JSON: ${messageOf(e)}`),
   );
 
-const exists = async (path: string) => {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch {
-    return false;
-  }
-};
-
 /** The safetensors files of a folder: model.safetensors, or the shards its index lists. */
 async function weightFiles(dir: string): Promise<E.Either<CheckpointError, string[]>> {
-  if (await exists(`${dir}/model.safetensors`)) return E.right([`${dir}/model.safetensors`]);
+  if (await pathExists(`${dir}/model.safetensors`)) return E.right([`${dir}/model.safetensors`]);
   const index = `${dir}/model.safetensors.index.json`;
-  if (!(await exists(index))) {
+  if (!(await pathExists(index))) {
     return E.left(ckptError(
       `${dir} has neither model.safetensors nor model.safetensors.index.json; a Hugging Face ` +
         `Whisper folder needs one (import other formats with 'deno task whisper:import')`,
@@ -219,7 +210,7 @@ export function loadCheckpoint(dir: string): TE.TaskEither<CheckpointError, Whis
       "tokenizerJson",
       () =>
         TE.fromTask(async () =>
-          (await exists(`${dir}/tokenizer.json`))
+          (await pathExists(`${dir}/tokenizer.json`))
             ? await Deno.readTextFile(`${dir}/tokenizer.json`)
             : undefined
         ),
@@ -227,7 +218,7 @@ export function loadCheckpoint(dir: string): TE.TaskEither<CheckpointError, Whis
     TE.bind("generationConfig", () => {
       const path = `${dir}/generation_config.json`;
       return TE.fromTask(async () => {
-        if (!(await exists(path))) return undefined;
+        if (!(await pathExists(path))) return undefined;
         try {
           return JSON.parse(await Deno.readTextFile(path)) as Record<string, unknown>;
         } catch {
