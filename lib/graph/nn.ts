@@ -257,6 +257,26 @@ export function mergeHeads(x: Value): Value {
   return reshape(transpose(x, [0, 2, 1, 3]), [b, t, h * dh]);
 }
 
+/**
+ * An additive attention mask [B, 1, 1, T] from a 0/1 key mask [B, T] (1 = a real position):
+ * 0 where kept, -1e9 where masked, so padding gets no attention.
+ *
+ * @example
+ * ```ts
+ * import assert from "@std/assert";
+ * import { Graph } from "./builder.ts";
+ * import { keyPaddingMask } from "./nn.ts";
+ * const g = new Graph();
+ * const m = keyPaddingMask(g.input("m", { dtype: "float32", shape: [2, 5] }));
+ * assert.deepEqual(m.shape, [2, 1, 1, 5]);
+ * ```
+ */
+export function keyPaddingMask(mask: Value): Value {
+  const [b, t] = mask.shape;
+  const keep = mask.dtype === "float32" ? mask : cast(mask, "float32");
+  return reshape(mul(sub(1, keep), -1e9), [b, 1, 1, t]);
+}
+
 /** Parameters of a Whisper-style attention block (key projection has no bias). */
 export interface AttentionParams {
   /** Query projection: w [D, D], b [D]. */

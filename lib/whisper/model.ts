@@ -13,6 +13,7 @@ import {
   causalMask,
   crossEntropy,
   gelu,
+  keyPaddingMask,
   layerNorm,
   mergeHeads,
   splitHeads,
@@ -260,7 +261,7 @@ export function decoder(tokens: Value, options: DecoderOptions): Value {
   });
   let x = add(gather(embed, tokens), positions);
   const causal = causalMask(x, length);
-  const crossMask = statesMask ? additiveKeyMask(statesMask) : undefined;
+  const crossMask = statesMask ? keyPaddingMask(statesMask) : undefined;
   for (let i = 0; i < config.decoderLayers; i++) {
     const p = `model.decoder.layers.${i}`;
     const [q, k, v] = selfAttentionQkv(
@@ -278,26 +279,6 @@ export function decoder(tokens: Value, options: DecoderOptions): Value {
   }
   x = norm(x, w, "model.decoder.layer_norm");
   return matmul(x, transpose(embed, [1, 0]));
-}
-
-/**
- * An additive attention mask [B, 1, 1, T] from a 0/1 key mask [B, T] (1 = a real frame):
- * 0 where kept, -1e9 where masked.
- *
- * @example
- * ```ts
- * import assert from "@std/assert";
- * import { Graph } from "../graph/builder.ts";
- * import { additiveKeyMask } from "./model.ts";
- * const g = new Graph();
- * const m = additiveKeyMask(g.input("m", { dtype: "float32", shape: [2, 5] }));
- * assert.deepEqual(m.shape, [2, 1, 1, 5]);
- * ```
- */
-export function additiveKeyMask(mask: Value): Value {
-  const [b, t] = mask.shape;
-  const keep = mask.dtype === "float32" ? mask : cast(mask, "float32");
-  return reshape(mul(sub(1, keep), -1e9), [b, 1, 1, t]);
 }
 
 /**
@@ -429,7 +410,7 @@ export function decoderStepGraph(
     1,
     capacity,
   ]);
-  const crossAdd = additiveKeyMask(crossMask);
+  const crossAdd = keyPaddingMask(crossMask);
   const h = (y: Value) => splitHeads(y, heads);
   for (let i = 0; i < config.decoderLayers; i++) {
     const p = `model.decoder.layers.${i}`;

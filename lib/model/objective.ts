@@ -1,0 +1,143 @@
+/**
+ * Training objectives of the text-to-semantic model as train-step specs (lib/graph/train.ts):
+ * each is one ONNX graph with the CFM parameters as inputs and the frozen Whisper decoder's
+ * weights as initializers. No audio anywhere: the decoder reading the text back is the signal.
+ *
+ * - "distill" and "inversion": OT-CFM (Lipman et al. 2023, eq. 22; Tong et al. 2024) on
+ *   (x0, x1) pairs, x1 being cached target states; distill adds lambda times the decoder's
+ *   cross-entropy on the one-step estimate x1_hat = x_t + (1 - t) v (flowseq's anchor loss).
+ * - "unrolled": K Euler steps from noise with gradients through every step, then the
+ *   decoder's cross-entropy on the final states.
+ * @module
+ */
+import type { Value } from "../graph/builder.ts";
+import { add, mul } from "../graph/ops.ts";
+import type { TrainSpec } from "../graph/train.ts";
+import type { Shape } from "../graph/types.ts";
+import { otPath } from "../flow/paths.ts";
+import { sampleXtUtGraph } from "../flow/sample.ts";
+import { oneStepEstimateGraph, vectorFieldLossGraph } from "../flow/loss.ts";
+import type { WhisperCheckpoint } from "../whisper/checkpoint.ts";
+import { decoder, maskedCrossEntropy, weightAccess } from "../whisper/model.ts";
+import type { T2SConfig } from "./config.ts";
+import { t2sParamDefs, velocity } from "./network.ts";
+
+/** The training recipes. */
+export type Recipe = "distill" | "unrolled" | "inversion";
+
+/** Static shapes of one batch. */
+export interface BatchShape {
+  /** Sentences per batch. */
+  readonly batch: number;
+  /** Frames (padded). */
+  readonly frames: number;
+  /** Decoder tokens (padded): prompt, text and <|endoftext|>. */
+  readonly tokens: number;
+}
+
+/** Settings of an objective. */
+export interface ObjectiveOptions {
+  /** The recipe. */
+  readonly recipe: Recipe;
+  /** The CFM network. */
+  readonly config: T2SConfig;
+  /** The frozen Whisper (its decoder scores the states). */
+  readonly whisper: WhisperCheckpoint;
+  /** Static batch shape. */
+  readonly shape: BatchShape;
+  /** Weight of the anchor cross-entropy in "distill" (default 0.1). */
+  readonly lambda?: number;
+  /** Euler steps of "unrolled" (default 4). */
+  readonly unrollSteps?: number;
+  /** sigma_min of the OT path (default 0). */
+  readonly sigmaMin?: number;
+}
+
+/**
+ * The inputs each recipe's step takes per batch, by name.
+ *
+ * @example
+ * ```ts
+ * import assert from "@std/assert";
+ * import { batchInputs } from "./objective.ts";
+ * const inputs = batchInputs("unrolled", { batch: 2, frames: 10, tokens: 6 }, { width: 32 });
+ * assert.deepEqual(Object.keys(inputs), ["x0", "text", "mask", "tokens", "targets", "tmask"]);
+ * ```
+ */
+export function batchInputs(
+  recipe: Recipe,
+  shape: BatchShape,
+  options: { width: number },
+): Record<string, { dtype: "float32" | "int64"; shape: Shape }> {
+  const { batch: b, frames: f, tokens: l } = shape, w = options.width;
+  const states = { dtype: "float32" as const, shape: [b, f, w] };
+  const text = {
+    text: { dtype: "int64" as const, shape: [b, f] },
+    mask: { dtype: "float32" as const, shape: [b, f] },
+  };
+  const decoderInputs = {
+    tokens: { dtype: "int64" as const, shape: [b, l] },
+    targets: { dtype: "int64" as const, shape: [b, l] },
+    tmask: { dtype: "float32" as const, shape: [b, l] },
+  };
+  if (recipe === "unrolled") return { x0: states, ...text, ...decoderInputs };
+  const flow = { x0: states, x1: states, t: { dtype: "float32" as const, shape: [b] }, ...text };
+  return recipe === "distill" ? { ...flow, ...decoderInputs } : flow;
+}
+
+/**
+ * The train-step spec of a recipe: parameter shapes, batch inputs and the loss.
+ *
+ * @example
+ * ```ts
+ * import assert from "@std/assert";
+ * import { buildTrainStep } from "../graph/train.ts";
+ * import { tinyRandomWhisper } from "../whisper/tiny_random.ts";
+ * import { t2sConfig } from "./config.ts";
+ * import { objective } from "./objective.ts";
+ * const whisper = tinyRandomWhisper();
+ * const config = t2sConfig("tiny", { width: whisper.config.dModel });
+ * if (config._tag === "Left") throw new Error(config.left.message);
+ * const spec = objective({ recipe: "distill", config: config.right, whisper,
+ *   shape: { batch: 2, frames: 10, tokens: 6 } });
+ * const g = buildTrainStep(spec);
+ * assert.ok(g.outputs.some((v) => g.serialName(v) === "loss"));
+ * ```
+ */
+export function objective(options: ObjectiveOptions): TrainSpec {
+  const { recipe, config, whisper, shape } = options;
+  const defs = t2sParamDefs(config);
+  const lambda = options.lambda ?? 0.1, steps = options.unrollSteps ?? 4;
+  const path = otPath({ sigmaMin: options.sigmaMin ?? 0 });
+  const decoderLoss = (states: Value, b: Readonly<Record<string, Value>>) =>
+    maskedCrossEntropy(
+      decoder(b.tokens, {
+        weights: weightAccess(states.graph, whisper.weights),
+        config: whisper.config,
+        states,
+        statesMask: b.mask,
+      }),
+      { targets: b.targets, mask: b.tmask },
+    );
+  return {
+    params: Object.fromEntries(Object.entries(defs).map(([n, d]) => [n, d.shape])),
+    batch: batchInputs(recipe, shape, { width: config.width }),
+    loss: (params, b) => {
+      const net = (xt: Value, t: Value) =>
+        velocity({ xt, t, text: b.text, mask: b.mask }, { params, config });
+      if (recipe === "unrolled") {
+        let x = b.x0;
+        for (let k = 0; k < steps; k++) {
+          const t = x.graph.constant(k / steps, { dtype: "float32", shape: [shape.batch] });
+          x = add(x, mul(net(x, t), 1 / steps));
+        }
+        return decoderLoss(x, b);
+      }
+      const { xt, ut } = sampleXtUtGraph(path, { x0: b.x0, x1: b.x1, t: b.t });
+      const v = net(xt, b.t);
+      const flow = vectorFieldLossGraph(v, ut, { mask: b.mask });
+      if (recipe === "inversion") return flow;
+      return add(flow, mul(decoderLoss(oneStepEstimateGraph(xt, v, { t: b.t }), b), lambda));
+    },
+  };
+}
