@@ -1,0 +1,118 @@
+/**
+ * T2S checkpoints: one safetensors file with the parameters, their EMA, AdamW's moments and
+ * the cached target states, plus string metadata (model config, Whisper model, step, RNG
+ * state, data order), written atomically.
+ * @module
+ */
+import { either as E, function as F, taskEither as TE } from "fp-ts";
+import { checkParams, loadParams, type ParamStore, saveParams } from "../graph/params.ts";
+import { checkT2SConfig, type T2SConfig } from "./config.ts";
+import { t2sParamDefs } from "./network.ts";
+
+/** Everything a checkpoint holds. */
+export interface T2SCheckpoint {
+  /** The network's shape. */
+  readonly config: T2SConfig;
+  /** Trained parameters. */
+  readonly params: ParamStore;
+  /** Their exponential moving average (what sampling uses). */
+  readonly ema: ParamStore;
+  /** AdamW first moments. */
+  readonly m: ParamStore;
+  /** AdamW second moments. */
+  readonly v: ParamStore;
+  /** Cached target states by sentence id ([frames, width] each). */
+  readonly targets: ParamStore;
+  /** Other run state as strings (step, rng, whisper, order, ...). */
+  readonly metadata: Readonly<Record<string, string>>;
+}
+
+/** Why a checkpoint could not be read or written. */
+export interface T2SCheckpointError {
+  /** Discriminant. */
+  readonly _tag: "T2SCheckpointError";
+  /** What is wrong, naming the file. */
+  readonly message: string;
+}
+
+const fail = (message: string): T2SCheckpointError => ({ _tag: "T2SCheckpointError", message });
+
+/**
+ * Writes a checkpoint atomically.
+ *
+ * @example
+ * ```ts
+ * import assert from "@std/assert";
+ * import { initParams, zerosLike } from "../graph/params.ts";
+ * import { orThrow } from "../graph/session.ts";
+ * import { createRng } from "../random.ts";
+ * import { loadT2S, saveT2S } from "./checkpoint.ts";
+ * import { t2sConfig } from "./config.ts";
+ * import { t2sParamDefs } from "./network.ts";
+ * const config = t2sConfig("tiny", { width: 32 });
+ * if (config._tag === "Left") throw new Error(config.left.message);
+ * const params = initParams(t2sParamDefs(config.right), { rng: createRng(0) });
+ * const path = `${await Deno.makeTempDir()}/ckpt.safetensors`;
+ * await orThrow(saveT2S(path, { config: config.right, params, ema: params, m: zerosLike(params),
+ *   v: zerosLike(params), targets: {}, metadata: { step: "0" } }));
+ * const back = await orThrow(loadT2S(path));
+ * assert.deepEqual(back.params["in.w"].data, params["in.w"].data);
+ * assert.equal(back.metadata.step, "0");
+ * ```
+ */
+export function saveT2S(
+  path: string,
+  checkpoint: T2SCheckpoint,
+): TE.TaskEither<T2SCheckpointError, void> {
+  const { config, params, ema, m, v, targets, metadata } = checkpoint;
+  return F.pipe(
+    saveParams(path, { model: params, ema, "adam.m": m, "adam.v": v, targets }, {
+      metadata: { ...metadata, format: "flowt2s-t2s/1", config: JSON.stringify(config) },
+    }),
+    TE.mapLeft((e) => fail(e.message)),
+  );
+}
+
+/**
+ * Reads and validates a checkpoint: the config, and every parameter store against it.
+ * A missing, truncated or foreign file is an error naming it.
+ */
+export function loadT2S(path: string): TE.TaskEither<T2SCheckpointError, T2SCheckpoint> {
+  return F.pipe(
+    loadParams(path),
+    TE.mapLeft((e) => fail(`cannot load checkpoint ${path}: ${e.message}`)),
+    TE.chainEitherK(({ stores, metadata }) => {
+      if (metadata.format !== "flowt2s-t2s/1") {
+        return E.left(
+          fail(`${path} is not a flowt2s T2S checkpoint (format '${metadata.format}')`),
+        );
+      }
+      let json: unknown;
+      try {
+        json = JSON.parse(metadata.config ?? "");
+      } catch {
+        return E.left(fail(`${path}: its model config is not JSON`));
+      }
+      const config = checkT2SConfig(json);
+      if (E.isLeft(config)) return E.left(fail(`${path}: ${config.left.message}`));
+      const shapes = Object.fromEntries(
+        Object.entries(t2sParamDefs(config.right)).map(([n, d]) => [n, d.shape]),
+      );
+      const stores2: Record<string, ParamStore> = {};
+      for (const name of ["model", "ema", "adam.m", "adam.v"]) {
+        const checked = checkParams(stores[name] ?? {}, shapes);
+        if (E.isLeft(checked)) return E.left(fail(`${path}, ${name}: ${checked.left.message}`));
+        stores2[name] = checked.right;
+      }
+      return E.right({
+        config: config.right,
+        params: stores2.model,
+        ema: stores2.ema,
+        m: stores2["adam.m"],
+        v: stores2["adam.v"],
+        targets: stores.targets ?? {},
+        metadata,
+      });
+    }),
+  );
+}

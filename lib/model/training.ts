@@ -1,0 +1,435 @@
+/**
+ * The training run of the text-to-semantic model: data, targets (for "distill" and
+ * "inversion"), minibatch OT pairing, one compiled train step per batch shape, EMA weights,
+ * and checkpoints that resume exactly. Scripts drive it; the numeric parts live in lib/flow,
+ * lib/ot, lib/graph and lib/whisper.
+ * @module
+ */
+import { either as E } from "fp-ts";
+import { uniformTimes } from "../flow/sample.ts";
+import { initParams, type ParamStore, type Tensor, zerosLike } from "../graph/params.ts";
+import type { Provider } from "../graph/session.ts";
+import { openTrainer, trainCall, type Trainer, type TrainState } from "../graph/train.ts";
+import { couple, invertPermutation, sequenceCosts } from "../ot/mod.ts";
+import { createRng, fillNormal, forkRng, type Rng, rngFromState } from "../random.ts";
+import type { WhisperModel } from "../whisper/runtime.ts";
+import type { WhisperTokenizer } from "../whisper/tokenizer.ts";
+import { assembleBatch, type Batch, type Prepared, shapeFor } from "./batch.ts";
+import { loadT2S, saveT2S } from "./checkpoint.ts";
+import type { T2SConfig } from "./config.ts";
+import { t2sParamDefs } from "./network.ts";
+import { objective, type Recipe } from "./objective.ts";
+import { invertStates, sampleStates, velocitySession, type VelocitySessions } from "./states.ts";
+import { decoderSequence } from "./text.ts";
+
+/** What a run trains, and how: everything that must match for --resume. */
+export interface RunSettings {
+  /** Training recipe. */
+  readonly recipe: Recipe;
+  /** Optimizer steps in all. */
+  readonly steps: number;
+  /** Sentences per batch. */
+  readonly batch: number;
+  /** Peak learning rate (linear warmup, then cosine to a tenth). */
+  readonly lr: number;
+  /** Warmup steps. */
+  readonly warmup: number;
+  /** Seed of every random choice. */
+  readonly seed: number;
+  /** Weight of the decoder anchor loss in "distill". */
+  readonly lambda: number;
+  /** Euler steps of "unrolled". */
+  readonly unrollSteps: number;
+  /** Decoder-inversion Adam steps per target. */
+  readonly invertSteps: number;
+  /** Decoder-inversion learning rate. */
+  readonly invertLr: number;
+  /** "distill": a target older than this many steps is made again from the current model. */
+  readonly refreshEvery: number;
+  /** ODE steps used to sample "distill" targets. */
+  readonly targetNfe: number;
+  /** EMA decay of the weights used for sampling. */
+  readonly emaDecay: number;
+  /** Probability of dropping a sentence's text (classifier-free guidance). */
+  readonly cfgDrop: number;
+  /** Global gradient-norm clip. */
+  readonly maxGradNorm: number;
+}
+
+/** Defaults of {@link RunSettings}. */
+export const RUN_DEFAULTS: RunSettings = {
+  recipe: "distill",
+  steps: 1000,
+  batch: 16,
+  lr: 5e-4,
+  warmup: 50,
+  seed: 0,
+  lambda: 0.1,
+  unrollSteps: 4,
+  invertSteps: 20,
+  invertLr: 0.05,
+  refreshEvery: 200,
+  targetNfe: 8,
+  emaDecay: 0.999,
+  cfgDrop: 0.1,
+  maxGradNorm: 1,
+};
+
+/** A sentence of the run: text, language, id. */
+export interface RunSentence {
+  readonly id: string;
+  readonly text: string;
+  readonly lang: string;
+  readonly frames: number;
+}
+
+/** One step's record (also a line of metrics.jsonl). */
+export interface StepMetrics {
+  readonly step: number;
+  readonly loss: number;
+  readonly gradNorm: number;
+  readonly lr: number;
+  /** Frames x batch of the step's padded shape. */
+  readonly shape: string;
+  /** Mean final decoder cross-entropy of targets made this step (inversion, distill). */
+  readonly targetCe?: number;
+  /** Wall time of the step, targets included. */
+  readonly ms: number;
+}
+
+/** The evolving state of a run. */
+export interface RunState {
+  readonly train: TrainState;
+  readonly ema: ParamStore;
+  readonly rng: Rng;
+  /** This epoch's batches (sentence ids) and the next one to take. */
+  readonly order: string[][];
+  readonly cursor: number;
+  readonly epoch: number;
+  /** Cached targets [frames, width] and the step each was made at. */
+  readonly targets: Map<string, { states: Float32Array; step: number }>;
+}
+
+/** Everything fixed for a run. */
+export interface RunContext {
+  readonly settings: RunSettings;
+  readonly config: T2SConfig;
+  readonly whisper: WhisperModel;
+  readonly whisperName: string;
+  readonly tokenizer: WhisperTokenizer;
+  readonly sentences: ReadonlyMap<string, Prepared>;
+  readonly threads?: number;
+  readonly provider?: Provider;
+}
+
+/** Prepares sentences (decoder sequences); errors name the sentence. */
+export function prepareSentences(
+  sentences: readonly RunSentence[],
+  options: { tokenizer: WhisperTokenizer },
+): E.Either<{ message: string }, Map<string, Prepared>> {
+  const out = new Map<string, Prepared>();
+  for (const s of sentences) {
+    const seq = decoderSequence(s.text, { tokenizer: options.tokenizer, language: s.lang });
+    if (E.isLeft(seq)) return E.left({ message: `sentence ${s.id}: ${seq.left.message}` });
+    if (new TextEncoder().encode(s.text).length > s.frames) {
+      return E.left({
+        message: `sentence ${s.id}: ${s.frames} frames hold fewer bytes than its text; ` +
+          `the length estimate is too short for the model's byte input`,
+      });
+    }
+    out.set(s.id, { ...s, sequence: seq.right });
+  }
+  return E.right(out);
+}
+
+/** Learning rate at a step: linear warmup, then cosine from lr to lr / 10. */
+export function learningRate(step: number, settings: RunSettings): number {
+  const { lr, warmup, steps } = settings;
+  if (step <= warmup) return (lr * step) / Math.max(1, warmup);
+  const progress = (step - warmup) / Math.max(1, steps - warmup);
+  return lr * (0.1 + 0.45 * (1 + Math.cos(Math.PI * Math.min(1, progress))));
+}
+
+/** Batches of one epoch, bucketed by length and shuffled with the run's rng. */
+function epochOrder(context: RunContext, rng: Rng): string[][] {
+  const items = [...context.sentences.values()];
+  // Sorting by padded shape keeps every batch inside one compiled shape.
+  const shuffled = items.map((item) => ({ item, key: rng.nextFloat() }))
+    .sort((a, b) => a.item.frames - b.item.frames || a.key - b.key).map((x) => x.item);
+  const batches: string[][] = [];
+  for (let i = 0; i < shuffled.length; i += context.settings.batch) {
+    batches.push(shuffled.slice(i, i + context.settings.batch).map((s) => s.id));
+  }
+  for (let i = batches.length - 1; i > 0; i--) {
+    const j = Math.floor(rng.nextFloat() * (i + 1));
+    [batches[i], batches[j]] = [batches[j], batches[i]];
+  }
+  return batches;
+}
+
+/** A fresh run: initial parameters, zero moments, the first epoch's order. */
+export function initRun(context: RunContext): RunState {
+  const rng = createRng(context.settings.seed);
+  const params = initParams(t2sParamDefs(context.config), { rng: forkRng(rng, 1) });
+  return {
+    train: { params, m: zerosLike(params), v: zerosLike(params), step: 0 },
+    ema: params,
+    rng,
+    order: epochOrder(context, rng),
+    cursor: 0,
+    epoch: 0,
+    targets: new Map(),
+  };
+}
+
+const noise = (n: number, rng: Rng) => fillNormal(new Float32Array(n), rng);
+
+/** Zeroes padding frames of [B, F, D] states in place. */
+function maskFrames(x: Float32Array, batch: Batch, width: number): Float32Array {
+  for (let i = 0; i < x.length; i++) if (batch.mask[Math.floor(i / width)] === 0) x[i] = 0;
+  return x;
+}
+
+/** Sessions and compiled steps of a run, reused across steps. */
+export interface RunSessions {
+  readonly trainers: Map<string, Promise<Trainer>>;
+  readonly velocity: VelocitySessions;
+}
+
+async function trainerFor(
+  context: RunContext,
+  sessions: RunSessions,
+  batch: Batch,
+): Promise<Trainer> {
+  const key = `${batch.shape.batch}x${batch.shape.frames}x${batch.shape.tokens}`;
+  let trainer = sessions.trainers.get(key);
+  if (!trainer) {
+    const s = context.settings;
+    const spec = objective({
+      recipe: s.recipe,
+      config: context.config,
+      whisper: context.whisper,
+      shape: batch.shape,
+      lambda: s.lambda,
+      unrollSteps: s.unrollSteps,
+    });
+    trainer = openTrainer(spec, {
+      maxGradNorm: s.maxGradNorm,
+      threads: context.threads,
+      provider: context.provider,
+    })().then((r) => {
+      if (E.isLeft(r)) throw new Error(r.left.message);
+      return r.right;
+    });
+    sessions.trainers.set(key, trainer);
+  }
+  return await trainer;
+}
+
+/** Makes (or remakes) the targets of the batch's stale sentences; returns their mean final CE. */
+async function refreshTargets(
+  context: RunContext,
+  sessions: RunSessions,
+  plan: { state: RunState; batch: Batch; rng: Rng },
+): Promise<number | undefined> {
+  const { state, batch, rng } = plan, s = context.settings, w = context.config.width;
+  const stale = batch.items.some((item) => {
+    const t = state.targets.get(item.id);
+    return !t || (s.recipe === "distill" && state.train.step - t.step >= s.refreshEvery);
+  });
+  if (!stale) return undefined;
+  const { batch: b, frames: f } = batch.shape;
+  let start = maskFrames(noise(b * f * w, rng), batch, w);
+  if (s.recipe === "distill" && state.train.step > 0) {
+    const session = await orThrowAsync(
+      velocitySession(context.config, {
+        shape: batch.shape,
+        sessions: sessions.velocity,
+        sessionOptions: { threads: context.threads, provider: context.provider },
+      })(),
+    );
+    start = await orThrowAsync(
+      sampleStates(session, {
+        batch,
+        params: state.ema,
+        x0: start,
+        steps: s.targetNfe,
+      })(),
+    );
+  }
+  const inverted = await orThrowAsync(
+    invertStates(context.whisper, start, {
+      batch,
+      steps: s.invertSteps,
+      lr: s.invertLr,
+    })(),
+  );
+  batch.items.forEach((item, row) => {
+    const states = inverted.states.slice(row * f * w, (row * f + item.frames) * w);
+    state.targets.set(item.id, { states, step: state.train.step });
+  });
+  return inverted.losses[inverted.losses.length - 1];
+}
+
+async function orThrowAsync<A>(pending: Promise<E.Either<{ message: string }, A>>): Promise<A> {
+  const result = await pending;
+  if (E.isLeft(result)) throw new Error(result.left.message);
+  return result.right;
+}
+
+/** Noise paired with targets by exact minibatch OT over the real frames. */
+function pairNoise(x0: Float32Array, x1: Float32Array, batch: Batch, width: number): Float32Array {
+  const { batch: b, frames: f } = batch.shape, n = batch.items.length;
+  const lengths = batch.items.map((i) => i.frames);
+  const rows = (x: Float32Array) => ({
+    data: x.subarray(0, n * f * width),
+    count: n,
+    frames: f,
+    dim: width,
+    lengths,
+  });
+  const costs = sequenceCosts(rows(x0), rows(x1));
+  if (E.isLeft(costs)) throw new Error(costs.left.message);
+  const coupling = couple(costs.right, { method: "exact" });
+  if (E.isLeft(coupling)) throw new Error(coupling.left.message);
+  // perm[i] is the target row of noise row i; each target row j takes noise row inverse[j].
+  const inverse = invertPermutation(coupling.right.perm);
+  const out = new Float32Array(b * f * width);
+  for (let j = 0; j < n; j++) {
+    out.set(x0.subarray(inverse[j] * f * width, (inverse[j] + 1) * f * width), j * f * width);
+  }
+  return out;
+}
+
+/** Takes one optimizer step; returns the new state and its metrics. */
+export async function trainStep(
+  context: RunContext,
+  sessions: RunSessions,
+  state: RunState,
+): Promise<{ state: RunState; metrics: StepMetrics }> {
+  const started = performance.now();
+  const s = context.settings, w = context.config.width;
+  let { order, cursor, epoch } = state;
+  if (cursor >= order.length) {
+    order = epochOrder(context, state.rng);
+    cursor = 0;
+    epoch += 1;
+  }
+  const items = order[cursor].map((id) => context.sentences.get(id)!);
+  const rng = forkRng(state.rng, state.train.step);
+  const dropText = items.map(() => rng.nextFloat() < s.cfgDrop);
+  const shaped = assembleBatch(items, { shape: shapeFor(items, { batch: s.batch }), dropText });
+  if (E.isLeft(shaped)) throw new Error(shaped.left.message);
+  const batch = shaped.right, { batch: b, frames: f } = batch.shape;
+  const next: RunState = { ...state, order, cursor: cursor + 1, epoch };
+  let targetCe: number | undefined;
+  const feeds: Record<string, Float32Array | BigInt64Array> = {
+    text: batch.text,
+    mask: batch.mask,
+  };
+  if (s.recipe !== "inversion") {
+    Object.assign(feeds, { tokens: batch.tokens, targets: batch.targets, tmask: batch.tmask });
+  }
+  const x0 = maskFrames(noise(b * f * w, rng), batch, w);
+  if (s.recipe === "unrolled") {
+    feeds.x0 = x0;
+  } else {
+    targetCe = await refreshTargets(context, sessions, { state: next, batch, rng });
+    const x1 = new Float32Array(b * f * w);
+    items.forEach((item, row) => x1.set(next.targets.get(item.id)!.states, row * f * w));
+    feeds.x0 = pairNoise(x0, x1, batch, w);
+    feeds.x1 = x1;
+    feeds.t = uniformTimes(b, { rng });
+  }
+  const trainer = await trainerFor(context, sessions, batch);
+  const lr = (step: number) => learningRate(step, s);
+  const result = await trainCall(trainer, next.train, { batch: feeds, lr })();
+  if (E.isLeft(result)) throw new Error(result.left.message);
+  const train = result.right.state;
+  const ema: Record<string, Tensor> = {};
+  for (const [name, p] of Object.entries(train.params)) {
+    const old = next.ema[name].data, decay = s.emaDecay;
+    ema[name] = { shape: p.shape, data: p.data.map((v, i) => decay * old[i] + (1 - decay) * v) };
+  }
+  return {
+    state: { ...next, train, ema },
+    metrics: {
+      step: train.step,
+      loss: result.right.losses[0],
+      gradNorm: result.right.gradNorms[0],
+      lr: lr(train.step),
+      shape: `${b}x${f}x${batch.shape.tokens}`,
+      targetCe,
+      ms: Math.round(performance.now() - started),
+    },
+  };
+}
+
+/** Metadata that must match for a checkpoint to resume this run. */
+export function runIdentity(context: RunContext): string {
+  return JSON.stringify({
+    settings: context.settings,
+    config: context.config,
+    whisper: context.whisperName,
+    sentences: [...context.sentences.keys()].length,
+  });
+}
+
+/** Writes the run's checkpoint atomically. */
+export async function saveRun(path: string, context: RunContext, state: RunState): Promise<void> {
+  const targets: Record<string, Tensor> = {};
+  const made: Record<string, number> = {};
+  for (const [id, t] of state.targets) {
+    targets[id] = {
+      shape: [t.states.length / context.config.width, context.config.width],
+      data: t.states,
+    };
+    made[id] = t.step;
+  }
+  const result = await saveT2S(path, {
+    config: context.config,
+    params: state.train.params,
+    ema: state.ema,
+    m: state.train.m,
+    v: state.train.v,
+    targets,
+    metadata: {
+      run: runIdentity(context),
+      whisper: context.whisperName,
+      step: String(state.train.step),
+      rng: JSON.stringify(state.rng.state()),
+      order: JSON.stringify(state.order),
+      cursor: String(state.cursor),
+      epoch: String(state.epoch),
+      made: JSON.stringify(made),
+    },
+  })();
+  if (E.isLeft(result)) throw new Error(result.left.message);
+}
+
+/** Reads a run's checkpoint; it must come from a run with the same settings and data. */
+export async function loadRun(path: string, context: RunContext): Promise<RunState> {
+  const loaded = await loadT2S(path)();
+  if (E.isLeft(loaded)) throw new Error(loaded.left.message);
+  const { params, ema, m, v, targets, metadata } = loaded.right;
+  if (metadata.run !== runIdentity(context)) {
+    throw new Error(
+      `checkpoint ${path} belongs to another run (${metadata.run}); resume with the same ` +
+        `settings, data and Whisper model, or start afresh with --force`,
+    );
+  }
+  const made: Record<string, number> = JSON.parse(metadata.made);
+  const cache = new Map<string, { states: Float32Array; step: number }>();
+  for (const [id, t] of Object.entries(targets)) {
+    cache.set(id, { states: t.data, step: made[id] ?? 0 });
+  }
+  return {
+    train: { params, m, v, step: Number(metadata.step) },
+    ema,
+    rng: rngFromState(JSON.parse(metadata.rng)),
+    order: JSON.parse(metadata.order),
+    cursor: Number(metadata.cursor),
+    epoch: Number(metadata.epoch),
+    targets: cache,
+  };
+}

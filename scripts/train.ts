@@ -1,0 +1,278 @@
+/**
+ * `deno task train`: trains the text-to-semantic CFM model from text alone, scored by a frozen
+ * Whisper decoder. A JSON configuration (--config) and flags (which win) set the run; see
+ * --help. Writes checkpoint.safetensors, metrics.jsonl and loss.svg into --out; Ctrl-C saves
+ * and stops; --resume continues exactly.
+ */
+import { parseArgs } from "@std/cli";
+import { either as E } from "fp-ts";
+import { loadSentences, splitHeldOut, withFrames } from "../lib/data/mod.ts";
+import { pathExists, writeFileAtomic } from "../lib/io.ts";
+import { t2sConfig, type T2SSize } from "../lib/model/config.ts";
+import {
+  initRun,
+  loadRun,
+  prepareSentences,
+  RUN_DEFAULTS,
+  type RunContext,
+  type RunSessions,
+  type RunSettings,
+  saveRun,
+  trainStep,
+} from "../lib/model/training.ts";
+import { lineChartSvg } from "../lib/plot.ts";
+import { openWhisper } from "../lib/whisper/open.ts";
+import { modelTokenizer } from "../lib/whisper/transcribe.ts";
+
+const HELP = `Usage: deno task train [options]
+  --config FILE       JSON with any of the options below (camelCase keys); flags win
+  --data FILE         .txt (with --lang), .jsonl {text, lang} or .tsv text<TAB>lang
+                      (default data/sentences.jsonl, the project's multilingual set)
+  --lang L            language of a .txt file
+  --whisper M         Whisper: hub id, folder, or tiny-random (default tiny-random)
+  --recipe R          distill (default), unrolled or inversion
+  --size S            tiny, small (default) or base
+  --steps N           optimizer steps (default ${RUN_DEFAULTS.steps})
+  --batch N           sentences per batch (default ${RUN_DEFAULTS.batch})
+  --lr X              peak learning rate (default ${RUN_DEFAULTS.lr})
+  --warmup N          warmup steps (default ${RUN_DEFAULTS.warmup})
+  --seed N            seed of every random choice (default 0)
+  --lambda X          distill: weight of the decoder anchor loss (default ${RUN_DEFAULTS.lambda})
+  --unroll-steps N    unrolled: Euler steps (default ${RUN_DEFAULTS.unrollSteps})
+  --invert-steps N    decoder-inversion steps per target (default ${RUN_DEFAULTS.invertSteps})
+  --invert-lr X       decoder-inversion learning rate (default ${RUN_DEFAULTS.invertLr})
+  --refresh-every N   distill: remake targets older than N steps (default ${RUN_DEFAULTS.refreshEvery})
+  --target-nfe N      distill: ODE steps when sampling targets (default ${RUN_DEFAULTS.targetNfe})
+  --ema X             EMA decay (default ${RUN_DEFAULTS.emaDecay})
+  --cfg-drop X        text dropout for guidance (default ${RUN_DEFAULTS.cfgDrop})
+  --held-out X        fraction of sentences kept for eval (default 0.05)
+  --out DIR           run folder (default runs/t2s)
+  --save-every N      checkpoint every N steps (default 50)
+  --resume            continue the run in --out exactly
+  --force             overwrite an existing run in --out
+  --stop-after N      stop (and save) after step N, for tests and budgets
+  --threads N         ONNX Runtime threads
+  --provider P        cpu (default) or cuda
+  --offline           never contact the Hugging Face hub
+  --quiet             no progress bar`;
+
+function fail(message: string): never {
+  console.error(`train: ${message}`);
+  Deno.exit(1);
+}
+
+const flagSpec = {
+  config: { type: "string" },
+  data: { type: "string" },
+  lang: { type: "string" },
+  whisper: { type: "string" },
+  recipe: { type: "string" },
+  size: { type: "string" },
+  steps: { type: "string" },
+  batch: { type: "string" },
+  lr: { type: "string" },
+  warmup: { type: "string" },
+  seed: { type: "string" },
+  lambda: { type: "string" },
+  "unroll-steps": { type: "string" },
+  "invert-steps": { type: "string" },
+  "invert-lr": { type: "string" },
+  "refresh-every": { type: "string" },
+  "target-nfe": { type: "string" },
+  ema: { type: "string" },
+  "cfg-drop": { type: "string" },
+  "held-out": { type: "string" },
+  out: { type: "string" },
+  "save-every": { type: "string" },
+  "stop-after": { type: "string" },
+  threads: { type: "string" },
+  provider: { type: "string" },
+  resume: { type: "boolean", default: false },
+  force: { type: "boolean", default: false },
+  offline: { type: "boolean", default: false },
+  quiet: { type: "boolean", default: false },
+  help: { type: "boolean", default: false },
+} as const;
+
+let parsed;
+try {
+  parsed = parseArgs({ args: Deno.args, options: flagSpec });
+} catch (e) {
+  fail(`${e instanceof Error ? e.message : e}\n${HELP}`);
+}
+const flags = parsed.values;
+if (flags.help) {
+  console.log(HELP);
+  Deno.exit(0);
+}
+
+// Options from --config, then flags; keys are camelCase in the file, kebab-case as flags.
+const camel = (k: string) => k.replace(/-([a-z])/g, (_, c) => c.toUpperCase());
+const fileOptions: Record<string, unknown> = {};
+if (flags.config) {
+  try {
+    Object.assign(fileOptions, JSON.parse(await Deno.readTextFile(flags.config)));
+  } catch (e) {
+    fail(`--config ${flags.config}: ${e instanceof Error ? e.message : e}`);
+  }
+  const known = new Set(Object.keys(flagSpec).map(camel));
+  for (const k of Object.keys(fileOptions)) {
+    if (!known.has(k)) fail(`--config ${flags.config}: unknown option '${k}' (see --help)`);
+  }
+}
+const option = (name: string): unknown =>
+  (flags as Record<string, unknown>)[name] ?? fileOptions[camel(name)];
+const num = (name: string, fallback: number, check: (n: number) => boolean = (n) => n >= 0) => {
+  const raw = option(name);
+  if (raw === undefined) return fallback;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || !check(n)) fail(`--${name}: '${raw}' is out of range`);
+  return n;
+};
+const int = (name: string, fallback: number, min = 1) =>
+  num(name, fallback, (n) => Number.isInteger(n) && n >= min);
+const str = (name: string, fallback: string) => String(option(name) ?? fallback);
+
+const recipe = str("recipe", RUN_DEFAULTS.recipe);
+if (!["distill", "unrolled", "inversion"].includes(recipe)) {
+  fail(`--recipe must be distill, unrolled or inversion, got '${recipe}'`);
+}
+const size = str("size", "small");
+if (!["tiny", "small", "base"].includes(size)) {
+  fail(`--size must be tiny, small or base, got '${size}'`);
+}
+const provider = str("provider", "cpu");
+if (provider !== "cpu" && provider !== "cuda") fail(`--provider must be cpu or cuda`);
+const settings: RunSettings = {
+  recipe: recipe as RunSettings["recipe"],
+  steps: int("steps", RUN_DEFAULTS.steps),
+  batch: int("batch", RUN_DEFAULTS.batch),
+  lr: num("lr", RUN_DEFAULTS.lr, (n) => n > 0),
+  warmup: int("warmup", RUN_DEFAULTS.warmup, 0),
+  seed: int("seed", RUN_DEFAULTS.seed, 0),
+  lambda: num("lambda", RUN_DEFAULTS.lambda),
+  unrollSteps: int("unroll-steps", RUN_DEFAULTS.unrollSteps),
+  invertSteps: int("invert-steps", RUN_DEFAULTS.invertSteps, 0),
+  invertLr: num("invert-lr", RUN_DEFAULTS.invertLr, (n) => n > 0),
+  refreshEvery: int("refresh-every", RUN_DEFAULTS.refreshEvery),
+  targetNfe: int("target-nfe", RUN_DEFAULTS.targetNfe),
+  emaDecay: num("ema", RUN_DEFAULTS.emaDecay, (n) => n >= 0 && n < 1),
+  cfgDrop: num("cfg-drop", RUN_DEFAULTS.cfgDrop, (n) => n >= 0 && n < 1),
+  maxGradNorm: RUN_DEFAULTS.maxGradNorm,
+};
+const out = str("out", "runs/t2s");
+const dataPath = str("data", new URL("../data/sentences.jsonl", import.meta.url).pathname);
+const whisperName = str("whisper", "tiny-random");
+const saveEvery = int("save-every", 50);
+const stopAfter = int("stop-after", Number.MAX_SAFE_INTEGER, 0);
+const threads = option("threads") === undefined ? undefined : int("threads", 1);
+const ckptPath = `${out}/checkpoint.safetensors`, metricsPath = `${out}/metrics.jsonl`;
+
+if (flags.resume && !(await pathExists(ckptPath))) fail(`--resume: no checkpoint at ${ckptPath}`);
+if (!flags.resume && !flags.force && (await pathExists(ckptPath))) {
+  fail(`${ckptPath} exists: continue it with --resume, or start afresh with --force`);
+}
+
+const whisper = await openWhisper(whisperName, {
+  threads,
+  provider: provider as "cpu" | "cuda",
+  hub: { offline: flags.offline },
+})();
+if (E.isLeft(whisper)) fail(`--whisper ${whisperName}: ${whisper.left.message}`);
+const tokenizer = modelTokenizer(whisper.right);
+if (E.isLeft(tokenizer)) fail(tokenizer.left.message);
+const loaded = await loadSentences(dataPath, { lang: option("lang") as string | undefined })();
+if (E.isLeft(loaded)) fail(loaded.left.message);
+const framed = withFrames(loaded.right);
+if (E.isLeft(framed)) fail(framed.left.message);
+const { train } = splitHeldOut(framed.right, {
+  fraction: num("held-out", 0.05, (n) => n >= 0 && n < 1),
+  seed: settings.seed,
+});
+if (train.length === 0) fail(`${dataPath}: no training sentences left after the held-out split`);
+const prepared = prepareSentences(train, { tokenizer: tokenizer.right });
+if (E.isLeft(prepared)) fail(`${dataPath}: ${prepared.left.message}`);
+const config = t2sConfig(size as T2SSize, { width: whisper.right.config.dModel });
+if (E.isLeft(config)) fail(config.left.message);
+
+const context: RunContext = {
+  settings,
+  config: config.right,
+  whisper: whisper.right,
+  whisperName,
+  tokenizer: tokenizer.right,
+  sentences: prepared.right,
+  threads,
+  provider: provider as "cpu" | "cuda",
+};
+await Deno.mkdir(out, { recursive: true });
+let state = flags.resume
+  ? await loadRun(ckptPath, context).catch((e) => fail(e.message))
+  : initRun(context);
+
+/** Metrics up to the checkpoint's step, so a resumed log equals an uninterrupted one. */
+async function metricsUpTo(step: number): Promise<string[]> {
+  if (!(await pathExists(metricsPath))) return [];
+  return (await Deno.readTextFile(metricsPath)).split("\n").filter((l) =>
+    l && JSON.parse(l).step <= step
+  );
+}
+const lines = flags.resume ? await metricsUpTo(state.train.step) : [];
+
+async function flush(): Promise<void> {
+  await writeFileAtomic(metricsPath, new TextEncoder().encode(lines.map((l) => l + "\n").join("")));
+  await saveRun(ckptPath, context, state);
+  const points = lines.map((l) => JSON.parse(l)).map((m) => [m.step, m.loss] as [number, number]);
+  const svg = lineChartSvg(points, {
+    title: `${settings.recipe}: training loss`,
+    xLabel: "step",
+    yLabel: settings.recipe === "unrolled" ? "decoder cross-entropy" : "loss",
+    logY: true,
+  });
+  await writeFileAtomic(`${out}/loss.svg`, new TextEncoder().encode(svg));
+}
+
+let stop = false;
+Deno.addSignalListener("SIGINT", () => (stop = true));
+const sessions: RunSessions = { trainers: new Map(), velocity: new Map() };
+const started = performance.now(), startStep = state.train.step;
+const bar = (loss: number) => {
+  if (flags.quiet) return;
+  const step = state.train.step, total = settings.steps;
+  const rate = (step - startStep) / ((performance.now() - started) / 1000);
+  const eta = rate > 0 ? (total - step) / rate : 0;
+  const filled = Math.round((step / total) * 30);
+  Deno.stderr.writeSync(new TextEncoder().encode(
+    `\r[${"#".repeat(filled)}${".".repeat(30 - filled)}] ${step}/${total} loss ${
+      loss.toFixed(4)
+    } ` +
+      `${rate.toFixed(2)} steps/s ETA ${eta.toFixed(0)}s `,
+  ));
+};
+console.error(
+  `train: ${settings.recipe}, ${size} (width ${config.right.width}, depth ${config.right.depth}), ` +
+    `Whisper ${whisperName}, ${prepared.right.size} sentences from ${dataPath}, out ${out}`,
+);
+while (state.train.step < settings.steps && !stop) {
+  let result;
+  try {
+    result = await trainStep(context, sessions, state);
+  } catch (e) {
+    await flush();
+    fail(`${e instanceof Error ? e.message : e}; saved step ${state.train.step} to ${ckptPath}`);
+  }
+  state = result.state;
+  lines.push(JSON.stringify(result.metrics));
+  bar(result.metrics.loss);
+  if (state.train.step >= stopAfter) stop = true;
+  if (state.train.step % saveEvery === 0 || state.train.step === settings.steps) await flush();
+}
+await flush();
+const last = lines.length ? JSON.parse(lines[lines.length - 1]).loss : NaN;
+console.error(
+  stop
+    ? `\nstopped: saved step ${state.train.step} to ${ckptPath}; continue with --resume`
+    : `\ndone: ${state.train.step} steps, last loss ${
+      last.toFixed(4)
+    }; ${ckptPath}, ${metricsPath}, ${out}/loss.svg`,
+);
