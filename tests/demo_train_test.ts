@@ -1,4 +1,4 @@
-/** `deno task train` (scripts/demo_train.ts) end to end: files, exact resume, clear errors. */
+/** `deno task train:demo` (scripts/demo_train.ts) end to end: files, exact resume, clear errors. */
 import assert from "@std/assert";
 
 const SMALL = [

@@ -109,7 +109,7 @@ export function velocitySession(
 }
 
 /** How to sample. */
-export interface SampleOptions {
+export interface StateSampleOptions {
   /** The batch (text, masks). */
   readonly batch: Batch;
   /** Model parameters (the EMA weights, usually). */
@@ -153,7 +153,7 @@ export interface SampleOptions {
  */
 export function sampleStates(
   session: Session,
-  options: SampleOptions,
+  options: StateSampleOptions,
 ): TE.TaskEither<SessionError, Float32Array> {
   const { batch, params, x0, steps = 16, solver = "euler", sway = -1, guidance = 0 } = options;
   const b = batch.shape.batch, d = x0.length / (b * batch.shape.frames);

@@ -6,6 +6,7 @@
  * @module
  */
 import { either as E } from "fp-ts";
+import { lengthBatches } from "../data/batch.ts";
 import { uniformTimes } from "../flow/sample.ts";
 import { initParams, type ParamStore, type Tensor, zerosLike } from "../graph/params.ts";
 import type { Provider } from "../graph/session.ts";
@@ -131,13 +132,9 @@ export function prepareSentences(
   for (const s of sentences) {
     const seq = decoderSequence(s.text, { tokenizer: options.tokenizer, language: s.lang });
     if (E.isLeft(seq)) return E.left({ message: `sentence ${s.id}: ${seq.left.message}` });
-    if (new TextEncoder().encode(s.text).length > s.frames) {
-      return E.left({
-        message: `sentence ${s.id}: ${s.frames} frames hold fewer bytes than its text; ` +
-          `the length estimate is too short for the model's byte input`,
-      });
-    }
-    out.set(s.id, { ...s, sequence: seq.right });
+    // The byte input needs a frame per byte; dense scripts can estimate fewer frames.
+    const frames = Math.max(s.frames, new TextEncoder().encode(s.text).length);
+    out.set(s.id, { ...s, frames, sequence: seq.right });
   }
   return E.right(out);
 }
@@ -150,21 +147,11 @@ export function learningRate(step: number, settings: RunSettings): number {
   return lr * (0.1 + 0.45 * (1 + Math.cos(Math.PI * Math.min(1, progress))));
 }
 
-/** Batches of one epoch, bucketed by length and shuffled with the run's rng. */
+/** Batches of one epoch (sentence ids), bucketed by length and shuffled with the run's rng. */
 function epochOrder(context: RunContext, rng: Rng): string[][] {
   const items = [...context.sentences.values()];
-  // Sorting by padded shape keeps every batch inside one compiled shape.
-  const shuffled = items.map((item) => ({ item, key: rng.nextFloat() }))
-    .sort((a, b) => a.item.frames - b.item.frames || a.key - b.key).map((x) => x.item);
-  const batches: string[][] = [];
-  for (let i = 0; i < shuffled.length; i += context.settings.batch) {
-    batches.push(shuffled.slice(i, i + context.settings.batch).map((s) => s.id));
-  }
-  for (let i = batches.length - 1; i > 0; i--) {
-    const j = Math.floor(rng.nextFloat() * (i + 1));
-    [batches[i], batches[j]] = [batches[j], batches[i]];
-  }
-  return batches;
+  return lengthBatches(items, { batchSize: context.settings.batch, rng }).batches
+    .map((batch) => batch.map((s) => s.id));
 }
 
 /** A fresh run: initial parameters, zero moments, the first epoch's order. */

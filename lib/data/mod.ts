@@ -1,0 +1,47 @@
+/**
+ * Text datasets for flowt2s: reading sentence files (.txt, .jsonl, .tsv) with per-line checks,
+ * a deterministic stratified held-out split, and length-bucketed batches.
+ *
+ * @example
+ * ```ts
+ * import assert from "@std/assert";
+ * import { createRng } from "../random.ts";
+ * import { dataOrThrow, lengthBatches, parseSentences, splitHeldOut, withFrames } from "./mod.ts";
+ * const text = "The cat sleeps.\nIt is raining again today.\nWe walk home.\nShe reads.\n";
+ * const options = { format: "txt", lang: "en", source: "a.txt" } as const;
+ * const sentences = dataOrThrow(parseSentences(text, options));
+ * const { train, heldOut } = splitHeldOut(sentences, { fraction: 0.25, seed: 0 });
+ * assert.equal(heldOut.length, 1);
+ * const items = dataOrThrow(withFrames(train));
+ * const { batches } = lengthBatches(items, { batchSize: 2, rng: createRng(0) });
+ * assert.equal(batches.flat().length, 3);
+ * ```
+ * @module
+ */
+export {
+  type DataError,
+  dataError,
+  type DataErrorKind,
+  type DataIssue,
+  dataIssue,
+  dataOrThrow,
+} from "./errors.ts";
+export {
+  concatSentences,
+  formatOf,
+  loadSentences,
+  type ParseOptions,
+  parseSentences,
+  type Sentence,
+  TEXT_FORMATS,
+  type TextFormat,
+} from "./text.ts";
+export { hashText, type HeldOutSplit, splitHeldOut } from "./split.ts";
+export {
+  DEFAULT_BUCKET_WIDTH,
+  type LengthBatches,
+  lengthBatches,
+  type LengthBatchOptions,
+  paddingFraction,
+  withFrames,
+} from "./batch.ts";

@@ -1,0 +1,177 @@
+/**
+ * Text to states with a trained model, and the text the frozen Whisper decoder reads back
+ * from them: the round trip that sampling and evaluation report.
+ * @module
+ */
+import { either as E } from "fp-ts";
+import type { Solver } from "../flow/ode.ts";
+import type { ParamStore } from "../graph/params.ts";
+import type { SessionOptions } from "../graph/session.ts";
+import { frames as estimateFrames } from "../length/mod.ts";
+import { createRng, fillNormal } from "../random.ts";
+import { decode } from "../whisper/decode.ts";
+import type { WhisperModel } from "../whisper/runtime.ts";
+import type { WhisperTokenizer } from "../whisper/tokenizer.ts";
+import { suppression } from "../whisper/transcribe.ts";
+import { assembleBatch, type Prepared, shapeFor } from "./batch.ts";
+import type { T2SConfig } from "./config.ts";
+import { sampleStates, velocitySession, type VelocitySessions } from "./states.ts";
+import { decoderSequence } from "./text.ts";
+
+/** One generated sentence. */
+export interface Generated {
+  /** The input text. */
+  readonly text: string;
+  /** Its language. */
+  readonly lang: string;
+  /** Frames generated (50 per second). */
+  readonly frames: number;
+  /** States [frames, width]. */
+  readonly states: Float32Array;
+  /** What the frozen decoder reads from the states (greedy). */
+  readonly decoded: string;
+}
+
+/** How to generate. */
+export interface GenerateOptions {
+  /** The network's shape. */
+  readonly config: T2SConfig;
+  /** Its weights (the EMA weights of a checkpoint). */
+  readonly params: ParamStore;
+  /** The frozen Whisper that reads the states back. */
+  readonly whisper: WhisperModel;
+  /** Its tokenizer. */
+  readonly tokenizer: WhisperTokenizer;
+  /** Seed of the noise: sentence i of a call starts from seed + i, whatever the batching. */
+  readonly seed?: number;
+  /** Sentences per batch (default 8). */
+  readonly batch?: number;
+  /** ODE steps (default 16). */
+  readonly steps?: number;
+  /** ODE solver (default euler). */
+  readonly solver?: Solver;
+  /** Sway of the time grid (default -1). */
+  readonly sway?: number;
+  /** Guidance weight (default 0). */
+  readonly guidance?: number;
+  /** Session options of the velocity network. */
+  readonly sessionOptions?: SessionOptions;
+  /** Sessions to reuse across calls. */
+  readonly sessions?: VelocitySessions;
+  /** Called after each batch with the number of sentences done. */
+  readonly onBatch?: (done: number) => void;
+}
+
+/**
+ * Generates states for each sentence (frame counts from lib/length) and decodes them back.
+ * An empty text, an unknown language or a text longer than 30 s is an error naming it.
+ *
+ * @example
+ * ```ts
+ * import assert from "@std/assert";
+ * import { initParams } from "../graph/params.ts";
+ * import { createRng } from "../random.ts";
+ * import { whisperModel } from "../whisper/runtime.ts";
+ * import { tinyRandomWhisper } from "../whisper/tiny_random.ts";
+ * import { modelTokenizer } from "../whisper/transcribe.ts";
+ * import { t2sConfig } from "./config.ts";
+ * import { generate } from "./generate.ts";
+ * import { t2sParamDefs } from "./network.ts";
+ * const whisper = whisperModel(tinyRandomWhisper(), { threads: 1 });
+ * const tokenizer = modelTokenizer(whisper);
+ * const config = t2sConfig("tiny", { width: 32 });
+ * if (tokenizer._tag === "Left" || config._tag === "Left") throw new Error("setup");
+ * const params = initParams(t2sParamDefs(config.right), { rng: createRng(0) });
+ * const out = await generate([{ text: "Hello.", lang: "en" }], {
+ *   config: config.right, params, whisper, tokenizer: tokenizer.right, steps: 2 });
+ * if (out._tag === "Left") throw new Error(out.left.message);
+ * assert.equal(out.right[0].states.length, out.right[0].frames * 32);
+ * ```
+ */
+export async function generate(
+  sentences: readonly { text: string; lang: string }[],
+  options: GenerateOptions,
+): Promise<E.Either<{ message: string }, Generated[]>> {
+  const { config, whisper, tokenizer } = options;
+  const seed = options.seed ?? 0, batchSize = options.batch ?? 8, w = config.width;
+  const prepared: Prepared[] = [];
+  for (const [i, s] of sentences.entries()) {
+    const est = estimateFrames(s.text, s.lang, { overflow: "error" });
+    if (E.isLeft(est)) return E.left({ message: `sentence ${i + 1}: ${est.left.message}` });
+    const seq = decoderSequence(s.text, { tokenizer, language: est.right.language ?? s.lang });
+    if (E.isLeft(seq)) return E.left({ message: `sentence ${i + 1}: ${seq.left.message}` });
+    const bytes = new TextEncoder().encode(s.text).length;
+    prepared.push({
+      id: String(i),
+      text: s.text,
+      lang: s.lang,
+      frames: Math.max(est.right.frames, bytes),
+      sequence: seq.right,
+    });
+  }
+  const sessions = options.sessions ?? new Map();
+  const out: Generated[] = [];
+  const rules = suppression(tokenizer, { generationConfig: whisper.generationConfig });
+  for (let start = 0; start < prepared.length; start += batchSize) {
+    const items = prepared.slice(start, start + batchSize);
+    const shape = shapeFor(items, { batch: items.length });
+    const batch = assembleBatch(items, { shape });
+    if (E.isLeft(batch)) return batch;
+    const f = shape.frames;
+    const x0 = new Float32Array(items.length * f * w);
+    items.forEach((_, row) => {
+      x0.set(fillNormal(new Float32Array(f * w), createRng(seed + start + row)), row * f * w);
+    });
+    const session = await velocitySession(config, {
+      shape,
+      sessions,
+      sessionOptions: options.sessionOptions,
+    })();
+    if (E.isLeft(session)) return session;
+    const states = await sampleStates(session.right, {
+      batch: batch.right,
+      params: options.params,
+      x0,
+      steps: options.steps,
+      solver: options.solver,
+      sway: options.sway,
+      guidance: options.guidance,
+    })();
+    if (E.isLeft(states)) return states;
+    // Decoding groups by language: the prompt names it.
+    for (const lang of new Set(items.map((i) => i.lang))) {
+      const rows = items.flatMap((item, r) => (item.lang === lang ? [r] : []));
+      const group = new Float32Array(rows.length * f * w), mask = new Float32Array(rows.length * f);
+      rows.forEach((r, j) => {
+        group.set(states.right.subarray(r * f * w, (r + 1) * f * w), j * f * w);
+        mask.set(batch.right.mask.subarray(r * f, (r + 1) * f), j * f);
+      });
+      const prefix = tokenizer.sotSequence({
+        language: lang,
+        task: "transcribe",
+        timestamps: false,
+      });
+      if (E.isLeft(prefix)) return prefix;
+      const decoded = await decode(whisper, group, {
+        batch: rows.length,
+        prefix: prefix.right,
+        eot: tokenizer.specials.eot,
+        statesMask: mask,
+        ...rules,
+      })();
+      if (E.isLeft(decoded)) return decoded;
+      rows.forEach((r, j) => {
+        const item = items[r];
+        out[start + r] = {
+          text: item.text,
+          lang: item.lang,
+          frames: item.frames,
+          states: states.right.slice(r * f * w, (r * f + item.frames) * w),
+          decoded: tokenizer.decode(decoded.right[j].tokens, { skipSpecial: true }).trim(),
+        };
+      });
+    }
+    options.onBatch?.(Math.min(start + batchSize, prepared.length));
+  }
+  return E.right(out);
+}

@@ -1,0 +1,204 @@
+/**
+ * `deno task eval`: round-trip scores of a trained checkpoint on held-out sentences: text ->
+ * states -> frozen Whisper decoder (greedy) -> text. Reports character and word error rates
+ * per language (Whisper-style normalisation), diversity across seeds, and sampling speed, as
+ * markdown and JSON.
+ *
+ *   deno task eval --checkpoint runs/t2s/checkpoint.safetensors [--data FILE] [--out DIR]
+ */
+import { parseArgs } from "@std/cli";
+import { either as E } from "fp-ts";
+import { loadSentences, splitHeldOut, withFrames } from "../lib/data/mod.ts";
+import { writeFileAtomic } from "../lib/io.ts";
+import { loadT2S } from "../lib/model/checkpoint.ts";
+import { generate, type Generated } from "../lib/model/generate.ts";
+import { charErrorRate, wordErrorRate } from "../lib/whisper/normalize.ts";
+import { openWhisper } from "../lib/whisper/open.ts";
+import { modelTokenizer } from "../lib/whisper/transcribe.ts";
+
+const HELP = `Usage: deno task eval --checkpoint FILE [options]
+  --checkpoint FILE   a checkpoint written by deno task train
+  --data FILE         sentences (default: the run's data, data/sentences.jsonl); the held-out
+                      split is taken with the run's seed and --held-out
+  --held-out X        held-out fraction, as in training (default 0.05)
+  --all               evaluate every sentence of --data instead of the held-out split
+  --limit N           at most N sentences (default all)
+  --seeds K           seeds per sentence for diversity (default 3, on up to 16 sentences)
+  --nfe N             ODE steps (default 16)
+  --guidance W        guidance weight (default 0)
+  --out DIR           where eval.md and eval.json go (default: the checkpoint's folder)
+  --whisper M         override the checkpoint's Whisper model
+  --threads N         ONNX Runtime threads
+  --offline           never contact the hub`;
+
+function fail(message: string): never {
+  console.error(`eval: ${message}`);
+  Deno.exit(1);
+}
+
+let args;
+try {
+  args = parseArgs({
+    args: Deno.args,
+    options: {
+      checkpoint: { type: "string" },
+      data: { type: "string" },
+      "held-out": { type: "string", default: "0.05" },
+      all: { type: "boolean", default: false },
+      limit: { type: "string" },
+      seeds: { type: "string", default: "3" },
+      nfe: { type: "string", default: "16" },
+      guidance: { type: "string", default: "0" },
+      out: { type: "string" },
+      whisper: { type: "string" },
+      threads: { type: "string" },
+      offline: { type: "boolean", default: false },
+      help: { type: "boolean", default: false },
+    },
+  });
+} catch (e) {
+  fail(`${e instanceof Error ? e.message : e}\n${HELP}`);
+}
+const f = args.values;
+if (f.help) {
+  console.log(HELP);
+  Deno.exit(0);
+}
+if (!f.checkpoint) fail(`--checkpoint is required\n${HELP}`);
+const int = (name: string, text: string, min: number) => {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < min) fail(`--${name}: '${text}' must be an integer >= ${min}`);
+  return n;
+};
+const seeds = int("seeds", f.seeds!, 1), nfe = int("nfe", f.nfe!, 1);
+const guidance = Number(f.guidance);
+if (!(guidance >= 0)) fail(`--guidance must be >= 0`);
+const threads = f.threads ? int("threads", f.threads, 1) : undefined;
+
+const ckpt = await loadT2S(f.checkpoint)();
+if (E.isLeft(ckpt)) fail(ckpt.left.message);
+const run = JSON.parse(ckpt.right.metadata.run ?? "{}");
+const runSeed: number = run.settings?.seed ?? 0;
+const dataPath = f.data ?? new URL("../data/sentences.jsonl", import.meta.url).pathname;
+const loaded = await loadSentences(dataPath)();
+if (E.isLeft(loaded)) fail(loaded.left.message);
+const framed = withFrames(loaded.right);
+if (E.isLeft(framed)) fail(framed.left.message);
+const split = splitHeldOut(framed.right, { fraction: Number(f["held-out"]), seed: runSeed });
+let sentences = f.all ? framed.right : split.heldOut;
+if (f.limit) sentences = sentences.slice(0, int("limit", f.limit, 1));
+if (sentences.length === 0) {
+  fail(`no held-out sentences in ${dataPath}; use --all or a larger --held-out`);
+}
+
+const whisperName = f.whisper ?? ckpt.right.metadata.whisper;
+const whisper = await openWhisper(whisperName, { threads, hub: { offline: f.offline } })();
+if (E.isLeft(whisper)) fail(`Whisper ${whisperName}: ${whisper.left.message}`);
+const tokenizer = modelTokenizer(whisper.right);
+if (E.isLeft(tokenizer)) fail(tokenizer.left.message);
+const common = {
+  config: ckpt.right.config,
+  params: ckpt.right.ema,
+  whisper: whisper.right,
+  tokenizer: tokenizer.right,
+  steps: nfe,
+  guidance,
+  sessionOptions: { threads },
+  sessions: new Map(),
+};
+
+// Round trip, timed (the first batch's session setup included; reported as is).
+const started = performance.now();
+const result = await generate(sentences, {
+  ...common,
+  seed: 0,
+  onBatch: (done) =>
+    Deno.stderr.writeSync(new TextEncoder().encode(`\rround trip ${done}/${sentences.length} `)),
+});
+if (E.isLeft(result)) fail(result.left.message);
+const elapsed = (performance.now() - started) / 1000;
+const speech = result.right.reduce((s, g) => s + g.frames / 50, 0);
+
+// Diversity: states of one text under different seeds, mean pairwise distance over their norm.
+const probe = sentences.slice(0, 16);
+const runs: Generated[][] = [];
+for (let k = 0; k < seeds; k++) {
+  const r = await generate(probe, { ...common, seed: 1000 * (k + 1) });
+  if (E.isLeft(r)) fail(r.left.message);
+  runs.push(r.right);
+}
+const diversity = probe.map((_, i) => {
+  const xs = runs.map((r) => r[i].states);
+  let dist = 0, pairs = 0, norm = 0;
+  for (const x of xs) norm += Math.sqrt(x.reduce((s, v) => s + v * v, 0)) / xs.length;
+  for (let a = 0; a < xs.length; a++) {
+    for (let b = a + 1; b < xs.length; b++) {
+      dist += Math.sqrt(xs[a].reduce((s, v, j) => s + (v - xs[b][j]) ** 2, 0));
+      pairs++;
+    }
+  }
+  return pairs ? dist / pairs / Math.max(norm, 1e-12) : 0;
+});
+const meanDiversity = diversity.reduce((a, b) => a + b, 0) / diversity.length;
+
+const byLang = new Map<string, { refs: string[]; hyps: string[] }>();
+for (const g of result.right) {
+  const entry = byLang.get(g.lang) ?? { refs: [], hyps: [] };
+  entry.refs.push(g.text);
+  entry.hyps.push(g.decoded);
+  byLang.set(g.lang, entry);
+}
+const perLanguage = [...byLang].sort(([a], [b]) => a.localeCompare(b)).map(([lang, e]) => ({
+  lang,
+  sentences: e.refs.length,
+  cer: charErrorRate(e.refs, e.hyps),
+  wer: wordErrorRate(e.refs, e.hyps),
+}));
+const all = result.right;
+const report = {
+  checkpoint: f.checkpoint,
+  whisper: whisperName,
+  step: Number(ckpt.right.metadata.step),
+  sentences: all.length,
+  settings: { nfe, guidance, seeds },
+  cer: charErrorRate(all.map((g) => g.text), all.map((g) => g.decoded)),
+  wer: wordErrorRate(all.map((g) => g.text), all.map((g) => g.decoded)),
+  perLanguage,
+  diversity: meanDiversity,
+  speed: { sentencesPerSecond: all.length / elapsed, speechSecondsPerSecond: speech / elapsed },
+  examples: all.slice(0, 10).map((g) => ({ lang: g.lang, text: g.text, decoded: g.decoded })),
+};
+const pct = (x: number) => (100 * x).toFixed(1) + "%";
+const md = [
+  `# Round-trip evaluation`,
+  ``,
+  `Checkpoint \`${f.checkpoint}\` (step ${report.step}), Whisper \`${whisperName}\`, ${all.length} ` +
+  `${
+    f.all ? "" : "held-out "
+  }sentences, ${nfe} Euler steps, guidance ${guidance}, greedy decoding.`,
+  ``,
+  `| language | sentences | CER | WER |`,
+  `| --- | --- | --- | --- |`,
+  ...perLanguage.map((l) => `| ${l.lang} | ${l.sentences} | ${pct(l.cer)} | ${pct(l.wer)} |`),
+  `| all | ${all.length} | ${pct(report.cer)} | ${pct(report.wer)} |`,
+  ``,
+  `Diversity (mean pairwise distance of ${seeds} seeds' states over their norm, ${probe.length} ` +
+  `sentences): ${meanDiversity.toFixed(3)}.`,
+  `Speed: ${report.speed.sentencesPerSecond.toFixed(2)} sentences/s, ` +
+  `${report.speed.speechSecondsPerSecond.toFixed(2)} s of speech per second of compute.`,
+  ``,
+  `| lang | text | decoded |`,
+  `| --- | --- | --- |`,
+  ...report.examples.map((e) => `| ${e.lang} | ${e.text} | ${e.decoded.replaceAll("|", "\\|")} |`),
+  ``,
+].join("\n");
+const outDir = f.out ?? f.checkpoint.replace(/\/[^/]*$/, "");
+await Deno.mkdir(outDir, { recursive: true });
+await writeFileAtomic(`${outDir}/eval.md`, new TextEncoder().encode(md));
+await writeFileAtomic(
+  `${outDir}/eval.json`,
+  new TextEncoder().encode(JSON.stringify(report, null, 2) + "\n"),
+);
+console.error(
+  `\nCER ${pct(report.cer)}, WER ${pct(report.wer)}; wrote ${outDir}/eval.md and eval.json`,
+);

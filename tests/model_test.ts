@@ -1,0 +1,127 @@
+/** The T2S network and recipes on the tiny random Whisper: masking, learning, errors. */
+import assert from "@std/assert";
+import { either as E } from "fp-ts";
+import { Graph } from "../lib/graph/builder.ts";
+import { initParams } from "../lib/graph/params.ts";
+import { openSession, orThrow, runSession } from "../lib/graph/session.ts";
+import { createRng, fillNormal } from "../lib/random.ts";
+import { t2sConfig } from "../lib/model/config.ts";
+import { generate } from "../lib/model/generate.ts";
+import { graphParams, t2sParamDefs, velocity } from "../lib/model/network.ts";
+import {
+  initRun,
+  prepareSentences,
+  RUN_DEFAULTS,
+  type RunContext,
+  type RunSettings,
+  trainStep,
+} from "../lib/model/training.ts";
+import { whisperModel } from "../lib/whisper/runtime.ts";
+import { tinyRandomWhisper } from "../lib/whisper/tiny_random.ts";
+import { modelTokenizer } from "../lib/whisper/transcribe.ts";
+import { rightOf } from "./harness.ts";
+
+const whisper = whisperModel(tinyRandomWhisper({ seed: 0 }), { threads: 2 });
+const tokenizer = rightOf(modelTokenizer(whisper));
+const config = rightOf(t2sConfig("tiny", { width: whisper.config.dModel }));
+
+Deno.test("velocity() ignores padding frames and depends on the text", async () => {
+  const g = new Graph();
+  const params = graphParams(g, t2sParamDefs(config));
+  const [b, f, w] = [2, 12, config.width];
+  const xt = g.input("xt", { dtype: "float32", shape: [b, f, w] });
+  const t = g.input("t", { dtype: "float32", shape: [b] });
+  const text = g.input("text", { dtype: "int64", shape: [b, f] });
+  const mask = g.input("mask", { dtype: "float32", shape: [b, f] });
+  g.output(velocity({ xt, t, text, mask }, { params, config }), "v");
+  const session = await orThrow(openSession(g, { threads: 1 }));
+  // Random (not zero-initialised) weights, so every path of the network is live.
+  const store = initParams(t2sParamDefs(config), { rng: createRng(1) });
+  const feeds: Record<string, Float32Array | BigInt64Array> = {};
+  for (const [n, p] of Object.entries(store)) {
+    feeds[n] = p.data.every((v) => v === 0)
+      ? fillNormal(new Float32Array(p.data.length), createRng(n.length), { std: 0.05 })
+      : p.data;
+  }
+  const x = fillNormal(new Float32Array(b * f * w), createRng(2));
+  const ids = BigInt64Array.from({ length: b * f }, (_, i) => BigInt(i % f < 5 ? 70 + i % 7 : 0));
+  const m = Float32Array.from({ length: b * f }, (_, i) => (i % f < 8 ? 1 : 0));
+  const run = async (xs: Float32Array, text: BigInt64Array) =>
+    (await orThrow(
+      runSession(session, { ...feeds, xt: xs, t: new Float32Array([0.3, 0.7]), text, mask: m }),
+    )).v as Float32Array;
+  const base = await run(x, ids);
+  const changed = x.map((v, i) => (Math.floor(i / w) % f >= 8 ? v + 5 : v)); // padding only
+  const again = await run(changed, ids);
+  const real = (v: Float32Array) => v.filter((_, i) => Math.floor(i / w) % f < 8);
+  assert.deepEqual(real(again), real(base));
+  const otherText = await run(x, ids.map((v) => (v === 0n ? 0n : v + 1n)));
+  assert.notDeepEqual(real(otherText), real(base));
+});
+
+const sentences = [
+  "Hello there.",
+  "Good morning, friend.",
+  "The cat sleeps.",
+  "I like tea.",
+  "See you soon.",
+  "It is raining.",
+  "We walk home.",
+  "Thank you very much.",
+].map((text, i) => ({ id: `s:${i}`, text, lang: "en", frames: 60 + 5 * i }));
+
+function context(settings: Partial<RunSettings>): RunContext {
+  return {
+    settings: {
+      ...RUN_DEFAULTS,
+      batch: 8,
+      lr: 1e-2,
+      warmup: 0,
+      steps: 40,
+      invertSteps: 3,
+      refreshEvery: 1000,
+      cfgDrop: 0,
+      ...settings,
+    },
+    config,
+    whisper,
+    whisperName: "tiny-random",
+    tokenizer,
+    sentences: rightOf(prepareSentences(sentences, { tokenizer })),
+    threads: 2,
+  };
+}
+
+for (const recipe of ["inversion", "distill", "unrolled"] as const) {
+  Deno.test(`trainStep() lowers the ${recipe} loss in a few steps`, async () => {
+    const ctx = context({ recipe, steps: 30 });
+    const sessions = { trainers: new Map(), velocity: new Map() };
+    let state = initRun(ctx);
+    const losses: number[] = [];
+    for (let i = 0; i < 30; i++) {
+      const r = await trainStep(ctx, sessions, state);
+      state = r.state;
+      losses.push(r.metrics.loss);
+    }
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    const first = mean(losses.slice(0, 5)), last = mean(losses.slice(-5));
+    assert.ok(last < first * 0.98, `${recipe}: loss ${first.toFixed(4)} -> ${last.toFixed(4)}`);
+    assert.equal(state.train.step, 30);
+  });
+}
+
+Deno.test("prepareSentences() and generate() name empty, unknown-language and too-long text", async () => {
+  const bad = prepareSentences([{ id: "x:1", text: "Hi", lang: "xx", frames: 50 }], { tokenizer });
+  assert.ok(E.isLeft(bad) && /x:1/.test(bad.left.message));
+  const params = initParams(t2sParamDefs(config), { rng: createRng(0) });
+  const options = { config, params, whisper, tokenizer, steps: 1 };
+  const empty = await generate([{ text: "  ", lang: "en" }], options);
+  assert.ok(E.isLeft(empty) && /sentence 1/.test(empty.left.message));
+  const klingon = await generate([{ text: "Qapla'", lang: "klingon" }], options);
+  assert.ok(E.isLeft(klingon) && /klingon/i.test(klingon.left.message));
+  const long = await generate([{ text: "word ".repeat(200), lang: "en" }], options);
+  assert.ok(
+    E.isLeft(long) && /30 s|split/i.test(long.left.message),
+    E.isLeft(long) ? long.left.message : "",
+  );
+});
