@@ -33,7 +33,6 @@ import {
   reshape,
   slice,
   split,
-  sub,
   transpose,
   where,
 } from "../graph/ops.ts";
