@@ -366,7 +366,8 @@ export function runIdentity(context: RunContext): string {
 export async function saveRun(path: string, context: RunContext, state: RunState): Promise<void> {
   const targets: Record<string, Tensor> = {};
   const made: Record<string, number> = {};
-  for (const [id, t] of state.targets) {
+  // Sorted, so the bytes do not depend on the order targets were made in (resume).
+  for (const [id, t] of [...state.targets].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
     targets[id] = {
       shape: [t.states.length / context.config.width, context.config.width],
       data: t.states,

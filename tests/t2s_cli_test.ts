@@ -1,0 +1,167 @@
+/** `deno task train`, `sample` and `eval` end to end on the tiny random Whisper. */
+import assert from "@std/assert";
+import { decodeSafetensors } from "../lib/graph/safetensors.ts";
+import { rightOf } from "./harness.ts";
+
+const root = new URL("../", import.meta.url).pathname;
+const decoder = new TextDecoder();
+
+async function run(script: string, args: string[]) {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", `${root}scripts/${script}`, ...args],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  return { code: out.code, stdout: decoder.decode(out.stdout), stderr: decoder.decode(out.stderr) };
+}
+
+const SENTENCES = [
+  ["Hello there.", "en"],
+  ["Good morning, friend.", "en"],
+  ["The cat sleeps.", "en"],
+  ["Guten Morgen.", "de"],
+  ["Wie geht es dir?", "de"],
+  ["Bonjour à tous.", "fr"],
+  ["Merci beaucoup.", "fr"],
+  ["I like tea.", "en"],
+];
+
+async function dataFile(dir: string): Promise<string> {
+  const path = `${dir}/data.jsonl`;
+  await Deno.writeTextFile(
+    path,
+    SENTENCES.map(([text, lang]) => JSON.stringify({ text, lang })).join("\n") + "\n",
+  );
+  return path;
+}
+
+const common = (data: string, out: string) => [
+  "--data",
+  data,
+  "--out",
+  out,
+  "--whisper",
+  "tiny-random",
+  "--size",
+  "tiny",
+  "--batch",
+  "4",
+  "--steps",
+  "6",
+  "--invert-steps",
+  "2",
+  "--refresh-every",
+  "3",
+  "--target-nfe",
+  "2",
+  "--held-out",
+  "0.25",
+  "--threads",
+  "1",
+  "--save-every",
+  "2",
+  "--quiet",
+];
+
+Deno.test("train resumes exactly: 3 + 3 steps equal 6 uninterrupted steps (distill)", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const data = await dataFile(dir);
+    const full = await run("train.ts", common(data, `${dir}/full`));
+    assert.equal(full.code, 0, full.stderr);
+    const first = await run("train.ts", [...common(data, `${dir}/split`), "--stop-after", "3"]);
+    assert.equal(first.code, 0, first.stderr);
+    assert.match(first.stderr, /continue with --resume/);
+    const second = await run("train.ts", [...common(data, `${dir}/split`), "--resume"]);
+    assert.equal(second.code, 0, second.stderr);
+    const losses = async (out: string) =>
+      (await Deno.readTextFile(`${out}/metrics.jsonl`)).trim().split("\n").map((l) =>
+        JSON.parse(l).loss
+      );
+    const a = await losses(`${dir}/full`), b = await losses(`${dir}/split`);
+    assert.equal(a.length, 6);
+    assert.deepEqual(b, a);
+    const ckpt = (p: string) => Deno.readFile(`${p}/checkpoint.safetensors`);
+    assert.deepEqual(await ckpt(`${dir}/split`), await ckpt(`${dir}/full`));
+    assert.ok((await Deno.readTextFile(`${dir}/full/loss.svg`)).startsWith("<svg"));
+
+    // sample: states and lengths for each text, and the decoder's reading.
+    const samples = `${dir}/samples.safetensors`;
+    const s = await run("sample.ts", [
+      "--checkpoint",
+      `${dir}/full/checkpoint.safetensors`,
+      "--out",
+      samples,
+      "--nfe",
+      "2",
+      "--threads",
+      "1",
+      "Hello world.",
+      "Good night.",
+    ]);
+    assert.equal(s.code, 0, s.stderr);
+    const file = rightOf(decodeSafetensors(await Deno.readFile(samples)));
+    const lengths = [...(file.tensors.lengths.data as BigInt64Array)].map(Number);
+    assert.equal(lengths.length, 2);
+    assert.deepEqual(file.tensors["states/1"].shape, [lengths[1], 32]);
+    assert.equal(JSON.parse(file.metadata.decoded).length, 2);
+    assert.match(s.stdout, /Hello world\.\n  -> /);
+
+    // eval: markdown and JSON with per-language rates, diversity and speed.
+    const e = await run("eval.ts", [
+      "--checkpoint",
+      `${dir}/full/checkpoint.safetensors`,
+      "--data",
+      data,
+      "--held-out",
+      "0.25",
+      "--nfe",
+      "2",
+      "--seeds",
+      "2",
+      "--threads",
+      "1",
+      "--out",
+      `${dir}/eval`,
+    ]);
+    assert.equal(e.code, 0, e.stderr);
+    const report = JSON.parse(await Deno.readTextFile(`${dir}/eval/eval.json`));
+    assert.ok(report.sentences >= 3 && report.perLanguage.length === 3);
+    assert.ok(Number.isFinite(report.cer) && report.diversity > 0);
+    assert.ok(report.speed.sentencesPerSecond > 0);
+    assert.match(await Deno.readTextFile(`${dir}/eval/eval.md`), /\| all \|/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("train, sample and eval name bad input", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const data = await dataFile(dir);
+    const noWhisper = await run("train.ts", [
+      ...common(data, `${dir}/a`),
+      "--whisper",
+      `${dir}/no-such-model`,
+      "--offline",
+    ]);
+    assert.equal(noWhisper.code, 1);
+    assert.match(noWhisper.stderr, /no-such-model/);
+    await Deno.writeTextFile(`${dir}/bad.jsonl`, '{"text": "Hi", "lang": "zz"}\n');
+    const badLang = await run("train.ts", common(`${dir}/bad.jsonl`, `${dir}/b`));
+    assert.equal(badLang.code, 1);
+    assert.match(badLang.stderr, /bad\.jsonl:1/);
+    const badRecipe = await run("train.ts", [...common(data, `${dir}/c`), "--recipe", "magic"]);
+    assert.match(badRecipe.stderr, /--recipe must be distill, unrolled or inversion/);
+    await Deno.writeFile(`${dir}/corrupt.safetensors`, new Uint8Array([1, 2, 3]));
+    const corrupt = await run("sample.ts", ["--checkpoint", `${dir}/corrupt.safetensors`, "Hi."]);
+    assert.equal(corrupt.code, 1);
+    assert.match(corrupt.stderr, /corrupt\.safetensors/);
+    const emptyText = await run("sample.ts", ["--checkpoint", `${dir}/corrupt.safetensors`]);
+    assert.match(emptyText.stderr, /no text/);
+    const noResume = await run("train.ts", [...common(data, `${dir}/d`), "--resume"]);
+    assert.match(noResume.stderr, /no checkpoint/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
