@@ -35,7 +35,7 @@ export interface T2SConfigError {
 
 /** Depth, text width and heads of each named size; the width comes from Whisper. */
 const SIZES = {
-  tiny: { depth: 2, textWidth: 16, textBlocks: 1, headWidth: 16, mlpRatio: 2 },
+  tiny: { depth: 2, textWidth: 16, textBlocks: 1, headWidth: 64, mlpRatio: 2 },
   small: { depth: 4, textWidth: 128, textBlocks: 2, headWidth: 64, mlpRatio: 2 },
   base: { depth: 8, textWidth: 256, textBlocks: 4, headWidth: 64, mlpRatio: 4 },
 } as const;
@@ -64,7 +64,8 @@ export function t2sConfig(
   const fail = (message: string) => E.left({ _tag: "T2SConfigError" as const, message });
   if (!s) return fail(`unknown model size '${size}'; sizes: ${Object.keys(SIZES).join(", ")}`);
   const { width } = options;
-  const heads = Math.max(1, Math.round(width / s.headWidth));
+  // 64-wide heads, and at least two (the tiny test widths are 32).
+  const heads = Math.max(2, Math.round(width / s.headWidth));
   if (!Number.isInteger(width) || width < 8 || width % heads !== 0) {
     return fail(`width ${width} must be an integer >= 8 divisible by ${heads} heads`);
   }
