@@ -51,6 +51,7 @@ const HELP = `Usage: deno task train [options]
   --resume            continue the run in --out exactly
   --force             overwrite an existing run in --out
   --stop-after N      stop (and save) after step N, for tests and budgets
+  --minutes X         stop (and save) after X minutes of this invocation's wall time
   --threads N         ONNX Runtime threads
   --provider P        cpu (default) or cuda
   --offline           never contact the Hugging Face hub
@@ -85,6 +86,7 @@ const flagSpec = {
   out: { type: "string" },
   "save-every": { type: "string" },
   "stop-after": { type: "string" },
+  minutes: { type: "string" },
   threads: { type: "string" },
   provider: { type: "string" },
   resume: { type: "boolean", default: false },
@@ -165,6 +167,7 @@ const dataPath = str("data", new URL("../data/sentences.jsonl", import.meta.url)
 const whisperName = str("whisper", "tiny-random");
 const saveEvery = int("save-every", 50);
 const stopAfter = int("stop-after", Number.MAX_SAFE_INTEGER, 0);
+const minutes = num("minutes", Infinity, (n) => n > 0);
 const threads = option("threads") === undefined ? undefined : int("threads", 1);
 const ckptPath = `${out}/checkpoint.safetensors`, metricsPath = `${out}/metrics.jsonl`;
 
@@ -265,6 +268,7 @@ while (state.train.step < settings.steps && !stop) {
   lines.push(JSON.stringify(result.metrics));
   bar(result.metrics.loss);
   if (state.train.step >= stopAfter) stop = true;
+  if ((performance.now() - started) / 60000 >= minutes) stop = true;
   if (state.train.step % saveEvery === 0 || state.train.step === settings.steps) await flush();
 }
 await flush();
