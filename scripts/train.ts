@@ -29,7 +29,8 @@ const HELP = `Usage: deno task train [options]
   --data FILE         .txt (with --lang), .jsonl {text, lang} or .tsv text<TAB>lang
                       (default data/sentences.jsonl, the project's multilingual set)
   --lang L            language of a .txt file
-  --whisper M         Whisper: hub id, folder, or tiny-random (default tiny-random)
+  --whisper M         Whisper: hub id, folder, or tiny-random for a smoke run
+                      (default openai/whisper-base, from the cache or downloaded)
   --recipe R          distill (default), unrolled or inversion
   --size S            tiny, small (default) or base
   --steps N           optimizer steps (default ${RUN_DEFAULTS.steps})
@@ -164,7 +165,7 @@ const settings: RunSettings = {
 };
 const out = str("out", "runs/t2s");
 const dataPath = str("data", new URL("../data/sentences.jsonl", import.meta.url).pathname);
-const whisperName = str("whisper", "tiny-random");
+const whisperName = str("whisper", "openai/whisper-base");
 const saveEvery = int("save-every", 50);
 const stopAfter = int("stop-after", Number.MAX_SAFE_INTEGER, 0);
 const minutes = num("minutes", Infinity, (n) => n > 0);
