@@ -105,7 +105,7 @@ Deno.test("train resumes exactly: 3 + 3 steps equal 6 uninterrupted steps (disti
     assert.equal(lengths.length, 2);
     assert.deepEqual(file.tensors["states/1"].shape, [lengths[1], 32]);
     assert.equal(JSON.parse(file.metadata.decoded).length, 2);
-    assert.match(s.stdout, /Hello world\.\n  -> /);
+    assert.match(s.stdout, /Hello world\.\n {2}-> /);
 
     // eval: markdown and JSON with per-language rates, diversity and speed.
     const e = await run("eval.ts", [

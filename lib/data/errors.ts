@@ -22,6 +22,7 @@ export type DataErrorKind =
 
 /** One problem at one place. */
 export interface DataIssue {
+  /** What went wrong. */
   readonly kind: DataErrorKind;
   /** The file (as given to the reader), if the problem is in one. */
   readonly file?: string;
@@ -33,10 +34,13 @@ export interface DataIssue {
 
 /** A failure to read a dataset: all its issues, and a message listing them. */
 export interface DataError {
+  /** Discriminant for telling DataError apart from other errors. */
   readonly _tag: "DataError";
   /** The first issue's kind. */
   readonly kind: DataErrorKind;
+  /** Every issue's message, one per line (the first 20 in full, the rest counted). */
   readonly message: string;
+  /** Every issue found, in file order. */
   readonly issues: readonly DataIssue[];
 }
 

@@ -7,7 +7,9 @@
 
 /** A train / held-out split; each part keeps the input order. */
 export interface HeldOutSplit<T> {
+  /** The items kept for training. */
   readonly train: T[];
+  /** The held-out items (about `fraction` of each language). */
   readonly heldOut: T[];
 }
 

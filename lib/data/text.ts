@@ -37,6 +37,7 @@ export const TEXT_FORMATS: readonly TextFormat[] = ["txt", "jsonl", "tsv"];
 
 /** Options of {@link parseSentences}. */
 export interface ParseOptions {
+  /** How the text is laid out: one sentence per line (txt), JSON lines or tab-separated. */
   readonly format: TextFormat;
   /** The language of a .txt file (required there); the default for lines that give none. */
   readonly lang?: string;

@@ -21,8 +21,11 @@ import {
 
 /** Shape of a batch of state sequences: [batch, frames, dim]. */
 export interface SequenceShape {
+  /** Sequences in the batch. */
   readonly batch: number;
+  /** Frames per sequence (padded length). */
   readonly frames: number;
+  /** Values per frame. */
   readonly dim: number;
 }
 

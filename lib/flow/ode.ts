@@ -47,6 +47,7 @@ const axpy = (x: Float32Array, h: number, v: Float32Array): Float32Array =>
 
 /** Options for {@link integrate}. */
 export interface IntegrateOptions {
+  /** The fixed-step solver (default "euler"). */
   readonly solver?: Solver;
   /** Number of uniform steps (ignored when `grid` is given). Default 32. */
   readonly steps?: number;

@@ -16,14 +16,21 @@ export type Coefficient = <S>(t: S, s: Scalars<S>) => S;
 
 /** A probability path: mean coefficients, noise scale and their time derivatives. */
 export interface ProbabilityPath {
+  /** Name with its parameters, e.g. `ot(sigmaMin=0)`, for logs and errors. */
   readonly name: string;
   /** Paper and equation the path comes from. */
   readonly citation: string;
+  /** alpha(t), the weight of the data x1 in x_t. */
   readonly alpha: Coefficient;
+  /** beta(t), the weight of the noise x0 in x_t. */
   readonly beta: Coefficient;
+  /** sigma(t), the scale of the extra noise eps in x_t. */
   readonly sigma: Coefficient;
+  /** alpha'(t), the time derivative of {@link ProbabilityPath.alpha}. */
   readonly dAlpha: Coefficient;
+  /** beta'(t), the time derivative of {@link ProbabilityPath.beta}. */
   readonly dBeta: Coefficient;
+  /** sigma'(t), the time derivative of {@link ProbabilityPath.sigma}. */
   readonly dSigma: Coefficient;
 }
 

@@ -12,7 +12,9 @@ import { graphScalars, numbers } from "./scalar.ts";
 
 /** Endpoints, per-sample times and optional noise; arrays are [batch, ...] flattened. */
 export interface PathSample<A> {
+  /** Source (noise) samples, [batch, ...]. */
   readonly x0: A;
+  /** Data samples, shaped like x0. */
   readonly x1: A;
   /** One time per sample, [batch]. */
   readonly t: A;
@@ -116,6 +118,7 @@ function needsNoise(path: ProbabilityPath): boolean {
 
 /** Keeps times away from the ends, where some paths' velocities are singular. */
 export interface TimeSamplerOptions {
+  /** Margin kept from t = 0 and t = 1 (default 1e-5). */
   readonly eps?: number;
 }
 

@@ -8,13 +8,21 @@ import { add, cos, div, mul, sin, sqrt, sub } from "../graph/ops.ts";
 
 /** Arithmetic over some scalar representation S. */
 export interface Scalars<S> {
+  /** A constant. */
   readonly c: (x: number) => S;
+  /** a + b. */
   readonly add: (a: S, b: S) => S;
+  /** a - b. */
   readonly sub: (a: S, b: S) => S;
+  /** a * b. */
   readonly mul: (a: S, b: S) => S;
+  /** a / b. */
   readonly div: (a: S, b: S) => S;
+  /** Square root. */
   readonly sqrt: (a: S) => S;
+  /** Sine (radians). */
   readonly sin: (a: S) => S;
+  /** Cosine (radians). */
   readonly cos: (a: S) => S;
 }
 

@@ -86,10 +86,31 @@ export interface SessionError {
 
 const sessionError = (message: string): SessionError => ({ _tag: "SessionError", message });
 
+/**
+ * The ONNX Runtime session behind a {@link Session}: an onnxruntime-node `InferenceSession`,
+ * typed by the members flowt2s relies on so that the public API does not expose ORT's types.
+ */
+export interface OrtSession {
+  /** Input names of the loaded model, in model order. */
+  readonly inputNames: readonly string[];
+  /** Output names of the loaded model, in model order. */
+  readonly outputNames: readonly string[];
+  /**
+   * Runs the model on `feeds` (onnxruntime-node `Tensor`s by input name) and resolves to the
+   * `fetches` outputs by name, each an ORT tensor whose `data` is the flat typed array.
+   */
+  run(
+    feeds: Readonly<Record<string, unknown>>,
+    fetches: readonly string[],
+  ): Promise<Readonly<Record<string, { readonly data: unknown }>>>;
+  /** Frees the native session; it cannot run afterwards. */
+  release(): Promise<void>;
+}
+
 /** An open session with the static signature of the graph it was built from. */
 export interface Session {
   /** The underlying ONNX Runtime session. */
-  readonly ort: ort.InferenceSession;
+  readonly ort: OrtSession;
   /** Graph inputs by name, with their dtypes and static shapes. */
   readonly inputs: ReadonlyMap<string, Pick<Value, "dtype" | "shape">>;
   /** Graph outputs by (serialised) name, with their dtypes and static shapes. */
@@ -317,7 +338,7 @@ export function runSession(
     }
   }
   return TE.tryCatch(async () => {
-    const out = await session.ort.run(tensors, wanted as string[]);
+    const out = await session.ort.run(tensors, wanted);
     return Object.fromEntries(wanted.map((n) => [n, out[n].data as TensorData]));
   }, (e) => sessionError(`run failed: ${String(e)}`));
 }

@@ -13,8 +13,11 @@ import { type RateEntry, type RateTable, WHISPER_RATES } from "./rates.ts";
 
 /** A text with the measured duration of its speech, in seconds. */
 export interface CalibrationPair {
+  /** The text that was spoken. */
   readonly text: string;
+  /** Duration of its speech, seconds (> 0). */
   readonly seconds: number;
+  /** Its language: a Whisper code, name or alias. */
   readonly language: string;
 }
 
@@ -34,7 +37,9 @@ export interface CalibrateOptions {
 
 /** The fit for one language. */
 export interface LanguageFit {
+  /** The language's Whisper code. */
   readonly code: string;
+  /** Pairs of this language used in the fit. */
   readonly pairs: number;
   /** Fitted rate, units per second. */
   readonly rate: number;
@@ -56,6 +61,7 @@ export interface Calibration {
   readonly rmse: number;
   /** Mean of |predicted - measured| / measured over all pairs. */
   readonly meanRelativeError: number;
+  /** Per-language fits, one per language present. */
   readonly languages: LanguageFit[];
 }
 

@@ -19,8 +19,11 @@ export type LengthErrorKind =
 
 /** A failure of the length heuristics, naming the problem and the fix. */
 export interface LengthError {
+  /** Discriminant for telling LengthError apart from other errors. */
   readonly _tag: "LengthError";
+  /** What went wrong. */
   readonly kind: LengthErrorKind;
+  /** What is wrong and how to fix it. */
   readonly message: string;
 }
 

@@ -19,8 +19,11 @@ export const DEFAULT_MIN_FRAMES = 25;
 
 /** Seconds added per pause, plus once per text (`edge`: leading and trailing silence). */
 export interface Pauses {
+  /** Seconds per clause pause (comma, semicolon, ...). */
   readonly clause: number;
+  /** Seconds per sentence pause (. ! ? ...). */
   readonly sentence: number;
+  /** Seconds added once per text: leading and trailing silence. */
   readonly edge: number;
 }
 

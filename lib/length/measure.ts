@@ -38,9 +38,11 @@ export interface UnitParts {
 export interface Measurement {
   /** The resolved Whisper code. */
   readonly language: string;
+  /** The unit the language is counted in: words, characters or syllables. */
   readonly unit: Unit;
   /** Total units: the sum of `parts`. */
   readonly units: number;
+  /** The units, split by where they came from. */
   readonly parts: UnitParts;
   /** Clause pauses (commas, semicolons, colons, dashes, ...) between spoken parts. */
   readonly clauses: number;

@@ -28,9 +28,13 @@ export type TokenKind =
 
 /** A piece of text with its kind and its count in its own unit (0 for punctuation). */
 export interface Token {
+  /** What the token is. */
   readonly kind: TokenKind;
+  /** The token's text as it appears in the input. */
   readonly text: string;
+  /** Offset of the token in the input, in UTF-16 code units. */
   readonly start: number;
+  /** Its count in its own unit (words, letters, characters, morae or syllables; 0 for punctuation). */
   readonly count: number;
 }
 

@@ -76,6 +76,21 @@ export function saveT2S(
 /**
  * Reads and validates a checkpoint: the config, and every parameter store against it.
  * A missing, truncated or foreign file is an error naming it.
+ *
+ * @example
+ * ```ts
+ * import assert from "@std/assert";
+ * import { either as E } from "fp-ts";
+ * import { saveParams } from "../graph/params.ts";
+ * import { orThrow } from "../graph/session.ts";
+ * import { loadT2S } from "./checkpoint.ts";
+ * const missing = await loadT2S("/no/such/ckpt.safetensors")();
+ * assert.ok(E.isLeft(missing) && missing.left.message.includes("/no/such/ckpt.safetensors"));
+ * const path = `${await Deno.makeTempDir()}/other.safetensors`;
+ * await orThrow(saveParams(path, { model: { w: { shape: [1], data: new Float32Array(1) } } }));
+ * const foreign = await loadT2S(path)();
+ * assert.ok(E.isLeft(foreign) && foreign.left.message.includes("not a flowt2s T2S checkpoint"));
+ * ```
  */
 export function loadT2S(path: string): TE.TaskEither<T2SCheckpointError, T2SCheckpoint> {
   return F.pipe(

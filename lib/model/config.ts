@@ -33,15 +33,26 @@ export interface T2SConfigError {
   readonly message: string;
 }
 
+/** The named sizes: tiny (tests), small, base. */
+export type T2SSize = "tiny" | "small" | "base";
+
 /** Depth, text width and heads of each named size; the width comes from Whisper. */
-const SIZES = {
+const SIZES: Readonly<
+  Record<
+    T2SSize,
+    {
+      readonly depth: number;
+      readonly textWidth: number;
+      readonly textBlocks: number;
+      readonly headWidth: number;
+      readonly mlpRatio: number;
+    }
+  >
+> = {
   tiny: { depth: 2, textWidth: 16, textBlocks: 1, headWidth: 64, mlpRatio: 2 },
   small: { depth: 4, textWidth: 128, textBlocks: 2, headWidth: 64, mlpRatio: 2 },
   base: { depth: 8, textWidth: 256, textBlocks: 4, headWidth: 64, mlpRatio: 4 },
-} as const;
-
-/** The named sizes: tiny (tests), small, base. */
-export type T2SSize = keyof typeof SIZES;
+};
 
 /**
  * The configuration of a named size for states `width` wide (the Whisper model's d_model).

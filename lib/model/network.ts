@@ -154,7 +154,7 @@ function depthwiseConv(x: Value, weight: Value, bias: Value): Value {
  */
 export function textEncoder(
   text: Value,
-  options: { params: Params; config: T2SConfig; mask: Value },
+  options: { params: Readonly<Record<string, Value>>; config: T2SConfig; mask: Value },
 ): Value {
   const { params: p, config, mask } = options;
   const keep = unsqueeze(mask, [2]);
@@ -217,7 +217,7 @@ export interface VelocityInputs {
  */
 export function velocity(
   inputs: VelocityInputs,
-  options: { params: Params; config: T2SConfig },
+  options: { params: Readonly<Record<string, Value>>; config: T2SConfig },
 ): Value {
   const { xt, t, text, mask } = inputs, { params: p, config } = options;
   const [, frames, w] = xt.shape;
@@ -247,8 +247,21 @@ export function velocity(
 }
 
 /**
- * Declares every parameter of `defs` as a float32 graph input named after it (for inference
- * graphs; training steps declare them through buildTrainStep).
+ * Declares every parameter of `defs` as a float32 graph input named after it, shaped as its
+ * definition says (for inference graphs; training steps declare them through buildTrainStep).
+ * Returns the inputs by parameter name.
+ *
+ * @example
+ * ```ts
+ * import assert from "@std/assert";
+ * import { Graph } from "../graph/builder.ts";
+ * import { init } from "../graph/params.ts";
+ * import { graphParams } from "./network.ts";
+ * const g = new Graph();
+ * const p = graphParams(g, { "in.w": { shape: [4, 8], init: init.normal(0.02) } });
+ * assert.deepEqual(p["in.w"].shape, [4, 8]);
+ * assert.deepEqual(g.inputs.map((v) => g.serialName(v)), ["in.w"]);
+ * ```
  */
 export function graphParams(
   g: Value["graph"],

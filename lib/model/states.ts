@@ -81,7 +81,26 @@ export function invertStates(
 /** Sessions of the velocity network, one per batch shape. */
 export type VelocitySessions = Map<string, Promise<E.Either<SessionError, Session>>>;
 
-/** The velocity network's session for `shape` (parameters are inputs, fed per call). */
+/**
+ * The velocity network's session for `shape` (inputs `xt` [B, F, width], `t` [B], `text`
+ * [B, F], `mask` [B, F] and every parameter by name, fed per call; output `v` [B, F, width]).
+ * Sessions are opened once per batch shape and kept in `sessions`.
+ *
+ * @example
+ * ```ts
+ * import assert from "@std/assert";
+ * import { orThrow } from "../graph/session.ts";
+ * import { t2sConfig } from "./config.ts";
+ * import { velocitySession, type VelocitySessions } from "./states.ts";
+ * const config = t2sConfig("tiny", { width: 32 });
+ * if (config._tag === "Left") throw new Error(config.left.message);
+ * const sessions: VelocitySessions = new Map();
+ * const shape = { batch: 2, frames: 4, tokens: 2 };
+ * const s = await orThrow(velocitySession(config.right, { shape, sessions }));
+ * assert.deepEqual(s.outputs.get("v")?.shape, [2, 4, 32]);
+ * assert.equal(await orThrow(velocitySession(config.right, { shape, sessions })), s);
+ * ```
+ */
 export function velocitySession(
   config: T2SConfig,
   options: { shape: BatchShape; sessions: VelocitySessions; sessionOptions?: SessionOptions },

@@ -13,7 +13,9 @@ import { checkCosts, type CostMatrix, type OtError, otError } from "./types.ts";
 
 /** A condition cost matrix (rows x0, columns x1) and its weight lambda. */
 export interface ConditionTerm {
+  /** Condition costs, rows x0 by columns x1 (0 for the same condition). */
   readonly costs: CostMatrix;
+  /** lambda, the weight of the condition costs added to the transport costs. */
   readonly weight: number;
 }
 

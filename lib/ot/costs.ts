@@ -17,9 +17,13 @@ import { type CostMatrix, type OtError, otError } from "./types.ts";
 
 /** A batch of sequences, row-major [count, frames, dim], with valid frames per sample. */
 export interface Sequences {
+  /** The values, row-major [count, frames, dim]. */
   readonly data: Float32Array;
+  /** Sequences in the batch. */
   readonly count: number;
+  /** Frames per sequence (padded length). */
   readonly frames: number;
+  /** Values per frame. */
   readonly dim: number;
   /**
    * Valid frames per sample, integers in [1, frames] (default: all frames). Costs are masked
@@ -36,10 +40,15 @@ export interface CostOptions {
 
 /** The checked shape of a cost problem; `lengths` are x1's valid frames. */
 export interface CostShape {
+  /** x0 sequences (cost matrix rows). */
   readonly rows: number;
+  /** x1 sequences (cost matrix columns). */
   readonly cols: number;
+  /** Frames per sequence (padded length). */
   readonly frames: number;
+  /** Values per frame. */
   readonly dim: number;
+  /** x1's valid frames per sample, [cols]. */
   readonly lengths: Int32Array;
 }
 

@@ -47,17 +47,25 @@ export type CostGraphVariant = "full" | "masked" | "pairing";
 
 /** The static shape a cost session is built for. */
 export interface CostSessionShape {
+  /** x0 sequences (cost matrix rows). */
   readonly rows: number;
+  /** x1 sequences (cost matrix columns). */
   readonly cols: number;
+  /** Frames per sequence (padded length). */
   readonly frames: number;
+  /** Values per frame. */
   readonly dim: number;
 }
 
 /** Open cost graphs for one shape: `masked` is absent for terms 'pairing'. */
 export interface CostSession {
+  /** The static shape the graphs were built for. */
   readonly shape: CostSessionShape;
+  /** Which terms the graphs compute. */
   readonly terms: CostTerms;
+  /** The graph for batches whose x1 lengths are all `frames` (the `pairing` graph for terms 'pairing'). */
   readonly full: Session;
+  /** The graph for variable x1 lengths (terms 'full' only). */
   readonly masked?: Session;
 }
 

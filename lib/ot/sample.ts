@@ -11,12 +11,15 @@ import { type CostMatrix, type OtError, otError } from "./types.ts";
 
 /** Sampled pairs: `rows[k]` (x0 index) goes with `cols[k]` (x1 index). */
 export interface Pairs {
+  /** x0 index of each pair. */
   readonly rows: Int32Array;
+  /** x1 index of each pair. */
   readonly cols: Int32Array;
 }
 
 /** Options for {@link samplePairs}. */
 export interface SampleOptions {
+  /** The source of randomness for the draws. */
   readonly rng: Rng;
   /** Pairs to draw (default: rows; without replacement at most min(rows, cols)). */
   readonly count?: number;

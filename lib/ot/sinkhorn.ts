@@ -37,7 +37,9 @@ export interface SinkhornOptions {
 
 /** An entropic transport plan with its certificate. */
 export interface SinkhornResult {
+  /** Rows of the plan (x0 samples). */
   readonly rows: number;
+  /** Columns of the plan (x1 samples). */
   readonly cols: number;
   /** Row-major plan, rows x cols; its row and column sums match the marginals. */
   readonly plan: Float64Array;

@@ -21,8 +21,11 @@ export type OtErrorKind =
 
 /** A degenerate input or a failed solve. `not-converged` also carries the last error. */
 export interface OtError {
+  /** Discriminant for telling OtError apart from other errors. */
   readonly _tag: "OtError";
+  /** What went wrong. */
   readonly kind: OtErrorKind;
+  /** What is wrong and how to fix it. */
   readonly message: string;
   /** Sinkhorn only: the L1 marginal error when the iteration budget ran out. */
   readonly marginalError?: number;
@@ -71,8 +74,11 @@ export function otOrThrow<A>(result: E.Either<OtError, A>): A {
  * transport plan.
  */
 export interface CostMatrix {
+  /** Number of rows (x0 samples). */
   readonly rows: number;
+  /** Number of columns (x1 samples). */
   readonly cols: number;
+  /** The entries, row-major, rows x cols. */
   readonly data: Float64Array;
 }
 

@@ -121,7 +121,18 @@ export function sizeConfig(size: string): E.Either<ConfigError, WhisperConfig> {
   ));
 }
 
-/** True for models whose vocabulary has language tokens. */
+/**
+ * True for models whose vocabulary has language tokens (51865 tokens or more).
+ *
+ * @example
+ * ```ts
+ * import assert from "@std/assert";
+ * import { isMultilingual, sizeConfig } from "./config.ts";
+ * const tiny = sizeConfig("tiny"), tinyEn = sizeConfig("tiny.en");
+ * assert.ok(tiny._tag === "Right" && isMultilingual(tiny.right));
+ * assert.ok(tinyEn._tag === "Right" && !isMultilingual(tinyEn.right));
+ * ```
+ */
 export const isMultilingual = (config: WhisperConfig): boolean => config.vocabSize >= 51865;
 
 /** The config.json key of each field. */

@@ -18,11 +18,21 @@ export interface ImportError {
   readonly message: string;
 }
 
-/** An {@link ImportError} with `message`. */
+/**
+ * An {@link ImportError} with `message`.
+ *
+ * @example
+ * ```ts
+ * import assert from "@std/assert";
+ * import { importError } from "./import_common.ts";
+ * assert.deepEqual(importError("bad magic"), { _tag: "ImportError", message: "bad magic" });
+ * ```
+ */
 export const importError = (message: string): ImportError => ({ _tag: "ImportError", message });
 
 /** Thrown by {@link ByteReader} past the end; the parsers turn it into an ImportError. */
 export class TruncatedError extends Error {
+  /** The error name, `TruncatedError`. */
   override name = "TruncatedError";
 }
 
@@ -90,13 +100,35 @@ export class ByteReader {
   }
 }
 
-/** Float32 values of little-endian float32 bytes (copied, so any alignment works). */
+/**
+ * Float32 values of little-endian float32 bytes (copied, so any alignment works).
+ *
+ * @example
+ * ```ts
+ * import assert from "@std/assert";
+ * import { f32FromBytes } from "./import_common.ts";
+ * const bytes = new Uint8Array(new Float32Array([1.5, -2]).buffer);
+ * const unaligned = new Uint8Array([0, ...bytes]).subarray(1);
+ * assert.deepEqual([...f32FromBytes(unaligned)], [1.5, -2]);
+ * ```
+ */
 export const f32FromBytes = (bytes: Uint8Array): Float32Array =>
   new Float32Array(bytes.slice().buffer);
 
 let halfTable: Float32Array | undefined;
 
-/** The float value of IEEE half-precision bits (0x3c00 is 1). */
+/**
+ * The float value of IEEE half-precision bits (0x3c00 is 1).
+ *
+ * @example
+ * ```ts
+ * import assert from "@std/assert";
+ * import { halfToFloat } from "./import_common.ts";
+ * assert.equal(halfToFloat(0x3c00), 1);
+ * assert.equal(halfToFloat(0xc000), -2);
+ * assert.equal(halfToFloat(0x7c00), Infinity);
+ * ```
+ */
 export function halfToFloat(bits: number): number {
   // A table of all 65536 halves: a lookup per element is much faster than decoding each.
   halfTable ??= toFloat32({
@@ -107,14 +139,32 @@ export function halfToFloat(bits: number): number {
   return halfTable[bits & 0xffff];
 }
 
-/** Float32 values of little-endian IEEE half-precision bytes. */
+/**
+ * Float32 values of little-endian IEEE half-precision bytes.
+ *
+ * @example
+ * ```ts
+ * import assert from "@std/assert";
+ * import { f16FromBytes } from "./import_common.ts";
+ * assert.deepEqual([...f16FromBytes(new Uint8Array([0x00, 0x3c, 0x00, 0xc0]))], [1, -2]);
+ * ```
+ */
 export function f16FromBytes(bytes: Uint8Array): Float32Array {
   const bits = new Uint16Array(bytes.slice().buffer), out = new Float32Array(bits.length);
   for (let i = 0; i < bits.length; i++) out[i] = halfToFloat(bits[i]);
   return out;
 }
 
-/** Float32 values of little-endian bfloat16 bytes. */
+/**
+ * Float32 values of little-endian bfloat16 bytes.
+ *
+ * @example
+ * ```ts
+ * import assert from "@std/assert";
+ * import { bf16FromBytes } from "./import_common.ts";
+ * assert.deepEqual([...bf16FromBytes(new Uint8Array([0x80, 0x3f, 0x00, 0xc0]))], [1, -2]);
+ * ```
+ */
 export const bf16FromBytes = (bytes: Uint8Array): Float32Array =>
   toFloat32({
     dtype: "BF16",
@@ -205,6 +255,16 @@ export function tokenizerEot(tokenizerJson: string): number | undefined {
  * The id of `<|endoftext|>` for a model of `vocabSize` tokens: undefined for the released
  * sizes (their layout fixes it, so a mismatched tokenizer is caught, not believed), else the
  * tokenizer's, if any.
+ *
+ * @example
+ * ```ts
+ * import assert from "@std/assert";
+ * import { eotFromTokenizer } from "./import_common.ts";
+ * const json = JSON.stringify({ added_tokens: [{ id: 90, content: "<|endoftext|>" }] });
+ * assert.equal(eotFromTokenizer(120, json), 90);
+ * assert.equal(eotFromTokenizer(51865, json), undefined); // released size: fixed layout
+ * assert.equal(eotFromTokenizer(120), undefined);
+ * ```
  */
 export const eotFromTokenizer = (vocabSize: number, tokenizerJson?: string): number | undefined =>
   RELEASED_VOCAB_SIZES.includes(vocabSize) || tokenizerJson === undefined
@@ -261,7 +321,18 @@ export function hfNameOfOpenai(name: string): string | undefined {
   return m && part ? `model.${m[1]}.layers.${m[2]}.${part}.${m[4]}` : undefined;
 }
 
-/** Largest N+1 over names `model.<side>.layers.N.`; layer counts of formats that omit them. */
+/**
+ * Largest N+1 over names `model.<side>.layers.N.`; layer counts of formats that omit them.
+ *
+ * @example
+ * ```ts
+ * import assert from "@std/assert";
+ * import { countLayers } from "./import_common.ts";
+ * const names = ["model.encoder.layers.3.fc1.weight", "model.decoder.layers.1.fc1.weight"];
+ * assert.equal(countLayers(names, "encoder"), 4);
+ * assert.equal(countLayers(names, "decoder"), 2);
+ * ```
+ */
 export const countLayers = (names: Iterable<string>, side: "encoder" | "decoder"): number => {
   let n = 0;
   const re = new RegExp(`^model\\.${side}\\.layers\\.(\\d+)\\.`);

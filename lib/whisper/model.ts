@@ -101,6 +101,21 @@ function selfAttentionQkv(x: Value, w: WeightAccess, prefix: string): [Value, Va
 /**
  * Cross-attention keys and values of one decoder layer from encoder states [B, T, D]:
  * [B, H, T, dh] each. Computed once per utterance when decoding step by step.
+ *
+ * @example
+ * ```ts
+ * import assert from "@std/assert";
+ * import { Graph } from "../graph/builder.ts";
+ * import { tinyRandomWhisper } from "./tiny_random.ts";
+ * import { crossKeysValues, weightAccess } from "./model.ts";
+ * const { config, weights } = tinyRandomWhisper();
+ * const g = new Graph();
+ * const states = g.input("states", { dtype: "float32", shape: [1, 5, config.dModel] });
+ * const heads = config.decoderHeads;
+ * const [k, v] = crossKeysValues(states, { weights: weightAccess(g, weights), layer: 0, heads });
+ * assert.deepEqual(k.shape, [1, heads, 5, config.dModel / heads]);
+ * assert.deepEqual(v.shape, k.shape);
+ * ```
  */
 export function crossKeysValues(
   states: Value,

@@ -113,7 +113,11 @@ function corpusRate(
  * assert.equal(wordErrorRate(["The cat sat.", "On the mat"], ["the cat sit", "on mat"]), 2 / 6);
  * ```
  */
-export function wordErrorRate(refs: Texts, hyps: Texts, options: ErrorRateOptions = {}): number {
+export function wordErrorRate(
+  refs: string | readonly string[],
+  hyps: string | readonly string[],
+  options: ErrorRateOptions = {},
+): number {
   return corpusRate(refs, hyps, options, (t) => t.split(" ").filter(Boolean));
 }
 
@@ -130,6 +134,10 @@ export function wordErrorRate(refs: Texts, hyps: Texts, options: ErrorRateOption
  * assert.equal(charErrorRate("abcd", "abed"), 1 / 4);
  * ```
  */
-export function charErrorRate(refs: Texts, hyps: Texts, options: ErrorRateOptions = {}): number {
+export function charErrorRate(
+  refs: string | readonly string[],
+  hyps: string | readonly string[],
+  options: ErrorRateOptions = {},
+): number {
   return corpusRate(refs, hyps, options, (t) => [...t.replace(/\s/gu, "")]);
 }

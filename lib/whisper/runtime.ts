@@ -132,7 +132,21 @@ export function encode(
 
 /**
  * Every decoder layer's cross-attention keys and values for states [batch, frames, dModel],
- * keyed `cross_k.i` / `cross_v.i`, ready to feed the decoder step.
+ * keyed `cross_k.i` / `cross_v.i` ([batch, heads, frames, dModel / heads] each), ready to feed
+ * the decoder step. The session is built once per shape and kept in the model.
+ *
+ * @example
+ * ```ts
+ * import assert from "@std/assert";
+ * import { orThrow } from "../graph/session.ts";
+ * import { tinyRandomWhisper } from "./tiny_random.ts";
+ * import { crossCache, whisperModel } from "./runtime.ts";
+ * const model = whisperModel(tinyRandomWhisper(), { threads: 1 });
+ * const states = new Float32Array(5 * model.config.dModel);
+ * const cache = await orThrow(crossCache(model, states, { batch: 1, frames: 5 }));
+ * assert.deepEqual(Object.keys(cache).sort(), ["cross_k.0", "cross_k.1", "cross_v.0", "cross_v.1"]);
+ * assert.equal(cache["cross_k.0"].length, 5 * model.config.dModel);
+ * ```
  */
 export function crossCache(
   model: WhisperModel,
@@ -154,7 +168,25 @@ export function crossCache(
   return F.pipe(session, TE.flatMap((s) => runSession(s, { states })));
 }
 
-/** The session of one cached decoder step (see {@link decoderStepGraph}). */
+/**
+ * The session of one cached decoder step (see {@link decoderStepGraph}) for `batch` rows,
+ * `frames` encoder frames and a self-attention cache of `capacity` positions; built once per
+ * shape and kept in the model.
+ *
+ * @example
+ * ```ts
+ * import assert from "@std/assert";
+ * import { orThrow } from "../graph/session.ts";
+ * import { tinyRandomWhisper } from "./tiny_random.ts";
+ * import { stepSession, whisperModel } from "./runtime.ts";
+ * const model = whisperModel(tinyRandomWhisper(), { threads: 1 });
+ * const { decoderHeads: heads, dModel, vocabSize } = model.config;
+ * const step = await orThrow(stepSession(model, { batch: 2, frames: 5, capacity: 8 }));
+ * assert.deepEqual(step.outputs.get("logits")?.shape, [2, vocabSize]);
+ * assert.deepEqual(step.inputs.get("self_k.0")?.shape, [2, heads, 8, dModel / heads]);
+ * assert.equal(await orThrow(stepSession(model, { batch: 2, frames: 5, capacity: 8 })), step);
+ * ```
+ */
 export function stepSession(
   model: WhisperModel,
   options: { batch: number; frames: number; capacity: number },

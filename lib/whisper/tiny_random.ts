@@ -19,7 +19,18 @@ import { tinyTokenizerJson, tinyVocabSize } from "./tiny_tokenizer.ts";
 
 /**
  * The tiny random model's shape: width 32, 2 heads, 2 + 2 layers, 80 mel bins, the released
- * 1500 encoder and 448 decoder positions, and the byte-level vocabulary.
+ * 1500 encoder and 448 decoder positions, and the byte-level vocabulary (with or without the
+ * language tokens).
+ *
+ * @example
+ * ```ts
+ * import assert from "@std/assert";
+ * import { tinyRandomConfig } from "./tiny_random.ts";
+ * const config = tinyRandomConfig();
+ * assert.ok(config.dModel === 32 && config.encoderLayers === 2 && config.nMels === 80);
+ * assert.equal(config.decoderStartTokenId, config.eosTokenId + 1);
+ * assert.ok(tinyRandomConfig({ multilingual: false }).vocabSize < config.vocabSize);
+ * ```
  */
 export function tinyRandomConfig(options: { multilingual?: boolean } = {}): WhisperConfig {
   const multilingual = options.multilingual ?? true;

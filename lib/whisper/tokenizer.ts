@@ -188,6 +188,7 @@ export class WhisperTokenizer {
     return parts.join("");
   }
 
+  /** The text of a special token: `<|t.tt|>` for a timestamp, else its vocabulary entry. */
   private specialText(id: number): string {
     const t = id - this.specials.timestampBegin;
     return t >= 0 ? `<|${(t * 0.02).toFixed(2)}|>` : this.hf.id_to_token(id)!;

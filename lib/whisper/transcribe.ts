@@ -97,7 +97,25 @@ export function suppression(
 
 /**
  * The most likely language of each row of encoder states [batch, frames, dModel]: one decoder
- * step after <|startoftranscript|>, a softmax over the language tokens only.
+ * step after <|startoftranscript|>, a softmax over the language tokens only. English-only
+ * models answer "en" with probability 1.
+ *
+ * @example
+ * ```ts
+ * import assert from "@std/assert";
+ * import { either as E } from "fp-ts";
+ * import { orThrow } from "../graph/session.ts";
+ * import { encode, whisperModel } from "./runtime.ts";
+ * import { tinyRandomWhisper } from "./tiny_random.ts";
+ * import { detectLanguage, modelTokenizer } from "./transcribe.ts";
+ * const model = whisperModel(tinyRandomWhisper(), { threads: 1 });
+ * const tokenizer = modelTokenizer(model);
+ * if (E.isLeft(tokenizer)) throw new Error(tokenizer.left.message);
+ * const states = await orThrow(encode(model, new Float32Array(80 * 20), { batch: 1 }));
+ * const found = await orThrow(detectLanguage(model, states, { batch: 1, tokenizer: tokenizer.right }));
+ * assert.ok(tokenizer.right.languages.includes(found[0].language));
+ * assert.ok(found[0].probability > 0 && found[0].probability <= 1);
+ * ```
  */
 export function detectLanguage(
   model: WhisperModel,
