@@ -50,8 +50,3 @@ export * from "./lib/ot/mod.ts";
 export * from "./lib/whisper/mod.ts";
 export * from "./lib/data/mod.ts";
 export * from "./lib/model/mod.ts";
-// The fp-ts types in the signatures above: results are fp-ts `Either`s (validation) and
-// `TaskEither`s (I/O), re-exported so that the public API names every type it uses.
-export type { Either, Left, Right } from "fp-ts/Either";
-export type { Task } from "fp-ts/Task";
-export type { TaskEither } from "fp-ts/TaskEither";

@@ -18,7 +18,7 @@ import { either as E } from "fp-ts";
  * ```
  */
 export function eitherOrThrow<A>(
-  result: E.Either<{ readonly message: string }, A>,
+  result: Either<{ readonly message: string }, A>,
   options: { name?: string } = {},
 ): A {
   if (E.isLeft(result)) {
@@ -28,3 +28,56 @@ export function eitherOrThrow<A>(
   }
   return result.right;
 }
+
+/**
+ * A failure carrying a value of type E; structurally fp-ts's `Left`, so fp-ts's functions
+ * (`E.isLeft`, `E.map`, `pipe`, ...) work on it unchanged.
+ */
+export interface Left<E> {
+  /** Discriminant. */
+  readonly _tag: "Left";
+  /** The error. */
+  readonly left: E;
+}
+
+/** A success carrying a value of type A; structurally fp-ts's `Right`. */
+export interface Right<A> {
+  /** Discriminant. */
+  readonly _tag: "Right";
+  /** The result. */
+  readonly right: A;
+}
+
+/**
+ * The result of a validation that can fail: fp-ts's `Either`, declared here so the public API
+ * documents every type it names. Values come from fp-ts (`E.right`, `E.left`).
+ *
+ * @example
+ * ```ts
+ * import assert from "@std/assert";
+ * import { either as E } from "fp-ts";
+ * import type { Either } from "./result.ts";
+ * const parsed: Either<string, number> = E.right(3);
+ * assert.ok(E.isRight(parsed) && parsed.right === 3);
+ * ```
+ */
+export type Either<E, A> = Left<E> | Right<A>;
+
+/** A lazy asynchronous computation that does not fail: fp-ts's `Task`. */
+export type Task<A> = () => Promise<A>;
+
+/**
+ * A lazy asynchronous computation that can fail (files, sessions, downloads): fp-ts's
+ * `TaskEither`. Nothing runs until it is called; {@link eitherOrThrow} or `orThrow` unwrap it.
+ *
+ * @example
+ * ```ts
+ * import assert from "@std/assert";
+ * import { taskEither as TE } from "fp-ts";
+ * import type { TaskEither } from "./result.ts";
+ * const task: TaskEither<string, number> = TE.right(2);
+ * const result = await task();
+ * assert.ok(result._tag === "Right" && result.right === 2);
+ * ```
+ */
+export type TaskEither<E, A> = Task<Either<E, A>>;

@@ -225,7 +225,7 @@ const lines = flags.resume ? await metricsUpTo(state.train.step) : [];
 
 async function flush(): Promise<void> {
   await writeFileAtomic(metricsPath, new TextEncoder().encode(lines.map((l) => l + "\n").join("")));
-  await saveRun(ckptPath, context, state);
+  await saveRun(ckptPath, { context, state });
   const points = lines.map((l) => JSON.parse(l)).map((m) => [m.step, m.loss] as [number, number]);
   const svg = lineChartSvg(points, {
     title: `${settings.recipe}: training loss`,

@@ -4,6 +4,7 @@
  * padding small while the rng still varies batch contents and order from epoch to epoch.
  * @module
  */
+import type { Either } from "../result.ts";
 import { either as E } from "fp-ts";
 import { frames, type RateTable } from "../length/mod.ts";
 import { type Rng, shuffle } from "../random.ts";
@@ -130,7 +131,7 @@ export function withFrames<
 >(
   sentences: readonly T[],
   options: { readonly rng?: Rng; readonly table?: RateTable } = {},
-): E.Either<DataError, (T & { readonly frames: number })[]> {
+): Either<DataError, (T & { readonly frames: number })[]> {
   const issues: DataIssue[] = [];
   const out: (T & { readonly frames: number })[] = [];
   sentences.forEach((s, i) => {

@@ -4,7 +4,7 @@
  * `file:line:` and ends with the fix. {@link dataOrThrow} unwraps at the edge.
  * @module
  */
-import type { either as E } from "fp-ts";
+import type { Either } from "../result.ts";
 import { eitherOrThrow } from "../result.ts";
 
 /** What went wrong, for code that branches on it. */
@@ -108,6 +108,6 @@ export function dataError(issues: readonly DataIssue[]): DataError {
  * assert.throws(() => dataOrThrow(bad), /x\.txt: cannot read/);
  * ```
  */
-export function dataOrThrow<A>(result: E.Either<DataError, A>): A {
+export function dataOrThrow<A>(result: Either<DataError, A>): A {
   return eitherOrThrow(result, { name: "DataError" });
 }

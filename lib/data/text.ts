@@ -7,6 +7,7 @@
  * are reported together, each as `file:line: problem; fix`.
  * @module
  */
+import type { Either, TaskEither } from "../result.ts";
 import { basename, extname } from "node:path";
 import { either as E, taskEither as TE } from "fp-ts";
 import { frames, FRAMES_PER_SECOND, MAX_FRAMES } from "../length/mod.ts";
@@ -122,7 +123,7 @@ const parseLines = (content: string, format: TextFormat, file: string): (Raw | D
 const check = (
   raw: Raw,
   file: string,
-  code: (lang: string) => E.Either<string, string>,
+  code: (lang: string) => Either<string, string>,
   defaultLang: string | undefined,
 ): Sentence | DataIssue => {
   const at = { file, line: raw.line };
@@ -181,7 +182,7 @@ const check = (
 export function parseSentences(
   content: string,
   options: ParseOptions,
-): E.Either<DataError, Sentence[]> {
+): Either<DataError, Sentence[]> {
   const file = options.source;
   if (!TEXT_FORMATS.includes(options.format)) {
     return E.left(dataError([dataIssue(
@@ -190,8 +191,8 @@ export function parseSentences(
       { file },
     )]));
   }
-  const cache = new Map<string, E.Either<string, string>>();
-  const code = (lang: string): E.Either<string, string> => {
+  const cache = new Map<string, Either<string, string>>();
+  const code = (lang: string): Either<string, string> => {
     if (!cache.has(lang)) {
       cache.set(
         lang,
@@ -251,7 +252,7 @@ export function parseSentences(
  * assert.ok(E.isLeft(formatOf("data/sentences.csv")));
  * ```
  */
-export function formatOf(path: string): E.Either<DataError, TextFormat> {
+export function formatOf(path: string): Either<DataError, TextFormat> {
   const ext = extname(path).slice(1).toLowerCase();
   return (TEXT_FORMATS as readonly string[]).includes(ext)
     ? E.right(ext as TextFormat)
@@ -265,7 +266,7 @@ export function formatOf(path: string): E.Either<DataError, TextFormat> {
 }
 
 /** Decodes UTF-8 strictly; on failure names the first line holding an invalid byte sequence. */
-const decode = (bytes: Uint8Array, file: string): E.Either<DataError, string> => {
+const decode = (bytes: Uint8Array, file: string): Either<DataError, string> => {
   try {
     return E.right(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
   } catch {
@@ -299,7 +300,7 @@ const decode = (bytes: Uint8Array, file: string): E.Either<DataError, string> =>
 export function loadSentences(
   path: string,
   options: { readonly lang?: string; readonly format?: TextFormat } = {},
-): TE.TaskEither<DataError, Sentence[]> {
+): TaskEither<DataError, Sentence[]> {
   const format = options.format === undefined ? formatOf(path) : E.right(options.format);
   if (E.isLeft(format)) return TE.fromEither(format);
   const read = TE.tryCatch(
@@ -334,7 +335,7 @@ export function loadSentences(
  */
 export function concatSentences(
   lists: readonly (readonly Sentence[])[],
-): E.Either<DataError, Sentence[]> {
+): Either<DataError, Sentence[]> {
   const all = lists.flat();
   const seen = new Set<string>();
   const issues: DataIssue[] = [];

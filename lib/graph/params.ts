@@ -3,6 +3,7 @@
  * safetensors (the project's checkpoint format) with string metadata.
  * @module
  */
+import type { Either, TaskEither } from "../result.ts";
 import { either as E, function as F, taskEither as TE } from "fp-ts";
 import { fillNormal, fillUniform, type Rng } from "../random.ts";
 import { loadSafetensors, saveSafetensors, type StTensor, toFloat32 } from "./safetensors.ts";
@@ -131,7 +132,7 @@ export function zerosLike(store: ParamStore): ParamStore {
 export function checkParams(
   store: ParamStore,
   expected: Readonly<Record<string, Shape>>,
-): E.Either<ParamError, ParamStore> {
+): Either<ParamError, ParamStore> {
   const problems: string[] = [];
   for (const [name, shape] of Object.entries(expected)) {
     const t = store[name];
@@ -166,7 +167,7 @@ export function saveParams(
   path: string,
   stores: Readonly<Record<string, ParamStore>>,
   options: { metadata?: Record<string, string> } = {},
-): TE.TaskEither<ParamError, void> {
+): TaskEither<ParamError, void> {
   const tensors: Record<string, StTensor> = {};
   for (const [prefix, store] of Object.entries(stores)) {
     for (const [name, t] of Object.entries(store)) {
@@ -203,7 +204,7 @@ export function saveParams(
  */
 export function loadParams(
   path: string,
-): TE.TaskEither<
+): TaskEither<
   ParamError,
   { stores: Record<string, ParamStore>; metadata: Record<string, string> }
 > {

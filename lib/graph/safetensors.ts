@@ -11,6 +11,7 @@
  * @module
  */
 
+import type { Either, TaskEither } from "../result.ts";
 import { either as E, function as F, taskEither as TE } from "fp-ts";
 import { sizeOf } from "./types.ts";
 import { writeFileAtomic } from "../io.ts";
@@ -71,7 +72,7 @@ const METADATA_KEY = "__metadata__";
 const utf8 = new TextEncoder();
 
 const stError = (message: string): SafetensorsError => ({ _tag: "SafetensorsError", message });
-const fail = <A>(message: string): E.Either<SafetensorsError, A> => E.left(stError(message));
+const fail = <A>(message: string): Either<SafetensorsError, A> => E.left(stError(message));
 const messageOf = (e: unknown): string => e instanceof Error ? e.message : String(e);
 const isDType = (x: unknown): x is StDType => typeof x === "string" && Object.hasOwn(DTYPES, x);
 const isShape = (x: unknown): x is number[] =>
@@ -169,7 +170,7 @@ interface Entry {
   end: number;
 }
 
-const parseEntry = (name: string, raw: unknown): E.Either<SafetensorsError, Entry> => {
+const parseEntry = (name: string, raw: unknown): Either<SafetensorsError, Entry> => {
   const where = `tensor "${name}"`;
   if (!isRecord(raw)) return fail(`${where}: entry must be an object, got ${JSON.stringify(raw)}`);
   const { dtype, shape, data_offsets: offsets } = raw;
@@ -189,7 +190,7 @@ const parseEntry = (name: string, raw: unknown): E.Either<SafetensorsError, Entr
   );
 };
 
-const parseMetadata = (raw: unknown): E.Either<SafetensorsError, Record<string, string>> => {
+const parseMetadata = (raw: unknown): Either<SafetensorsError, Record<string, string>> => {
   if (raw === undefined) return E.right({});
   if (!isRecord(raw)) return fail(`${METADATA_KEY} must be an object of strings`);
   const bad = Object.entries(raw).find(([, v]) => typeof v !== "string");
@@ -202,7 +203,7 @@ const parseMetadata = (raw: unknown): E.Either<SafetensorsError, Record<string, 
 const checkTiling = (
   entries: readonly Entry[],
   dataLength: number,
-): E.Either<SafetensorsError, Entry[]> => {
+): Either<SafetensorsError, Entry[]> => {
   const sorted = [...entries].sort((a, b) => a.begin - b.begin || a.end - b.end);
   let at = 0;
   for (const { name, begin, end } of sorted) {
@@ -222,7 +223,7 @@ const checkTiling = (
     : E.right(sorted);
 };
 
-const parseJson = (text: Uint8Array): E.Either<SafetensorsError, Record<string, unknown>> =>
+const parseJson = (text: Uint8Array): Either<SafetensorsError, Record<string, unknown>> =>
   F.pipe(
     E.tryCatch(
       () => JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(text)) as unknown,
@@ -247,7 +248,7 @@ const parseJson = (text: Uint8Array): E.Either<SafetensorsError, Record<string, 
  */
 export function decodeSafetensors(
   bytes: Uint8Array,
-): E.Either<SafetensorsError, SafetensorsFile> {
+): Either<SafetensorsError, SafetensorsFile> {
   if (bytes.length < 8) {
     return fail(`truncated file: ${bytes.length} bytes, but the header length alone takes 8`);
   }
@@ -343,7 +344,7 @@ export function saveSafetensors(
   path: string,
   tensors: Record<string, StTensor>,
   options: { metadata?: Record<string, string> } = {},
-): TE.TaskEither<SafetensorsError, void> {
+): TaskEither<SafetensorsError, void> {
   return F.pipe(
     TE.tryCatch(
       () => Promise.resolve().then(() => encodeSafetensors(tensors, options)),
@@ -369,7 +370,7 @@ export function saveSafetensors(
  * assert.ok(result._tag === "Left" && result.left.message.includes("no/such/file.safetensors"));
  * ```
  */
-export function loadSafetensors(path: string): TE.TaskEither<SafetensorsError, SafetensorsFile> {
+export function loadSafetensors(path: string): TaskEither<SafetensorsError, SafetensorsFile> {
   return F.pipe(
     TE.tryCatch(() => Deno.readFile(path), (e) => stError(`cannot read ${path}: ${messageOf(e)}`)),
     TE.chainEitherK((bytes) =>

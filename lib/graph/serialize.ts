@@ -4,8 +4,9 @@
  * large initializers live in an external data file (protobuf caps a message at 2 GiB).
  * @module
  */
+import type { TaskEither } from "../result.ts";
 import onnxProto from "onnx-proto";
-import { either as E, type taskEither as TE } from "fp-ts";
+import { either as E } from "fp-ts";
 import type { Attr, Graph, Initializer, Value } from "./builder.ts";
 import { ONNX_ELEM_TYPE } from "./types.ts";
 
@@ -261,7 +262,7 @@ export function writeOnnx(
   graph: Graph,
   dir: string,
   options: WriteOnnxOptions = {},
-): TE.TaskEither<OnnxWriteError, OnnxFiles> {
+): TaskEither<OnnxWriteError, OnnxFiles> {
   return async () => {
     const { external, dataBytes, inline } = layout(graph, options.externalThreshold ?? 1024);
     if (inline >= PROTOBUF_LIMIT) {

@@ -4,6 +4,7 @@
  * TaskEither; {@link orThrow} unwraps at the outermost edge (scripts, tests).
  * @module
  */
+import type { Either, TaskEither } from "../result.ts";
 import * as ort from "onnxruntime-node";
 import { either as E, function as F, taskEither as TE } from "fp-ts";
 import type { Graph, Value } from "./builder.ts";
@@ -145,7 +146,7 @@ const CUDA_HELP = (path: string) =>
   `ONNXRUNTIME_NODE_INSTALL=cuda12 node ${path.replace(/bin\/napi-v6\/.*$/, "script/install.js")}` +
   ` (or reinstall with 'deno install --allow-scripts=npm:onnxruntime-node'), or use provider 'cpu'.`;
 
-function providerCheck(provider: Provider): E.Either<SessionError, void> {
+function providerCheck(provider: Provider): Either<SessionError, void> {
   if (provider === "cpu") return E.right(undefined);
   if (Deno.build.os !== "linux") {
     return E.left(sessionError(`provider 'cuda' is only offered on Linux, not ${Deno.build.os}`));
@@ -170,7 +171,7 @@ const messageOf = (e: unknown): string => e instanceof Error ? e.message : Strin
 function openFromFolder(
   graph: Graph,
   options: { parent?: string; weightBytes: number; ort: ort.InferenceSession.SessionOptions },
-): TE.TaskEither<string, ort.InferenceSession> {
+): TaskEither<string, ort.InferenceSession> {
   const where = options.parent ?? "the system temp folder";
   const help = `set externalDataDir (or TMPDIR) to a writable folder on a disk with ` +
     `${options.weightBytes} bytes free`;
@@ -225,7 +226,7 @@ function openFromFolder(
 export function openSession(
   graph: Graph,
   options: SessionOptions = {},
-): TE.TaskEither<SessionError, Session> {
+): TaskEither<SessionError, Session> {
   const provider = options.provider ?? "cpu";
   const signature = (vs: readonly Value[]) =>
     new Map(vs.map((v) => [graph.serialName(v), { dtype: v.dtype, shape: v.shape }]));
@@ -242,7 +243,7 @@ export function openSession(
     },
   };
   const weightBytes = graph.initializers.reduce((n, i) => n + i.data.byteLength, 0);
-  const open: TE.TaskEither<string, ort.InferenceSession> =
+  const open: TaskEither<string, ort.InferenceSession> =
     weightBytes > (options.externalDataAbove ?? EXTERNAL_DATA_ABOVE)
       ? openFromFolder(graph, { parent: options.externalDataDir, weightBytes, ort: ortOptions })
       : weightBytes >= 2 ** 31
@@ -268,7 +269,7 @@ function checkFeed(
   name: string,
   data: TensorData | undefined,
   spec: Pick<Value, "dtype" | "shape"> | undefined,
-): E.Either<SessionError, ort.Tensor> {
+): Either<SessionError, ort.Tensor> {
   if (!spec) return E.left(sessionError(`'${name}' is not an input of this graph`));
   if (!data) return E.left(sessionError(`input '${name}' ${showShape(spec.shape)} was not fed`));
   const known = [Float32Array, Float64Array, BigInt64Array, Uint8Array].some((c) =>
@@ -314,7 +315,7 @@ export function runSession(
   session: Session,
   feeds: Tensors,
   options: { fetches?: readonly string[] } = {},
-): TE.TaskEither<SessionError, Tensors> {
+): TaskEither<SessionError, Tensors> {
   const { fetches } = options;
   const tensors: Record<string, ort.Tensor> = {};
   for (const name of Object.keys(feeds)) {
@@ -354,7 +355,7 @@ export function runSession(
  * assert.ok((await orThrow(TE.right(3))) === 3);
  * ```
  */
-export async function orThrow<A>(task: TE.TaskEither<{ readonly message: string }, A>): Promise<A> {
+export async function orThrow<A>(task: TaskEither<{ readonly message: string }, A>): Promise<A> {
   const result = await task();
   if (E.isLeft(result)) throw new Error(result.left.message);
   return result.right;

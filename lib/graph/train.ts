@@ -5,6 +5,7 @@
  * call so that moving state in and out of ONNX Runtime is paid once per call.
  * @module
  */
+import type { Either, TaskEither } from "../result.ts";
 import { either as E, function as F, taskEither as TE } from "fp-ts";
 import { Graph, type Value } from "./builder.ts";
 import { GraphError } from "./errors.ts";
@@ -256,7 +257,7 @@ export interface TrainError {
 export function openTrainer(
   spec: TrainSpec,
   options: TrainStepOptions & SessionOptions = {},
-): TE.TaskEither<SessionError, Trainer> {
+): TaskEither<SessionError, Trainer> {
   return F.pipe(
     openSession(buildTrainStep(spec, options), options),
     TE.map((session) => ({
@@ -296,7 +297,7 @@ export function trainCall(
   trainer: Trainer,
   state: TrainState,
   options: { batch: Tensors; lr: number | ((step: number) => number) },
-): TE.TaskEither<
+): TaskEither<
   SessionError | TrainError,
   { state: TrainState; losses: number[]; gradNorms: number[] }
 > {
@@ -322,7 +323,7 @@ function nextState(
   trainer: Trainer,
   state: TrainState,
   out: Tensors,
-): E.Either<TrainError, { state: TrainState; losses: number[]; gradNorms: number[] }> {
+): Either<TrainError, { state: TrainState; losses: number[]; gradNorms: number[] }> {
   const losses = Array.from(out.loss as Float32Array),
     gradNorms = Array.from(out.grad_norm as Float32Array);
   // A non-finite gradient norm means non-finite updated parameters even if the loss was fine.

@@ -4,6 +4,7 @@
  * with one rate per language present and, optionally, the pause terms shared by all.
  * @module
  */
+import type { Either } from "../result.ts";
 import { either as E } from "fp-ts";
 import { type LengthError, lengthError } from "./errors.ts";
 import { DEFAULT_PAUSES, type Pauses } from "./frames.ts";
@@ -118,7 +119,7 @@ const round = (x: number, digits: number) => Math.round(x * 10 ** digits) / 10 *
 export function calibrate(
   pairs: readonly CalibrationPair[],
   options: CalibrateOptions = {},
-): E.Either<LengthError, Calibration> {
+): Either<LengthError, Calibration> {
   const table = options.table ?? WHISPER_RATES;
   const fixed: Pauses = { ...DEFAULT_PAUSES, ...options.pauses };
   const fitted = PAUSE_TERMS.filter((t) => options.fit?.[t] === true);

@@ -4,7 +4,7 @@
  * {@link lengthOrThrow} unwraps at the edge (scripts, tests, notebooks).
  * @module
  */
-import type { either as E } from "fp-ts";
+import type { Either } from "../result.ts";
 import { eitherOrThrow } from "../result.ts";
 import { levenshtein } from "../whisper/normalize.ts";
 
@@ -56,7 +56,7 @@ export function lengthError(kind: LengthErrorKind, message: string): LengthError
  * assert.throws(() => lengthOrThrow(E.left(lengthError("empty-text", "text is empty"))), /empty/);
  * ```
  */
-export function lengthOrThrow<A>(result: E.Either<LengthError, A>): A {
+export function lengthOrThrow<A>(result: Either<LengthError, A>): A {
   return eitherOrThrow(result, { name: "LengthError" });
 }
 

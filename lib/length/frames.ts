@@ -4,6 +4,7 @@
  * `seconds = units / rate + clauses * clause + sentences * sentence + edge`.
  * @module
  */
+import type { Either } from "../result.ts";
 import { either as E } from "fp-ts";
 import type { Rng } from "../random.ts";
 import { type LengthError, lengthError } from "./errors.ts";
@@ -157,14 +158,14 @@ export function frames(
   text: string,
   language: string,
   options: FramesOptions = {},
-): E.Either<LengthError, FrameEstimate> {
+): Either<LengthError, FrameEstimate> {
   const problem = checkOptions(options);
   if (problem !== undefined) return E.left(lengthError("invalid-option", `frames(): ${problem}`));
   const table = options.table ?? WHISPER_RATES;
   const maxFrames = options.maxFrames ?? MAX_FRAMES;
   const minFrames = options.minFrames ?? DEFAULT_MIN_FRAMES;
   const p = { ...DEFAULT_PAUSES, ...options.pauses };
-  return E.chain((m: Measurement): E.Either<LengthError, FrameEstimate> => {
+  return E.chain((m: Measurement): Either<LengthError, FrameEstimate> => {
     const rate = options.rate ?? table[m.language].rate;
     const pauseSeconds = m.clauses * p.clause + m.sentences * p.sentence + p.edge;
     const seconds = m.units / rate + pauseSeconds;

@@ -4,6 +4,7 @@
  * language is an error that lists the nearest codes.
  * @module
  */
+import type { Either } from "../result.ts";
 import { either as E } from "fp-ts";
 import { LANGUAGE_ALIASES } from "../whisper/languages.ts";
 import { editDistance, type LengthError, lengthError } from "./errors.ts";
@@ -29,7 +30,7 @@ import { type RateEntry, type RateTable, WHISPER_RATES } from "./rates.ts";
 export function resolveLanguage(
   language: string,
   options: { readonly table?: RateTable } = {},
-): E.Either<LengthError, RateEntry> {
+): Either<LengthError, RateEntry> {
   const table = options.table ?? WHISPER_RATES;
   const key = String(language).trim().toLowerCase();
   const byName = (name: string) => Object.values(table).find((e) => e.name.toLowerCase() === name);

@@ -5,6 +5,7 @@
  * language's `unitsPerEnglishWord`.
  * @module
  */
+import type { Either } from "../result.ts";
 import { either as E } from "fp-ts";
 import { type LengthError, lengthError } from "./errors.ts";
 import { resolveLanguage } from "./language.ts";
@@ -123,7 +124,7 @@ export function measure(
   text: string,
   language: string,
   options: { readonly table?: RateTable } = {},
-): E.Either<LengthError, Measurement> {
+): Either<LengthError, Measurement> {
   const table = options.table ?? WHISPER_RATES;
   if (typeof text !== "string" || text.trim() === "") {
     return E.left(lengthError(
@@ -131,7 +132,7 @@ export function measure(
       "text is empty: pass a sentence with at least one word, character or number to say.",
     ));
   }
-  return E.chain((entry: RateEntry): E.Either<LengthError, Measurement> => {
+  return E.chain((entry: RateEntry): Either<LengthError, Measurement> => {
     const k = entry.unitsPerEnglishWord;
     const scriptK = (kind: TokenKind) =>
       (table[SCRIPT_LANGUAGE[kind] ?? ""] ?? WHISPER_RATES[SCRIPT_LANGUAGE[kind] ?? "en"])

@@ -5,6 +5,7 @@
  * as a last resort. Consecutive parts are packed greedily, so pieces are as long as fits.
  * @module
  */
+import type { Either } from "../result.ts";
 import { either as E } from "fp-ts";
 import type { LengthError } from "./errors.ts";
 import {
@@ -96,7 +97,7 @@ export function splitSegments(
   text: string,
   language: string,
   options: Omit<FramesOptions, "overflow"> = {},
-): E.Either<LengthError, Segment[]> {
+): Either<LengthError, Segment[]> {
   const base = { ...options, rng: undefined, overflow: "clamp" } as const;
   const whole = frames(text, language, base);
   if (E.isLeft(whole)) return whole;

@@ -4,6 +4,7 @@
  * down), with frame masks, filler-padded byte ids and teacher-forced decoder sequences.
  * @module
  */
+import type { Either } from "../result.ts";
 import { either as E } from "fp-ts";
 import type { BatchShape } from "./objective.ts";
 import { type DecoderSequence, type TextError, textIds } from "./text.ts";
@@ -88,7 +89,7 @@ export interface Batch {
 export function assembleBatch(
   items: readonly Prepared[],
   options: { shape: BatchShape; dropText?: readonly boolean[] },
-): E.Either<TextError, Batch> {
+): Either<TextError, Batch> {
   const { shape } = options, { batch: b, frames: f, tokens: l } = shape;
   if (items.length === 0 || items.length > b) {
     return E.left({

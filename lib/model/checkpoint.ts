@@ -4,6 +4,7 @@
  * state, data order), written atomically.
  * @module
  */
+import type { TaskEither } from "../result.ts";
 import { either as E, function as F, taskEither as TE } from "fp-ts";
 import { checkParams, loadParams, type ParamStore, saveParams } from "../graph/params.ts";
 import { checkT2SConfig, type T2SConfig } from "./config.ts";
@@ -63,7 +64,7 @@ const fail = (message: string): T2SCheckpointError => ({ _tag: "T2SCheckpointErr
 export function saveT2S(
   path: string,
   checkpoint: T2SCheckpoint,
-): TE.TaskEither<T2SCheckpointError, void> {
+): TaskEither<T2SCheckpointError, void> {
   const { config, params, ema, m, v, targets, metadata } = checkpoint;
   return F.pipe(
     saveParams(path, { model: params, ema, "adam.m": m, "adam.v": v, targets }, {
@@ -92,7 +93,7 @@ export function saveT2S(
  * assert.ok(E.isLeft(foreign) && foreign.left.message.includes("not a flowt2s T2S checkpoint"));
  * ```
  */
-export function loadT2S(path: string): TE.TaskEither<T2SCheckpointError, T2SCheckpoint> {
+export function loadT2S(path: string): TaskEither<T2SCheckpointError, T2SCheckpoint> {
   return F.pipe(
     loadParams(path),
     TE.mapLeft((e) => fail(`cannot load checkpoint ${path}: ${e.message}`)),

@@ -3,6 +3,7 @@
  * d_model (the states it generates are that wide); the named sizes set depth and text width.
  * @module
  */
+import type { Either } from "../result.ts";
 import { either as E } from "fp-ts";
 
 /** The network's shape. */
@@ -70,7 +71,7 @@ const SIZES: Readonly<
 export function t2sConfig(
   size: T2SSize,
   options: { width: number },
-): E.Either<T2SConfigError, T2SConfig> {
+): Either<T2SConfigError, T2SConfig> {
   const s = SIZES[size];
   const fail = (message: string) => E.left({ _tag: "T2SConfigError" as const, message });
   if (!s) return fail(`unknown model size '${size}'; sizes: ${Object.keys(SIZES).join(", ")}`);
@@ -104,7 +105,7 @@ export function t2sConfig(
  * assert.ok(checkT2SConfig({ ...(c as { right: object }).right, kernel: 4 })._tag === "Left");
  * ```
  */
-export function checkT2SConfig(value: unknown): E.Either<T2SConfigError, T2SConfig> {
+export function checkT2SConfig(value: unknown): Either<T2SConfigError, T2SConfig> {
   const c = value as Record<string, unknown>;
   const keys = [
     "width",

@@ -3,6 +3,7 @@
  * from them: the round trip that sampling and evaluation report.
  * @module
  */
+import type { Either } from "../result.ts";
 import { either as E } from "fp-ts";
 import type { Solver } from "../flow/ode.ts";
 import type { ParamStore } from "../graph/params.ts";
@@ -91,7 +92,7 @@ export interface GenerateOptions {
 export async function generate(
   sentences: readonly { text: string; lang: string }[],
   options: GenerateOptions,
-): Promise<E.Either<{ message: string }, Generated[]>> {
+): Promise<Either<{ message: string }, Generated[]>> {
   const { config, whisper, tokenizer } = options;
   const seed = options.seed ?? 0, batchSize = options.batch ?? 8, w = config.width;
   const prepared: Prepared[] = [];

@@ -3,6 +3,7 @@
  * cross-entropy with respect to the states) and ODE sampling of the CFM model.
  * @module
  */
+import type { Either, TaskEither } from "../result.ts";
 import { either as E, function as F, taskEither as TE } from "fp-ts";
 import { integrate, type Solver, timeGrid } from "../flow/ode.ts";
 import { guidedVelocity } from "../flow/guidance.ts";
@@ -46,7 +47,7 @@ export function invertStates(
   model: WhisperModel,
   start: Float32Array,
   options: { batch: Batch; steps: number; lr: number },
-): TE.TaskEither<SessionError, { states: Float32Array; losses: number[] }> {
+): TaskEither<SessionError, { states: Float32Array; losses: number[] }> {
   const { batch, steps, lr } = options, d = model.config.dModel;
   return async () => {
     const x = Float32Array.from(start),
@@ -79,7 +80,7 @@ export function invertStates(
 }
 
 /** Sessions of the velocity network, one per batch shape. */
-export type VelocitySessions = Map<string, Promise<E.Either<SessionError, Session>>>;
+export type VelocitySessions = Map<string, Promise<Either<SessionError, Session>>>;
 
 /**
  * The velocity network's session for `shape` (inputs `xt` [B, F, width], `t` [B], `text`
@@ -104,7 +105,7 @@ export type VelocitySessions = Map<string, Promise<E.Either<SessionError, Sessio
 export function velocitySession(
   config: T2SConfig,
   options: { shape: BatchShape; sessions: VelocitySessions; sessionOptions?: SessionOptions },
-): TE.TaskEither<SessionError, Session> {
+): TaskEither<SessionError, Session> {
   const { shape, sessions } = options;
   const key = `${shape.batch}x${shape.frames}`;
   return () => {
@@ -173,7 +174,7 @@ export interface StateSampleOptions {
 export function sampleStates(
   session: Session,
   options: StateSampleOptions,
-): TE.TaskEither<SessionError, Float32Array> {
+): TaskEither<SessionError, Float32Array> {
   const { batch, params, x0, steps = 16, solver = "euler", sway = -1, guidance = 0 } = options;
   const b = batch.shape.batch, d = x0.length / (b * batch.shape.frames);
   const feedsOf = (x: Float32Array, t: number, text: BigInt64Array) => {

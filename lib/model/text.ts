@@ -7,6 +7,7 @@
  * prompt, " " + text, <|endoftext|>.
  * @module
  */
+import type { Either } from "../result.ts";
 import { either as E } from "fp-ts";
 import type { WhisperTokenizer } from "../whisper/tokenizer.ts";
 import { FILLER } from "./network.ts";
@@ -38,7 +39,7 @@ const short = (text: string) => (text.length > 40 ? `${text.slice(0, 40)}…` : 
 export function textIds(
   text: string,
   options: { frames: number },
-): E.Either<TextError, Int32Array> {
+): Either<TextError, Int32Array> {
   const bytes = new TextEncoder().encode(text.normalize("NFC"));
   if (bytes.length === 0 || text.trim() === "") {
     return E.left(textError("empty text: nothing to say"));
@@ -86,7 +87,7 @@ export interface DecoderSequence {
 export function decoderSequence(
   text: string,
   options: { tokenizer: WhisperTokenizer; language: string; maxTokens?: number },
-): E.Either<TextError, DecoderSequence> {
+): Either<TextError, DecoderSequence> {
   const { tokenizer, language } = options;
   const prompt = tokenizer.sotSequence({ language, task: "transcribe", timestamps: false });
   if (E.isLeft(prompt)) return E.left(textError(prompt.left.message));

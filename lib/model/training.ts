@@ -5,6 +5,7 @@
  * lib/ot, lib/graph and lib/whisper.
  * @module
  */
+import type { Either } from "../result.ts";
 import { either as E } from "fp-ts";
 import { lengthBatches } from "../data/batch.ts";
 import { uniformTimes } from "../flow/sample.ts";
@@ -78,17 +79,25 @@ export const RUN_DEFAULTS: RunSettings = {
 
 /** A sentence of the run: text, language, id. */
 export interface RunSentence {
+  /** Stable id (targets are cached under it). */
   readonly id: string;
+  /** The sentence. */
   readonly text: string;
+  /** Its Whisper language code. */
   readonly lang: string;
+  /** Frames it takes (from lib/length, 50 per second). */
   readonly frames: number;
 }
 
 /** One step's record (also a line of metrics.jsonl). */
 export interface StepMetrics {
+  /** Optimizer steps taken, this one included. */
   readonly step: number;
+  /** The step's training loss. */
   readonly loss: number;
+  /** Global gradient norm before clipping. */
   readonly gradNorm: number;
+  /** Learning rate used. */
   readonly lr: number;
   /** Frames x batch of the step's padded shape. */
   readonly shape: string;
@@ -100,12 +109,17 @@ export interface StepMetrics {
 
 /** The evolving state of a run. */
 export interface RunState {
+  /** Parameters, AdamW moments and step. */
   readonly train: TrainState;
+  /** Exponential moving average of the parameters (used for sampling). */
   readonly ema: ParamStore;
+  /** The run's generator; each step forks it by step number. */
   readonly rng: Rng;
   /** This epoch's batches (sentence ids) and the next one to take. */
   readonly order: string[][];
+  /** Index of the next batch in `order`. */
   readonly cursor: number;
+  /** Epochs completed. */
   readonly epoch: number;
   /** Cached targets [frames, width] and the step each was made at. */
   readonly targets: Map<string, { states: Float32Array; step: number }>;
@@ -113,21 +127,47 @@ export interface RunState {
 
 /** Everything fixed for a run. */
 export interface RunContext {
+  /** The run's settings. */
   readonly settings: RunSettings;
+  /** The network's shape. */
   readonly config: T2SConfig;
+  /** The frozen Whisper that scores the states. */
   readonly whisper: WhisperModel;
+  /** How the Whisper model was named (recorded in checkpoints). */
   readonly whisperName: string;
+  /** Its tokenizer. */
   readonly tokenizer: WhisperTokenizer;
+  /** Training sentences by id. */
   readonly sentences: ReadonlyMap<string, Prepared>;
+  /** ONNX Runtime threads. */
   readonly threads?: number;
+  /** Execution provider. */
   readonly provider?: Provider;
 }
 
-/** Prepares sentences (decoder sequences); errors name the sentence. */
+/**
+ * Prepares sentences (decoder sequences; at least one frame per UTF-8 byte); errors name the
+ * sentence.
+ *
+ * @example
+ * ```ts
+ * import assert from "@std/assert";
+ * import { either as E } from "fp-ts";
+ * import { WhisperTokenizer } from "../whisper/tokenizer.ts";
+ * import { tinyTokenizerJson } from "../whisper/tiny_tokenizer.ts";
+ * import { prepareSentences } from "./training.ts";
+ * const tokenizer = WhisperTokenizer.fromJson(tinyTokenizerJson());
+ * if (E.isLeft(tokenizer)) throw new Error(tokenizer.left.message);
+ * const ok = prepareSentences([{ id: "a", text: "Hi.", lang: "en", frames: 1 }], { tokenizer: tokenizer.right });
+ * assert.ok(E.isRight(ok) && ok.right.get("a")?.frames === 3); // raised to the 3 bytes
+ * const bad = prepareSentences([{ id: "b", text: "Hi.", lang: "xx", frames: 50 }], { tokenizer: tokenizer.right });
+ * assert.ok(E.isLeft(bad) && bad.left.message.includes("sentence b"));
+ * ```
+ */
 export function prepareSentences(
   sentences: readonly RunSentence[],
   options: { tokenizer: WhisperTokenizer },
-): E.Either<{ message: string }, Map<string, Prepared>> {
+): Either<{ message: string }, Map<string, Prepared>> {
   const out = new Map<string, Prepared>();
   for (const s of sentences) {
     const seq = decoderSequence(s.text, { tokenizer: options.tokenizer, language: s.lang });
@@ -139,7 +179,19 @@ export function prepareSentences(
   return E.right(out);
 }
 
-/** Learning rate at a step: linear warmup, then cosine from lr to lr / 10. */
+/**
+ * Learning rate at a step: linear warmup, then cosine from lr to lr / 10.
+ *
+ * @example
+ * ```ts
+ * import assert from "@std/assert";
+ * import { learningRate, RUN_DEFAULTS } from "./training.ts";
+ * const s = { ...RUN_DEFAULTS, lr: 1, warmup: 10, steps: 110 };
+ * assert.equal(learningRate(5, s), 0.5);
+ * assert.equal(learningRate(10, s), 1);
+ * assert.ok(Math.abs(learningRate(110, s) - 0.1) < 1e-12);
+ * ```
+ */
 export function learningRate(step: number, settings: RunSettings): number {
   const { lr, warmup, steps } = settings;
   if (step <= warmup) return (lr * step) / Math.max(1, warmup);
@@ -154,7 +206,30 @@ function epochOrder(context: RunContext, rng: Rng): string[][] {
     .map((batch) => batch.map((s) => s.id));
 }
 
-/** A fresh run: initial parameters, zero moments, the first epoch's order. */
+/**
+ * A fresh run: initial parameters, zero moments, the first epoch's order.
+ *
+ * @example
+ * ```ts
+ * import assert from "@std/assert";
+ * import { initRun, prepareSentences, RUN_DEFAULTS } from "./training.ts";
+ * import { whisperModel } from "../whisper/runtime.ts";
+ * import { tinyRandomWhisper } from "../whisper/tiny_random.ts";
+ * import { modelTokenizer } from "../whisper/transcribe.ts";
+ * import { t2sConfig } from "./config.ts";
+ * const whisper = whisperModel(tinyRandomWhisper(), { threads: 1 });
+ * const tokenizer = modelTokenizer(whisper), config = t2sConfig("tiny", { width: 32 });
+ * if (tokenizer._tag === "Left" || config._tag === "Left") throw new Error("setup");
+ * const prepared = prepareSentences([{ id: "a", text: "Hi there.", lang: "en", frames: 40 }],
+ *   { tokenizer: tokenizer.right });
+ * if (prepared._tag === "Left") throw new Error(prepared.left.message);
+ * const context = { settings: { ...RUN_DEFAULTS, batch: 1, invertSteps: 1 }, config: config.right,
+ *   whisper, whisperName: "tiny-random", tokenizer: tokenizer.right, sentences: prepared.right };
+ * const state = initRun(context);
+ * assert.equal(state.train.step, 0);
+ * assert.deepEqual(state.order, [["a"]]);
+ * ```
+ */
 export function initRun(context: RunContext): RunState {
   const rng = createRng(context.settings.seed);
   const params = initParams(t2sParamDefs(context.config), { rng: forkRng(rng, 1) });
@@ -179,7 +254,9 @@ function maskFrames(x: Float32Array, batch: Batch, width: number): Float32Array 
 
 /** Sessions and compiled steps of a run, reused across steps. */
 export interface RunSessions {
+  /** Compiled train steps by batch shape. */
   readonly trainers: Map<string, Promise<Trainer>>;
+  /** Velocity-network sessions by batch shape (for sampling targets). */
   readonly velocity: VelocitySessions;
 }
 
@@ -258,7 +335,7 @@ async function refreshTargets(
   return inverted.losses[inverted.losses.length - 1];
 }
 
-async function orThrowAsync<A>(pending: Promise<E.Either<{ message: string }, A>>): Promise<A> {
+async function orThrowAsync<A>(pending: Promise<Either<{ message: string }, A>>): Promise<A> {
   const result = await pending;
   if (E.isLeft(result)) throw new Error(result.left.message);
   return result.right;
@@ -288,7 +365,32 @@ function pairNoise(x0: Float32Array, x1: Float32Array, batch: Batch, width: numb
   return out;
 }
 
-/** Takes one optimizer step; returns the new state and its metrics. */
+/**
+ * Takes one optimizer step (making targets first when the recipe needs them); returns the new
+ * state and its metrics.
+ *
+ * @example
+ * ```ts
+ * import assert from "@std/assert";
+ * import { initRun, prepareSentences, RUN_DEFAULTS, trainStep } from "./training.ts";
+ * import { whisperModel } from "../whisper/runtime.ts";
+ * import { tinyRandomWhisper } from "../whisper/tiny_random.ts";
+ * import { modelTokenizer } from "../whisper/transcribe.ts";
+ * import { t2sConfig } from "./config.ts";
+ * const whisper = whisperModel(tinyRandomWhisper(), { threads: 1 });
+ * const tokenizer = modelTokenizer(whisper), config = t2sConfig("tiny", { width: 32 });
+ * if (tokenizer._tag === "Left" || config._tag === "Left") throw new Error("setup");
+ * const prepared = prepareSentences([{ id: "a", text: "Hi there.", lang: "en", frames: 40 }],
+ *   { tokenizer: tokenizer.right });
+ * if (prepared._tag === "Left") throw new Error(prepared.left.message);
+ * const context = { settings: { ...RUN_DEFAULTS, batch: 1, invertSteps: 1 }, config: config.right,
+ *   whisper, whisperName: "tiny-random", tokenizer: tokenizer.right, sentences: prepared.right };
+ * const sessions = { trainers: new Map(), velocity: new Map() };
+ * const { state, metrics } = await trainStep(context, sessions, initRun(context));
+ * assert.equal(state.train.step, 1);
+ * assert.ok(Number.isFinite(metrics.loss) && state.targets.has("a"));
+ * ```
+ */
 export async function trainStep(
   context: RunContext,
   sessions: RunSessions,
@@ -352,7 +454,29 @@ export async function trainStep(
   };
 }
 
-/** Metadata that must match for a checkpoint to resume this run. */
+/**
+ * Metadata that must match for a checkpoint to resume this run.
+ *
+ * @example
+ * ```ts
+ * import assert from "@std/assert";
+ * import { prepareSentences, RUN_DEFAULTS, runIdentity } from "./training.ts";
+ * import { whisperModel } from "../whisper/runtime.ts";
+ * import { tinyRandomWhisper } from "../whisper/tiny_random.ts";
+ * import { modelTokenizer } from "../whisper/transcribe.ts";
+ * import { t2sConfig } from "./config.ts";
+ * const whisper = whisperModel(tinyRandomWhisper(), { threads: 1 });
+ * const tokenizer = modelTokenizer(whisper), config = t2sConfig("tiny", { width: 32 });
+ * if (tokenizer._tag === "Left" || config._tag === "Left") throw new Error("setup");
+ * const prepared = prepareSentences([{ id: "a", text: "Hi there.", lang: "en", frames: 40 }],
+ *   { tokenizer: tokenizer.right });
+ * if (prepared._tag === "Left") throw new Error(prepared.left.message);
+ * const context = { settings: { ...RUN_DEFAULTS, batch: 1, invertSteps: 1 }, config: config.right,
+ *   whisper, whisperName: "tiny-random", tokenizer: tokenizer.right, sentences: prepared.right };
+ * assert.ok(runIdentity(context).includes("tiny-random"));
+ * assert.notEqual(runIdentity(context), runIdentity({ ...context, whisperName: "other" }));
+ * ```
+ */
 export function runIdentity(context: RunContext): string {
   return JSON.stringify({
     settings: context.settings,
@@ -362,8 +486,39 @@ export function runIdentity(context: RunContext): string {
   });
 }
 
-/** Writes the run's checkpoint atomically. */
-export async function saveRun(path: string, context: RunContext, state: RunState): Promise<void> {
+/**
+ * Writes the run's checkpoint atomically; {@link loadRun} reads it back.
+ *
+ * @example
+ * ```ts
+ * import assert from "@std/assert";
+ * import { initRun, loadRun, prepareSentences, RUN_DEFAULTS, saveRun } from "./training.ts";
+ * import { whisperModel } from "../whisper/runtime.ts";
+ * import { tinyRandomWhisper } from "../whisper/tiny_random.ts";
+ * import { modelTokenizer } from "../whisper/transcribe.ts";
+ * import { t2sConfig } from "./config.ts";
+ * const whisper = whisperModel(tinyRandomWhisper(), { threads: 1 });
+ * const tokenizer = modelTokenizer(whisper), config = t2sConfig("tiny", { width: 32 });
+ * if (tokenizer._tag === "Left" || config._tag === "Left") throw new Error("setup");
+ * const prepared = prepareSentences([{ id: "a", text: "Hi there.", lang: "en", frames: 40 }],
+ *   { tokenizer: tokenizer.right });
+ * if (prepared._tag === "Left") throw new Error(prepared.left.message);
+ * const context = { settings: { ...RUN_DEFAULTS, batch: 1, invertSteps: 1 }, config: config.right,
+ *   whisper, whisperName: "tiny-random", tokenizer: tokenizer.right, sentences: prepared.right };
+ * const path = `${await Deno.makeTempDir()}/ckpt.safetensors`;
+ * const state = initRun(context);
+ * await saveRun(path, { context, state });
+ * const back = await loadRun(path, context);
+ * assert.deepEqual(back.train.params["in.w"].data, state.train.params["in.w"].data);
+ * assert.deepEqual(back.rng.state(), state.rng.state());
+ * await Deno.remove(path);
+ * ```
+ */
+export async function saveRun(
+  path: string,
+  run: { context: RunContext; state: RunState },
+): Promise<void> {
+  const { context, state } = run;
   const targets: Record<string, Tensor> = {};
   const made: Record<string, number> = {};
   // Sorted, so the bytes do not depend on the order targets were made in (resume).
@@ -395,7 +550,10 @@ export async function saveRun(path: string, context: RunContext, state: RunState
   if (E.isLeft(result)) throw new Error(result.left.message);
 }
 
-/** Reads a run's checkpoint; it must come from a run with the same settings and data. */
+/**
+ * Reads a run's checkpoint (see {@link saveRun}); it must come from a run with the same
+ * settings, data and Whisper model, or it is an error saying so.
+ */
 export async function loadRun(path: string, context: RunContext): Promise<RunState> {
   const loaded = await loadT2S(path)();
   if (E.isLeft(loaded)) throw new Error(loaded.left.message);

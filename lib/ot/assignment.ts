@@ -11,6 +11,7 @@
  * case, much less on random costs.
  * @module
  */
+import type { Either } from "../result.ts";
 import { either as E } from "fp-ts";
 import { checkCosts, type CostMatrix, type OtError } from "./types.ts";
 
@@ -42,7 +43,7 @@ export interface Assignment {
  * assert.ok(result.right.perm.join() === "1,0,2" && result.right.cost === 5);
  * ```
  */
-export function exactAssignment(costs: CostMatrix): E.Either<OtError, Assignment> {
+export function exactAssignment(costs: CostMatrix): Either<OtError, Assignment> {
   return E.map((c: CostMatrix) => solve(c.rows, c.data))(
     checkCosts(costs, { square: true, what: "exactAssignment() costs" }),
   );

@@ -8,6 +8,7 @@
  * distance between condition embeddings) keeps pairs within a condition, or near it.
  * @module
  */
+import type { Either } from "../result.ts";
 import { either as E } from "fp-ts";
 import { checkCosts, type CostMatrix, type OtError, otError } from "./types.ts";
 
@@ -36,7 +37,7 @@ export interface ConditionTerm {
 export function withCondition(
   costs: CostMatrix,
   condition?: ConditionTerm,
-): E.Either<OtError, CostMatrix> {
+): Either<OtError, CostMatrix> {
   if (!condition) return checkCosts(costs);
   const { costs: cond, weight } = condition;
   if (!(Number.isFinite(weight) && weight >= 0)) {
@@ -99,7 +100,7 @@ export function embeddingCosts(
   embeddings0: Float32Array | Float64Array,
   embeddings1: Float32Array | Float64Array,
   options: { dim: number },
-): E.Either<OtError, CostMatrix> {
+): Either<OtError, CostMatrix> {
   const { dim } = options;
   const rows = embeddings0.length / dim, cols = embeddings1.length / dim;
   if (!Number.isInteger(dim) || dim < 1 || !Number.isInteger(rows) || !Number.isInteger(cols)) {

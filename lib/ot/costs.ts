@@ -11,6 +11,7 @@
  * condition term.
  * @module
  */
+import type { Either } from "../result.ts";
 import { either as E } from "fp-ts";
 import { type ConditionTerm, withCondition } from "./condition.ts";
 import { type CostMatrix, type OtError, otError } from "./types.ts";
@@ -66,7 +67,7 @@ export interface CostShape {
  * assert.ok(E.isRight(shape) && shape.right.lengths[1] === 1);
  * ```
  */
-export function checkSequences(x0: Sequences, x1: Sequences): E.Either<OtError, CostShape> {
+export function checkSequences(x0: Sequences, x1: Sequences): Either<OtError, CostShape> {
   for (const [name, x] of [["x0", x0], ["x1", x1]] as const) {
     if (x.count === 0) {
       return E.left(otError("empty-batch", `${name} has no samples; skip coupling empty batches`));
@@ -135,7 +136,7 @@ export function sequenceCosts(
   x0: Sequences,
   x1: Sequences,
   options: CostOptions = {},
-): E.Either<OtError, CostMatrix> {
+): Either<OtError, CostMatrix> {
   const shape = checkSequences(x0, x1);
   if (E.isLeft(shape)) return shape;
   const { rows, cols, frames, dim, lengths } = shape.right;

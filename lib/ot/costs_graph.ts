@@ -21,6 +21,7 @@
  * entries are not distances.
  * @module
  */
+import type { TaskEither } from "../result.ts";
 import { either as E, taskEither as TE } from "fp-ts";
 import { attr, Graph, type Value } from "../graph/builder.ts";
 import { add, gemm, mul, reduceSum, reshape, sub } from "../graph/ops.ts";
@@ -151,7 +152,7 @@ export function costGraph(shape: CostSessionShape, variant: CostGraphVariant): G
 export function openCostSession(
   shape: CostSessionShape,
   options: Pick<SessionOptions, "threads" | "provider"> & { terms?: CostTerms } = {},
-): TE.TaskEither<OtError, CostSession> {
+): TaskEither<OtError, CostSession> {
   const { rows, cols, frames, dim } = shape;
   if (![rows, cols, frames, dim].every((x) => Number.isInteger(x) && x > 0)) {
     return TE.left(otError(
@@ -202,7 +203,7 @@ export function sessionCosts(
   cost: CostSession,
   batches: { readonly x0: Sequences; readonly x1: Sequences },
   options: CostOptions = {},
-): TE.TaskEither<OtError, CostMatrix> {
+): TaskEither<OtError, CostMatrix> {
   const { x0, x1 } = batches;
   const checked = checkSequences(x0, x1);
   if (E.isLeft(checked)) return TE.left(checked.left);
@@ -217,7 +218,7 @@ export function sessionCosts(
     ));
   }
   const full = lengths.every((len) => len === frames);
-  let run: TE.TaskEither<{ message: string }, Tensors>;
+  let run: TaskEither<{ message: string }, Tensors>;
   if (full) run = runSession(cost.full, { x0: x0.data, x1: x1.data });
   else if (!cost.masked) {
     return TE.left(otError(

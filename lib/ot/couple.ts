@@ -19,6 +19,7 @@
  * SB-CFM's coupling unless all lengths are equal (then scale epsilon by 1 / length).
  * @module
  */
+import type { Either } from "../result.ts";
 import { either as E } from "fp-ts";
 import { type Rng, shuffle } from "../random.ts";
 import { exactAssignment } from "./assignment.ts";
@@ -62,11 +63,11 @@ export interface Coupling {
  * assert.ok(E.isRight(soft) && soft.right.meanCost === 1);
  * ```
  */
-export function couple(costs: CostMatrix, options: CoupleOptions): E.Either<OtError, Coupling> {
+export function couple(costs: CostMatrix, options: CoupleOptions): Either<OtError, Coupling> {
   const checked = checkCosts(costs, { square: true, what: "couple() costs" });
   if (E.isLeft(checked)) return checked;
   const n = costs.rows;
-  let perm: E.Either<OtError, Int32Array>;
+  let perm: Either<OtError, Int32Array>;
   switch (options.method) {
     case "exact":
       perm = E.map((a: { perm: Int32Array }) => a.perm)(exactAssignment(costs));
@@ -112,7 +113,7 @@ export function couple(costs: CostMatrix, options: CoupleOptions): E.Either<OtEr
 export function lengthBuckets(
   lengths: ArrayLike<number>,
   options: { width: number },
-): E.Either<OtError, Int32Array> {
+): Either<OtError, Int32Array> {
   const { width } = options;
   if (!(Number.isInteger(width) && width >= 1)) {
     return E.left(
@@ -150,7 +151,7 @@ export function lengthBuckets(
 export function coupleInBuckets(
   costs: CostMatrix,
   options: CoupleOptions & { readonly buckets: ArrayLike<number> },
-): E.Either<OtError, Coupling> {
+): Either<OtError, Coupling> {
   const checked = checkCosts(costs, { square: true, what: "coupleInBuckets() costs" });
   if (E.isLeft(checked)) return checked;
   const n = costs.rows, { buckets } = options;

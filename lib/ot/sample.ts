@@ -5,6 +5,7 @@
  * `count = rows = cols` gives a permutation.
  * @module
  */
+import type { Either } from "../result.ts";
 import { either as E } from "fp-ts";
 import type { Rng } from "../random.ts";
 import { type CostMatrix, type OtError, otError } from "./types.ts";
@@ -45,7 +46,7 @@ export interface SampleOptions {
  * assert.ok(pairs.right.cols[pairs.right.rows.indexOf(0)] === 1);
  * ```
  */
-export function samplePairs(plan: CostMatrix, options: SampleOptions): E.Either<OtError, Pairs> {
+export function samplePairs(plan: CostMatrix, options: SampleOptions): Either<OtError, Pairs> {
   const { rows: n, cols: m, data: p } = plan;
   const replace = options.replace ?? false;
   const count = options.count ?? n;

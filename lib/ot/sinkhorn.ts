@@ -14,6 +14,7 @@
  * which needs far fewer iterations than starting at the target.
  * @module
  */
+import type { Either } from "../result.ts";
 import { either as E } from "fp-ts";
 import { checkCosts, type CostMatrix, type OtError, otError } from "./types.ts";
 
@@ -81,7 +82,7 @@ const STAGE_TOLERANCE = 1e-3;
 export function sinkhorn(
   costs: CostMatrix,
   options: SinkhornOptions = {},
-): E.Either<OtError, SinkhornResult> {
+): Either<OtError, SinkhornResult> {
   const checked = checkCosts(costs, { what: "sinkhorn() costs" });
   if (E.isLeft(checked)) return checked;
   const { rows: n, cols: m, data: c } = costs;
@@ -192,7 +193,7 @@ function marginals(
   given: Float64Array | undefined,
   size: number,
   name: string,
-): E.Either<OtError, Float64Array> {
+): Either<OtError, Float64Array> {
   if (!given) return E.right(new Float64Array(size).fill(1 / size));
   if (given.length !== size) {
     return E.left(otError(

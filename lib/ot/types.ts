@@ -3,6 +3,7 @@
  * every degenerate input returns instead of a silent fallback.
  * @module
  */
+import type { Either } from "../result.ts";
 import { either as E } from "fp-ts";
 import { eitherOrThrow } from "../result.ts";
 
@@ -65,7 +66,7 @@ export function otError(
  * assert.throws(() => otOrThrow(E.left(otError("empty-batch", "no samples"))), /no samples/);
  * ```
  */
-export function otOrThrow<A>(result: E.Either<OtError, A>): A {
+export function otOrThrow<A>(result: Either<OtError, A>): A {
   return eitherOrThrow(result, { name: "OtError" });
 }
 
@@ -98,7 +99,7 @@ export interface CostMatrix {
 export function checkCosts(
   costs: CostMatrix,
   options: { square?: boolean; what?: string } = {},
-): E.Either<OtError, CostMatrix> {
+): Either<OtError, CostMatrix> {
   const what = options.what ?? "cost matrix";
   const { rows, cols, data } = costs;
   if (!Number.isInteger(rows) || !Number.isInteger(cols) || rows < 0 || cols < 0) {

@@ -4,6 +4,7 @@
  * @module
  */
 
+import type { TaskEither } from "../result.ts";
 import { either as E, function as F, taskEither as TE } from "fp-ts";
 import { type AudioError, loadWav } from "./wav.ts";
 import { type LogMel, SAMPLE_RATE, whisperInput } from "./mel.ts";
@@ -30,7 +31,7 @@ export * from "./mel.ts";
 export function loadWhisperInput(
   path: string,
   options: { nMels: number },
-): TE.TaskEither<AudioError, LogMel> {
+): TaskEither<AudioError, LogMel> {
   return F.pipe(
     loadWav(path, { sampleRate: SAMPLE_RATE }),
     TE.chainEitherK((samples) =>

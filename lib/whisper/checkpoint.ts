@@ -5,6 +5,7 @@
  * linear weights are [out, in] and half-precision files are widened to float32 on load.
  * @module
  */
+import type { Either, TaskEither } from "../result.ts";
 import { either as E, function as F, taskEither as TE } from "fp-ts";
 import type { Tensor } from "../graph/params.ts";
 import {
@@ -132,7 +133,7 @@ export function checkWeights(
   config: WhisperConfig,
   weights: Readonly<Record<string, { shape: readonly number[] }>>,
   options: { source?: string } = {},
-): E.Either<CheckpointError, void> {
+): Either<CheckpointError, void> {
   const missing: string[] = [], misshapen: string[] = [];
   for (const [name, shape] of expectedShapes(config)) {
     const t = weights[name];
@@ -168,7 +169,7 @@ const parseJson = (path: string) => (text: string) =>
   );
 
 /** The safetensors files of a folder: model.safetensors, or the shards its index lists. */
-async function weightFiles(dir: string): Promise<E.Either<CheckpointError, string[]>> {
+async function weightFiles(dir: string): Promise<Either<CheckpointError, string[]>> {
   if (await pathExists(`${dir}/model.safetensors`)) return E.right([`${dir}/model.safetensors`]);
   const index = `${dir}/model.safetensors.index.json`;
   if (!(await pathExists(index))) {
@@ -196,7 +197,7 @@ async function weightFiles(dir: string): Promise<E.Either<CheckpointError, strin
  * assert.ok(result._tag === "Left" && result.left.message.includes("no/such/folder/config.json"));
  * ```
  */
-export function loadCheckpoint(dir: string): TE.TaskEither<CheckpointError, WhisperCheckpoint> {
+export function loadCheckpoint(dir: string): TaskEither<CheckpointError, WhisperCheckpoint> {
   const configPath = `${dir}/config.json`;
   return F.pipe(
     readText(configPath),
@@ -232,7 +233,7 @@ export function loadCheckpoint(dir: string): TE.TaskEither<CheckpointError, Whis
 function loadWeights(
   dir: string,
   config: WhisperConfig,
-): TE.TaskEither<CheckpointError, WhisperWeights> {
+): TaskEither<CheckpointError, WhisperWeights> {
   return async () => {
     const files = await weightFiles(dir);
     if (E.isLeft(files)) return files;
@@ -272,7 +273,7 @@ function loadWeights(
 export function saveCheckpoint(
   dir: string,
   checkpoint: WhisperCheckpoint,
-): TE.TaskEither<CheckpointError, void> {
+): TaskEither<CheckpointError, void> {
   const { config, weights } = checkpoint;
   return F.pipe(
     TE.fromEither(checkWeights(config, weights, { source: `checkpoint for ${dir}` })),

@@ -3,6 +3,7 @@
  * named sizes (tiny to large-v3-turbo, multilingual and English-only), and validation.
  * @module
  */
+import type { Either } from "../result.ts";
 import { either as E } from "fp-ts";
 
 /** The shape of a Whisper model, read from (and written to) a Hugging Face config.json. */
@@ -113,7 +114,7 @@ export const WHISPER_SIZES: Readonly<Record<string, WhisperConfig>> = {
  * assert.ok(bad._tag === "Left" && bad.left.message.includes("large-v3-turbo"));
  * ```
  */
-export function sizeConfig(size: string): E.Either<ConfigError, WhisperConfig> {
+export function sizeConfig(size: string): Either<ConfigError, WhisperConfig> {
   const name = size.replace(/^openai\/whisper-/, "").replace(/^whisper-/, "");
   const config = WHISPER_SIZES[name];
   return config ? E.right(config) : E.left(configError(
@@ -171,7 +172,7 @@ const JSON_KEYS: Readonly<Record<keyof WhisperConfig, string>> = {
 export function configFromJson(
   json: unknown,
   options: { source?: string } = {},
-): E.Either<ConfigError, WhisperConfig> {
+): Either<ConfigError, WhisperConfig> {
   const where = options.source ?? "config.json";
   if (typeof json !== "object" || json === null || Array.isArray(json)) {
     return E.left(configError(`${where}: expected a JSON object`));

@@ -5,6 +5,7 @@
  * openai/whisper: beams rank by summed log-probability over length (or a length penalty).
  * @module
  */
+import type { TaskEither } from "../result.ts";
 import { function as F, taskEither as TE } from "fp-ts";
 import { runSession, type Session, type SessionError, type Tensors } from "../graph/session.ts";
 import { STEP_NAMES } from "./model.ts";
@@ -125,7 +126,7 @@ export function decode(
   model: WhisperModel,
   states: Float32Array,
   options: DecodeOptions,
-): TE.TaskEither<SessionError, Decoded[]> {
+): TaskEither<SessionError, Decoded[]> {
   const { config } = model;
   const { batch, prefix, beamSize = 1, patience = 1, lengthPenalty = null } = options;
   const frames = states.length / (batch * config.dModel);

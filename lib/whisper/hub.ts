@@ -8,6 +8,7 @@
  * root, default `${XDG_CACHE_HOME or ~/.cache}/flowt2s`), HF_HUB_OFFLINE=1 (never download).
  * @module
  */
+import type { Either, TaskEither } from "../result.ts";
 import { createHash, type Hash } from "node:crypto";
 import { join } from "node:path";
 import { either as E, function as F, taskEither as TE } from "fp-ts";
@@ -106,7 +107,7 @@ const PART = /^[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9_])?$/;
  * assert.equal(parseRepoId("a/b/c")._tag, "Left");
  * ```
  */
-export function parseRepoId(id: string): E.Either<HubError, { owner: string; name: string }> {
+export function parseRepoId(id: string): Either<HubError, { owner: string; name: string }> {
   const parts = id.split("/");
   const ok = parts.length === 2 &&
     parts.every((p) => p.length <= 96 && PART.test(p) && !/--|\.\./.test(p));
@@ -116,7 +117,7 @@ export function parseRepoId(id: string): E.Either<HubError, { owner: string; nam
   ));
 }
 
-const revisionOf = (options: HubOptions): E.Either<HubError, string> => {
+const revisionOf = (options: HubOptions): Either<HubError, string> => {
   const revision = options.revision ?? "main";
   return /^[A-Za-z0-9._/-]+$/.test(revision) && !revision.includes("..")
     ? E.right(revision)
@@ -161,7 +162,7 @@ export function hubUrl(repoId: string, file: string, options: HubOptions = {}): 
 export function cachedModelDir(
   repoId: string,
   options: HubOptions = {},
-): E.Either<HubError, string> {
+): Either<HubError, string> {
   const home = env("HOME") ?? env("USERPROFILE") ?? ".";
   const root = options.cacheDir ?? env("FLOWT2S_CACHE") ??
     join(env("XDG_CACHE_HOME") ?? join(home, ".cache"), "flowt2s");
@@ -197,7 +198,7 @@ export function cachedModelDir(
 export function resolveWhisper(
   idOrPath: string,
   options: HubOptions = {},
-): TE.TaskEither<HubError, string> {
+): TaskEither<HubError, string> {
   return TE.tryCatch(() => resolve(idOrPath, options), (e) => hubError(messageOf(e)));
 }
 

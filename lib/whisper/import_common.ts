@@ -4,6 +4,7 @@
  * tensor names, and the config / generation_config built from a source's own numbers.
  * @module
  */
+import type { Either } from "../result.ts";
 import { either as E, function as F } from "fp-ts";
 import { toFloat32 } from "../graph/safetensors.ts";
 import { checkWeights, type WhisperCheckpoint, type WhisperWeights } from "./checkpoint.ts";
@@ -361,7 +362,7 @@ export const countLayers = (names: Iterable<string>, side: "encoder" | "decoder"
 export function configFromWeights(
   weights: WhisperWeights,
   options: { encoderHeads: number; decoderHeads: number; source: string; eot?: number },
-): E.Either<ImportError, WhisperConfig> {
+): Either<ImportError, WhisperConfig> {
   const { source } = options;
   const shape = (name: string) => weights[name]?.shape;
   const conv1 = shape("model.encoder.conv1.weight");
@@ -478,7 +479,7 @@ export function checkTokenizer(
   tokenizerJson: string,
   config: WhisperConfig,
   options: { source: string },
-): E.Either<ImportError, string> {
+): Either<ImportError, string> {
   if (tokenizerJson.trimStart()[0] !== "{") {
     return E.left(importError(`${options.source}: not a tokenizer.json (expected a JSON object)`));
   }
@@ -509,9 +510,9 @@ export function checkTokenizer(
 export function finishImport(
   config: WhisperConfig,
   options: { weights: WhisperWeights; tokenizerJson?: string; source: string },
-): E.Either<ImportError, WhisperCheckpoint> {
+): Either<ImportError, WhisperCheckpoint> {
   const { weights, tokenizerJson, source } = options;
-  const checked: E.Either<ImportError, string | undefined> = tokenizerJson === undefined
+  const checked: Either<ImportError, string | undefined> = tokenizerJson === undefined
     ? E.right(undefined)
     : checkTokenizer(tokenizerJson, config, { source: `tokenizer for ${source}` });
   return F.pipe(

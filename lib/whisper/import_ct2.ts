@@ -7,7 +7,8 @@
  * float32; the fused QKV and KV projections are split back into q/k/v.
  * @module
  */
-import { either as E, function as F, type taskEither as TE } from "fp-ts";
+import type { Either, TaskEither } from "../result.ts";
+import { either as E, function as F } from "fp-ts";
 import type { Tensor } from "../graph/params.ts";
 import type { WhisperCheckpoint } from "./checkpoint.ts";
 import {
@@ -81,7 +82,7 @@ const DTYPE_OF_WIDTH: Readonly<Record<number, Ct2DType>> = { 1: "int8", 2: "int1
 export function parseCt2(
   bytes: Uint8Array,
   options: { source?: string } = {},
-): E.Either<ImportError, Ct2Model> {
+): Either<ImportError, Ct2Model> {
   const source = options.source ?? "model.bin";
   const r = new ByteReader(bytes);
   let where = "the header";
@@ -176,7 +177,7 @@ class Reader {
   }
 
   /** The float32 tensor `name` (int weights divided by their scale), or undefined if absent. */
-  tensor(name: string): E.Either<ImportError, Tensor | undefined> {
+  tensor(name: string): Either<ImportError, Tensor | undefined> {
     const v = this.raw(name);
     if (!v) {
       this.missing.push(name);
@@ -320,7 +321,7 @@ export interface Ct2Extras {
 export function ct2ToCheckpoint(
   model: Ct2Model,
   extras: Ct2Extras = {},
-): E.Either<ImportError, WhisperCheckpoint> {
+): Either<ImportError, WhisperCheckpoint> {
   const source = extras.source ?? "model.bin";
   if (model.spec !== "WhisperSpec") {
     return E.left(importError(
@@ -373,7 +374,7 @@ export function ct2ToCheckpoint(
     E.bindTo("config"),
     E.bind(
       "tokenizerJson",
-      ({ config }) =>
+      ({ config }): Either<ImportError, string | undefined> =>
         extras.tokenizerJson === undefined
           ? E.right(undefined)
           : checkTokenizer(extras.tokenizerJson, config, {
@@ -407,7 +408,7 @@ async function readOptional(path: string): Promise<string | undefined> {
 }
 
 /** model.bin, or its parts model.bin.part1, .part2, ... joined in order. */
-async function readModelBin(dir: string): Promise<E.Either<ImportError, Uint8Array>> {
+async function readModelBin(dir: string): Promise<Either<ImportError, Uint8Array>> {
   try {
     return E.right(await Deno.readFile(`${dir}/model.bin`));
   } catch (e) {
@@ -449,7 +450,7 @@ async function readModelBin(dir: string): Promise<E.Either<ImportError, Uint8Arr
 export function importCt2(
   srcDir: string,
   options: { tokenizerJson?: string } = {},
-): TE.TaskEither<ImportError, WhisperCheckpoint> {
+): TaskEither<ImportError, WhisperCheckpoint> {
   return async () => {
     try {
       const bytes = await readModelBin(srcDir);

@@ -7,6 +7,7 @@
  * openai-whisper's.
  * @module
  */
+import type { Either, TaskEither } from "../result.ts";
 import { either as E, function as F, taskEither as TE } from "fp-ts";
 import type { Tensor } from "../graph/params.ts";
 import type { WhisperCheckpoint } from "./checkpoint.ts";
@@ -97,7 +98,7 @@ export interface GgmlModel {
 export function parseGgml(
   bytes: Uint8Array,
   options: { source?: string } = {},
-): E.Either<ImportError, GgmlModel> {
+): Either<ImportError, GgmlModel> {
   const source = options.source ?? "ggml model";
   const r = new ByteReader(bytes);
   let where = "the header";
@@ -222,7 +223,7 @@ export function ggmlValues(t: GgmlTensor): Float32Array {
 export function ggmlToCheckpoint(
   model: GgmlModel,
   options: { source?: string; tokenizerJson?: string } = {},
-): E.Either<ImportError, WhisperCheckpoint> {
+): Either<ImportError, WhisperCheckpoint> {
   const source = options.source ?? "ggml model";
   const weights: Record<string, Tensor> = {};
   const unknown: string[] = [];
@@ -292,7 +293,7 @@ export function ggmlToCheckpoint(
 export function importGgml(
   path: string,
   options: { tokenizerJson?: string } = {},
-): TE.TaskEither<ImportError, WhisperCheckpoint> {
+): TaskEither<ImportError, WhisperCheckpoint> {
   return F.pipe(
     TE.tryCatch(
       () => Deno.readFile(path),

@@ -4,6 +4,7 @@
  * state dict of openai-named tensors also works; its head counts are then taken as d / 64.
  * @module
  */
+import type { Either, TaskEither } from "../result.ts";
 import { either as E, function as F, taskEither as TE } from "fp-ts";
 import type { Tensor } from "../graph/params.ts";
 import type { WhisperCheckpoint } from "./checkpoint.ts";
@@ -37,7 +38,7 @@ const IGNORED = new Set(["alignment_heads"]);
 export function openaiToCheckpoint(
   root: unknown,
   options: { source?: string; tokenizerJson?: string } = {},
-): E.Either<ImportError, WhisperCheckpoint> {
+): Either<ImportError, WhisperCheckpoint> {
   const source = options.source ?? "checkpoint";
   if (!(root instanceof Map)) {
     return E.left(importError(`${source}: expected a dict at the top of the pickle`));
@@ -93,7 +94,7 @@ export function openaiToCheckpoint(
 export function importPt(
   path: string,
   options: { tokenizerJson?: string } = {},
-): TE.TaskEither<ImportError, WhisperCheckpoint> {
+): TaskEither<ImportError, WhisperCheckpoint> {
   return F.pipe(
     TE.tryCatch(
       async () => await readTorchZip(await Deno.readFile(path)),

@@ -4,6 +4,7 @@
  * and a lookup with "did you mean" errors. (lib/length has its own lookup for speaking rates.)
  * @module
  */
+import type { Either } from "../result.ts";
 import { either as E } from "fp-ts";
 import { levenshtein } from "./normalize.ts";
 
@@ -123,7 +124,7 @@ const BY_NAME: Readonly<Record<string, string>> = {
 export function languageCode(
   language: string,
   options: { readonly codes?: readonly string[] } = {},
-): E.Either<TokenizerError, string> {
+): Either<TokenizerError, string> {
   const codes = options.codes ?? LANGUAGE_CODES;
   const key = String(language).trim().toLowerCase();
   const code = LANGUAGE_NAMES[key] !== undefined ? key : BY_NAME[key];

@@ -6,6 +6,7 @@
  * @module
  */
 
+import type { Either } from "../result.ts";
 import { either as E } from "fp-ts";
 import type { AudioError } from "./wav.ts";
 
@@ -395,7 +396,7 @@ export function logMelSpectrogram(
 export function whisperInput(
   samples: Float32Array,
   options: { nMels: number },
-): E.Either<AudioError, LogMel> {
+): Either<AudioError, LogMel> {
   const { nMels } = options;
   checkMels(nMels, "whisperInput");
   if (samples.length > N_SAMPLES) {

@@ -4,6 +4,7 @@
  * (downloaded when missing and the hub is reachable).
  * @module
  */
+import type { TaskEither } from "../result.ts";
 import { function as F, taskEither as TE } from "fp-ts";
 import type { SessionOptions } from "../graph/session.ts";
 import { type HubOptions, resolveWhisper } from "./hub.ts";
@@ -30,11 +31,11 @@ export const TINY_RANDOM = "tiny-random";
 export function openWhisper(
   name: string,
   options: SessionOptions & { hub?: HubOptions; seed?: number } = {},
-): TE.TaskEither<{ readonly message: string }, WhisperModel> {
+): TaskEither<{ readonly message: string }, WhisperModel> {
   const { hub, seed, ...session } = options;
   if (name === TINY_RANDOM) return TE.right(whisperModel(tinyRandomWhisper({ seed }), session));
   return F.pipe(
-    resolveWhisper(name, hub) as TE.TaskEither<{ readonly message: string }, string>,
+    resolveWhisper(name, hub) as TaskEither<{ readonly message: string }, string>,
     TE.flatMap((dir) => loadWhisper(dir, session)),
   );
 }

@@ -5,6 +5,7 @@
  * one session, kept for reuse.
  * @module
  */
+import type { Either, TaskEither } from "../result.ts";
 import { either as E, function as F, taskEither as TE } from "fp-ts";
 import { Graph } from "../graph/builder.ts";
 import { grad } from "../graph/grad.ts";
@@ -31,7 +32,7 @@ export interface WhisperModel extends WhisperCheckpoint {
   /** How sessions are opened (threads, provider). */
   readonly sessionOptions: SessionOptions;
   /** Open sessions by graph and shape. */
-  readonly sessions: Map<string, Promise<E.Either<SessionError, Session>>>;
+  readonly sessions: Map<string, Promise<Either<SessionError, Session>>>;
 }
 
 /**
@@ -67,7 +68,7 @@ export function whisperModel(
 export function loadWhisper(
   dir: string,
   options: SessionOptions = {},
-): TE.TaskEither<CheckpointError, WhisperModel> {
+): TaskEither<CheckpointError, WhisperModel> {
   return F.pipe(loadCheckpoint(dir), TE.map((c) => whisperModel(c, options)));
 }
 
@@ -75,7 +76,7 @@ function cachedSession(
   model: WhisperModel,
   key: string,
   build: () => Graph,
-): TE.TaskEither<SessionError, Session> {
+): TaskEither<SessionError, Session> {
   return () => {
     let pending = model.sessions.get(key);
     if (!pending) {
@@ -107,7 +108,7 @@ export function encode(
   model: WhisperModel,
   mel: Float32Array,
   options: { batch: number },
-): TE.TaskEither<SessionError, Float32Array> {
+): TaskEither<SessionError, Float32Array> {
   const { batch } = options, { config } = model;
   const frames = mel.length / (batch * config.nMels);
   if (!Number.isInteger(frames)) {
@@ -152,7 +153,7 @@ export function crossCache(
   model: WhisperModel,
   states: Float32Array,
   options: { batch: number; frames: number },
-): TE.TaskEither<SessionError, Tensors> {
+): TaskEither<SessionError, Tensors> {
   const { batch, frames } = options;
   const session = cachedSession(
     model,
@@ -190,7 +191,7 @@ export function crossCache(
 export function stepSession(
   model: WhisperModel,
   options: { batch: number; frames: number; capacity: number },
-): TE.TaskEither<SessionError, Session> {
+): TaskEither<SessionError, Session> {
   const { batch, frames, capacity } = options;
   return cachedSession(
     model,
@@ -247,7 +248,7 @@ export interface TeacherForcedInputs {
 export function teacherForcedLoss(
   model: WhisperModel,
   inputs: TeacherForcedInputs,
-): TE.TaskEither<SessionError, { loss: number; gradStates: Float32Array }> {
+): TaskEither<SessionError, { loss: number; gradStates: Float32Array }> {
   const { config } = model, { batch } = inputs;
   const frames = inputs.states.length / (batch * config.dModel);
   const length = inputs.tokens.length / batch;

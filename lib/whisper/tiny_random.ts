@@ -4,9 +4,9 @@
  * Whisper's special tokens. Tests and smoke runs use it; they never need real weights.
  * @module
  */
+import type { TaskEither } from "../result.ts";
 import type { Tensor } from "../graph/params.ts";
 import { createRng, fillNormal, type Rng } from "../random.ts";
-import type { taskEither as TE } from "fp-ts";
 import {
   type CheckpointError,
   expectedShapes,
@@ -131,6 +131,6 @@ export function tinyRandomWhisper(
 export function writeTinyRandomWhisper(
   dir: string,
   options: { seed?: number; multilingual?: boolean } = {},
-): TE.TaskEither<CheckpointError, void> {
+): TaskEither<CheckpointError, void> {
   return saveCheckpoint(dir, tinyRandomWhisper(options));
 }

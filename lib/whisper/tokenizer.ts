@@ -5,6 +5,7 @@
  * tokens, then 1501 timestamps `<|0.00|>` .. `<|30.00|>`.
  * @module
  */
+import type { Either, TaskEither } from "../result.ts";
 import { Tokenizer } from "@huggingface/tokenizers";
 import { either as E, function as F, taskEither as TE } from "fp-ts";
 import { LANGUAGE_CODES, languageCode, type TokenizerError, tokenizerError } from "./languages.ts";
@@ -96,7 +97,7 @@ export class WhisperTokenizer {
   static fromJson(
     text: string,
     options: TokenizerOptions = {},
-  ): E.Either<TokenizerError, WhisperTokenizer> {
+  ): Either<TokenizerError, WhisperTokenizer> {
     const where = options.source ?? "tokenizer.json";
     let hf: Tokenizer;
     try {
@@ -210,7 +211,7 @@ export class WhisperTokenizer {
    * assert.ok(E.isLeft(tok.languageToken("xx")));
    * ```
    */
-  languageToken(language: string): E.Either<TokenizerError, number> {
+  languageToken(language: string): Either<TokenizerError, number> {
     return E.map((code: string) => this.specials.languages[code])(
       languageCode(language, { codes: this.languages }),
     );
@@ -236,7 +237,7 @@ export class WhisperTokenizer {
    * );
    * ```
    */
-  sotSequence(options: SotOptions = {}): E.Either<TokenizerError, number[]> {
+  sotSequence(options: SotOptions = {}): Either<TokenizerError, number[]> {
     const s = this.specials;
     const tail = options.timestamps ? [] : [s.notimestamps];
     const task = options.task ?? "transcribe";
@@ -305,7 +306,7 @@ export class WhisperTokenizer {
 }
 
 /** Finds the special tokens and checks they sit where Whisper puts them. */
-function findSpecials(hf: Tokenizer, where: string): E.Either<TokenizerError, SpecialTokens> {
+function findSpecials(hf: Tokenizer, where: string): Either<TokenizerError, SpecialTokens> {
   const idOf = (name: string) => hf.token_to_id(`<|${name}|>`);
   const problems: string[] = [];
   // Each token must be present and follow the one before it.
@@ -375,7 +376,7 @@ function findSpecials(hf: Tokenizer, where: string): E.Either<TokenizerError, Sp
 export function loadTokenizer(
   dir: string,
   options: Omit<TokenizerOptions, "source"> = {},
-): TE.TaskEither<TokenizerError, WhisperTokenizer> {
+): TaskEither<TokenizerError, WhisperTokenizer> {
   const path = `${dir}/tokenizer.json`;
   const read = TE.tryCatch(
     () => Deno.readTextFile(path),

@@ -4,6 +4,7 @@
  * window); longer recordings must be split first.
  * @module
  */
+import type { Either, TaskEither } from "../result.ts";
 import { either as E, function as F, taskEither as TE } from "fp-ts";
 import { runSession, type Tensors } from "../graph/session.ts";
 import { isMultilingual } from "./config.ts";
@@ -22,9 +23,8 @@ export interface TranscribeError {
 }
 
 const fail = (message: string): TranscribeError => ({ _tag: "TranscribeError", message });
-const lift = <A>(e: E.Either<{ message: string }, A>) =>
-  F.pipe(e, E.mapLeft((l) => fail(l.message)));
-const liftTE = <A>(t: TE.TaskEither<{ message: string }, A>) =>
+const lift = <A>(e: Either<{ message: string }, A>) => F.pipe(e, E.mapLeft((l) => fail(l.message)));
+const liftTE = <A>(t: TaskEither<{ message: string }, A>) =>
   F.pipe(t, TE.mapLeft((l) => fail(l.message)));
 
 /**
@@ -41,7 +41,7 @@ const liftTE = <A>(t: TE.TaskEither<{ message: string }, A>) =>
  * assert.ok(tok._tag === "Right" && tok.right.multilingual);
  * ```
  */
-export function modelTokenizer(model: WhisperModel): E.Either<TranscribeError, WhisperTokenizer> {
+export function modelTokenizer(model: WhisperModel): Either<TranscribeError, WhisperTokenizer> {
   if (model.tokenizerJson === undefined) {
     return E.left(fail(
       "the model folder has no tokenizer.json; copy the tokenizer.json of the same Whisper " +
@@ -121,7 +121,7 @@ export function detectLanguage(
   model: WhisperModel,
   states: Float32Array,
   options: { batch: number; tokenizer: WhisperTokenizer },
-): TE.TaskEither<TranscribeError, { language: string; probability: number }[]> {
+): TaskEither<TranscribeError, { language: string; probability: number }[]> {
   const { batch, tokenizer } = options, { config } = model;
   if (!tokenizer.multilingual) {
     return TE.right(Array.from({ length: batch }, () => ({ language: "en", probability: 1 })));
@@ -212,11 +212,11 @@ export function transcribe(
   model: WhisperModel,
   clips: readonly Float32Array[],
   options: TranscribeOptions = {},
-): TE.TaskEither<TranscribeError, Transcript[]> {
+): TaskEither<TranscribeError, Transcript[]> {
   const { config } = model, batch = clips.length;
   const time =
     (stage: Parameters<NonNullable<TranscribeOptions["onTiming"]>>[0]) =>
-    <A>(task: TE.TaskEither<TranscribeError, A>): TE.TaskEither<TranscribeError, A> =>
+    <A>(task: TaskEither<TranscribeError, A>): TaskEither<TranscribeError, A> =>
     async () => {
       const start = performance.now();
       const result = await task();
@@ -257,7 +257,7 @@ export function transcribe(
 function melBatch(
   clips: readonly Float32Array[],
   options: { nMels: number },
-): E.Either<TranscribeError, Float32Array> {
+): Either<TranscribeError, Float32Array> {
   const size = options.nMels * 3000;
   const mel = new Float32Array(clips.length * size);
   for (const [i, clip] of clips.entries()) {
@@ -276,7 +276,7 @@ function decodeByLanguage(
     detected: { language: string; probability: number }[];
     options: TranscribeOptions;
   },
-): TE.TaskEither<TranscribeError, Transcript[]> {
+): TaskEither<TranscribeError, Transcript[]> {
   const { tokenizer, detected, options } = plan;
   const rowSize = states.length / detected.length;
   const languages = [...new Set(detected.map((d) => d.language))];

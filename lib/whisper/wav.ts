@@ -5,6 +5,7 @@
  * @module
  */
 
+import type { Either, TaskEither } from "../result.ts";
 import { either as E, function as F, taskEither as TE } from "fp-ts";
 
 /** Why audio could not be read or processed; the message names the input and the fix. */
@@ -77,7 +78,7 @@ const parseFmt = (
   at: number,
   size: number,
   name: string,
-): E.Either<AudioError, Fmt> => {
+): Either<AudioError, Fmt> => {
   if (size < 16) {
     return E.left(audioError(`${name}: fmt chunk is ${size} bytes, needs 16; ${CONVERT}`));
   }
@@ -144,7 +145,7 @@ const clamp = (x: number): number => (x > 1 ? 1 : x < -1 ? -1 : x === x ? x : 0)
 export function decodeWav(
   bytes: Uint8Array,
   options: { name?: string } = {},
-): E.Either<AudioError, WavAudio> {
+): Either<AudioError, WavAudio> {
   const name = options.name ?? "WAV bytes";
   const fail = (why: string) => E.left(audioError(`${name}: ${why}`));
   if (bytes.length < 12 || ascii(bytes, 0) !== "RIFF" || ascii(bytes, 8) !== "WAVE") {
@@ -175,7 +176,7 @@ export function decodeWav(
   return fail(fmt ? `truncated: no "data" chunk` : `no "fmt " chunk; ${CONVERT}`);
 }
 
-const decodeData = (v: DataView, fmt: Fmt, name: string): E.Either<AudioError, WavAudio> => {
+const decodeData = (v: DataView, fmt: Fmt, name: string): Either<AudioError, WavAudio> => {
   const format = formatOf(fmt);
   const { channels, sampleRate, blockAlign } = fmt;
   const fail = (why: string) => E.left(audioError(`${name}: ${why}`));
@@ -230,7 +231,7 @@ const decodeData = (v: DataView, fmt: Fmt, name: string): E.Either<AudioError, W
 export function readWav(
   bytes: Uint8Array,
   options: { name?: string; sampleRate?: number } = {},
-): E.Either<AudioError, Float32Array> {
+): Either<AudioError, Float32Array> {
   const to = options.sampleRate ?? 16000;
   return F.pipe(
     decodeWav(bytes, options),
@@ -253,7 +254,7 @@ export function readWav(
 export function loadWav(
   path: string,
   options: { sampleRate?: number } = {},
-): TE.TaskEither<AudioError, Float32Array> {
+): TaskEither<AudioError, Float32Array> {
   return F.pipe(
     TE.tryCatch(
       () => Deno.readFile(path),
