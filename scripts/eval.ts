@@ -26,6 +26,8 @@ const HELP = `Usage: deno task eval --checkpoint FILE [options]
   --seeds K           seeds per sentence for diversity (default 3, on up to 16 sentences)
   --nfe N             ODE steps (default 16)
   --guidance W        guidance weight (default 0)
+  --sway X            sway of the time grid, -1..1 (default -1; 0 = uniform, as "unrolled" trains)
+  --weights W         ema (default) or params (the raw trained weights)
   --out DIR           where eval.md and eval.json go (default: the checkpoint's folder)
   --whisper M         override the checkpoint's Whisper model
   --threads N         ONNX Runtime threads
@@ -49,6 +51,8 @@ try {
       seeds: { type: "string", default: "3" },
       nfe: { type: "string", default: "16" },
       guidance: { type: "string", default: "0" },
+      sway: { type: "string", default: "-1" },
+      weights: { type: "string", default: "ema" },
       out: { type: "string" },
       whisper: { type: "string" },
       threads: { type: "string" },
@@ -74,6 +78,9 @@ const seeds = int("seeds", f.seeds!, 1), nfe = int("nfe", f.nfe!, 1);
 const guidance = Number(f.guidance);
 if (!(guidance >= 0)) fail(`--guidance must be >= 0`);
 const threads = f.threads ? int("threads", f.threads, 1) : undefined;
+const sway = Number(f.sway);
+if (!(sway >= -1 && sway <= 1)) fail(`--sway must be in [-1, 1]`);
+if (f.weights !== "ema" && f.weights !== "params") fail(`--weights must be ema or params`);
 
 const ckpt = await loadT2S(f.checkpoint)();
 if (E.isLeft(ckpt)) fail(ckpt.left.message);
@@ -98,10 +105,11 @@ const tokenizer = modelTokenizer(whisper.right);
 if (E.isLeft(tokenizer)) fail(tokenizer.left.message);
 const common = {
   config: ckpt.right.config,
-  params: ckpt.right.ema,
+  params: f.weights === "params" ? ckpt.right.params : ckpt.right.ema,
   whisper: whisper.right,
   tokenizer: tokenizer.right,
   steps: nfe,
+  sway,
   guidance,
   sessionOptions: { threads },
   sessions: new Map(),
@@ -160,7 +168,7 @@ const report = {
   whisper: whisperName,
   step: Number(ckpt.right.metadata.step),
   sentences: all.length,
-  settings: { nfe, guidance, seeds },
+  settings: { nfe, sway, guidance, seeds, weights: f.weights },
   cer: charErrorRate(all.map((g) => g.text), all.map((g) => g.decoded)),
   wer: wordErrorRate(all.map((g) => g.text), all.map((g) => g.decoded)),
   perLanguage,
@@ -175,7 +183,7 @@ const md = [
   `Checkpoint \`${f.checkpoint}\` (step ${report.step}), Whisper \`${whisperName}\`, ${all.length} ` +
   `${
     f.all ? "" : "held-out "
-  }sentences, ${nfe} Euler steps, guidance ${guidance}, greedy decoding.`,
+  }sentences, ${nfe} Euler steps (sway ${sway}), guidance ${guidance}, ${f.weights} weights, greedy decoding.`,
   ``,
   `| language | sentences | CER | WER |`,
   `| --- | --- | --- | --- |`,

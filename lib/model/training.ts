@@ -50,7 +50,7 @@ export interface RunSettings {
   readonly refreshEvery: number;
   /** ODE steps used to sample "distill" targets. */
   readonly targetNfe: number;
-  /** EMA decay of the weights used for sampling. */
+  /** EMA decay of the weights used for sampling (reached after a warmup: min(decay, (1 + step) / (10 + step))). */
   readonly emaDecay: number;
   /** Probability of dropping a sentence's text (classifier-free guidance). */
   readonly cfgDrop: number;
@@ -437,7 +437,10 @@ export async function trainStep(
   const train = result.right.state;
   const ema: Record<string, Tensor> = {};
   for (const [name, p] of Object.entries(train.params)) {
-    const old = next.ema[name].data, decay = s.emaDecay;
+    // Warmup (as in timm and diffusers): early on the average follows the weights closely, so a
+    // short run's EMA is not mostly its random initialisation.
+    const old = next.ema[name].data,
+      decay = Math.min(s.emaDecay, (1 + train.step) / (10 + train.step));
     ema[name] = { shape: p.shape, data: p.data.map((v, i) => decay * old[i] + (1 - decay) * v) };
   }
   return {
