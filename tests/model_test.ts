@@ -125,3 +125,14 @@ Deno.test("prepareSentences() and generate() name empty, unknown-language and to
     E.isLeft(long) ? long.left.message : "",
   );
 });
+
+Deno.test("trainStep() does not score the decoder on rows whose text was dropped for guidance", async () => {
+  // Every text dropped: "unrolled" has nothing left to score, so its loss is exactly 0.
+  const ctx = context({ recipe: "unrolled", cfgDrop: 0.999999 });
+  const { metrics } = await trainStep(
+    ctx,
+    { trainers: new Map(), velocity: new Map() },
+    initRun(ctx),
+  );
+  assert.equal(metrics.loss, 0);
+});

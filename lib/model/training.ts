@@ -410,6 +410,10 @@ export async function trainStep(
   const shaped = assembleBatch(items, { shape: shapeFor(items, { batch: s.batch }), dropText });
   if (E.isLeft(shaped)) throw new Error(shaped.left.message);
   const batch = shaped.right, { batch: b, frames: f } = batch.shape;
+  // A row without its text (the guidance branch) cannot be asked to read the text back.
+  dropText.forEach((drop, row) => {
+    if (drop) batch.tmask.fill(0, row * batch.shape.tokens, (row + 1) * batch.shape.tokens);
+  });
   const next: RunState = { ...state, order, cursor: cursor + 1, epoch };
   let targetCe: number | undefined;
   const feeds: Record<string, Float32Array | BigInt64Array> = {
