@@ -360,3 +360,42 @@ export async function orThrow<A>(task: TaskEither<{ readonly message: string }, 
   if (E.isLeft(result)) throw new Error(result.left.message);
   return result.right;
 }
+
+/** Opened sessions (or anything opened like one) by key, shared by the callers that open them. */
+export type OpenCache<A> = Map<string, Promise<Either<SessionError, A>>>;
+
+/**
+ * Opens once per key: concurrent and later callers share the first open; a failed open is
+ * not kept, so the next call retries (e.g. after installing the CUDA provider). Graphs have
+ * static shapes, so callers key by graph and shape.
+ *
+ * @example
+ * ```ts
+ * import assert from "@std/assert";
+ * import { taskEither as TE } from "fp-ts";
+ * import { cachedOpen, type OpenCache, orThrow } from "./session.ts";
+ * const cache: OpenCache<number> = new Map();
+ * let opened = 0;
+ * const open = () => TE.fromTask(async () => ++opened);
+ * assert.equal(await orThrow(cachedOpen(cache, "a", open)), 1);
+ * assert.equal(await orThrow(cachedOpen(cache, "a", open)), 1); // not opened again
+ * const failing = () => TE.left({ _tag: "SessionError" as const, message: "no" });
+ * assert.ok((await cachedOpen(cache, "b", failing)())._tag === "Left");
+ * assert.ok(!cache.has("b"));
+ * ```
+ */
+export function cachedOpen<A>(
+  cache: OpenCache<A>,
+  key: string,
+  open: () => TaskEither<SessionError, A>,
+): TaskEither<SessionError, A> {
+  return () => {
+    let pending = cache.get(key);
+    if (!pending) {
+      pending = Promise.resolve().then(() => open()());
+      cache.set(key, pending);
+      pending.then((r) => E.isLeft(r) && cache.delete(key));
+    }
+    return pending;
+  };
+}

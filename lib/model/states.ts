@@ -3,13 +3,15 @@
  * cross-entropy with respect to the states) and ODE sampling of the CFM model.
  * @module
  */
-import type { Either, TaskEither } from "../result.ts";
+import type { TaskEither } from "../result.ts";
 import { either as E, function as F, taskEither as TE } from "fp-ts";
 import { integrate, type Solver, timeGrid } from "../flow/ode.ts";
 import { guidedVelocity } from "../flow/guidance.ts";
 import { Graph } from "../graph/builder.ts";
 import type { ParamStore } from "../graph/params.ts";
 import {
+  cachedOpen,
+  type OpenCache,
   openSession,
   runSession,
   type Session,
@@ -80,7 +82,7 @@ export function invertStates(
 }
 
 /** Sessions of the velocity network, one per batch shape. */
-export type VelocitySessions = Map<string, Promise<Either<SessionError, Session>>>;
+export type VelocitySessions = OpenCache<Session>;
 
 /**
  * The velocity network's session for `shape` (inputs `xt` [B, F, width], `t` [B], `text`
@@ -108,24 +110,19 @@ export function velocitySession(
 ): TaskEither<SessionError, Session> {
   const { shape, sessions } = options;
   const key = `${shape.batch}x${shape.frames}`;
-  return () => {
-    let pending = sessions.get(key);
-    if (!pending) {
-      const g = new Graph("t2s_velocity");
-      const params = graphParams(g, t2sParamDefs(config));
-      const xt = g.input("xt", {
-        dtype: "float32",
-        shape: [shape.batch, shape.frames, config.width],
-      });
-      const t = g.input("t", { dtype: "float32", shape: [shape.batch] });
-      const text = g.input("text", { dtype: "int64", shape: [shape.batch, shape.frames] });
-      const mask = g.input("mask", { dtype: "float32", shape: [shape.batch, shape.frames] });
-      g.output(velocity({ xt, t, text, mask }, { params, config }), "v");
-      pending = openSession(g, options.sessionOptions)();
-      sessions.set(key, pending);
-    }
-    return pending;
-  };
+  return cachedOpen(sessions, key, () => {
+    const g = new Graph("t2s_velocity");
+    const params = graphParams(g, t2sParamDefs(config));
+    const xt = g.input("xt", {
+      dtype: "float32",
+      shape: [shape.batch, shape.frames, config.width],
+    });
+    const t = g.input("t", { dtype: "float32", shape: [shape.batch] });
+    const text = g.input("text", { dtype: "int64", shape: [shape.batch, shape.frames] });
+    const mask = g.input("mask", { dtype: "float32", shape: [shape.batch, shape.frames] });
+    g.output(velocity({ xt, t, text, mask }, { params, config }), "v");
+    return openSession(g, options.sessionOptions);
+  });
 }
 
 /** How to sample. */

@@ -10,7 +10,7 @@ import { either as E } from "fp-ts";
 import { lengthBatches } from "../data/batch.ts";
 import { uniformTimes } from "../flow/sample.ts";
 import { initParams, type ParamStore, type Tensor, zerosLike } from "../graph/params.ts";
-import type { Provider } from "../graph/session.ts";
+import { cachedOpen, type OpenCache, type Provider } from "../graph/session.ts";
 import { openTrainer, trainCall, type Trainer, type TrainState } from "../graph/train.ts";
 import { couple, invertPermutation, sequenceCosts } from "../ot/mod.ts";
 import { createRng, fillNormal, forkRng, type Rng, rngFromState } from "../random.ts";
@@ -255,39 +255,32 @@ function maskFrames(x: Float32Array, batch: Batch, width: number): Float32Array 
 /** Sessions and compiled steps of a run, reused across steps. */
 export interface RunSessions {
   /** Compiled train steps by batch shape. */
-  readonly trainers: Map<string, Promise<Trainer>>;
+  readonly trainers: OpenCache<Trainer>;
   /** Velocity-network sessions by batch shape (for sampling targets). */
   readonly velocity: VelocitySessions;
 }
 
-async function trainerFor(
+function trainerFor(
   context: RunContext,
   sessions: RunSessions,
   batch: Batch,
 ): Promise<Trainer> {
-  const key = `${batch.shape.batch}x${batch.shape.frames}x${batch.shape.tokens}`;
-  let trainer = sessions.trainers.get(key);
-  if (!trainer) {
-    const s = context.settings;
-    const spec = objective({
-      recipe: s.recipe,
-      config: context.config,
-      whisper: context.whisper,
-      shape: batch.shape,
-      lambda: s.lambda,
-      unrollSteps: s.unrollSteps,
-    });
-    trainer = openTrainer(spec, {
-      maxGradNorm: s.maxGradNorm,
-      threads: context.threads,
-      provider: context.provider,
-    })().then((r) => {
-      if (E.isLeft(r)) throw new Error(r.left.message);
-      return r.right;
-    });
-    sessions.trainers.set(key, trainer);
-  }
-  return await trainer;
+  const s = context.settings,
+    key = `${batch.shape.batch}x${batch.shape.frames}x${batch.shape.tokens}`;
+  return orThrowAsync(
+    cachedOpen(sessions.trainers, key, () =>
+      openTrainer(
+        objective({
+          recipe: s.recipe,
+          config: context.config,
+          whisper: context.whisper,
+          shape: batch.shape,
+          lambda: s.lambda,
+          unrollSteps: s.unrollSteps,
+        }),
+        { maxGradNorm: s.maxGradNorm, threads: context.threads, provider: context.provider },
+      ))(),
+  );
 }
 
 /** Makes (or remakes) the targets of the batch's stale sentences; returns their mean final CE. */

@@ -5,11 +5,13 @@
  * one session, kept for reuse.
  * @module
  */
-import type { Either, TaskEither } from "../result.ts";
-import { either as E, function as F, taskEither as TE } from "fp-ts";
+import type { TaskEither } from "../result.ts";
+import { function as F, taskEither as TE } from "fp-ts";
 import { Graph } from "../graph/builder.ts";
 import { grad } from "../graph/grad.ts";
 import {
+  cachedOpen,
+  type OpenCache,
   openSession,
   runSession,
   type Session,
@@ -32,7 +34,7 @@ export interface WhisperModel extends WhisperCheckpoint {
   /** How sessions are opened (threads, provider). */
   readonly sessionOptions: SessionOptions;
   /** Open sessions by graph and shape. */
-  readonly sessions: Map<string, Promise<Either<SessionError, Session>>>;
+  readonly sessions: OpenCache<Session>;
 }
 
 /**
@@ -72,22 +74,8 @@ export function loadWhisper(
   return F.pipe(loadCheckpoint(dir), TE.map((c) => whisperModel(c, options)));
 }
 
-function cachedSession(
-  model: WhisperModel,
-  key: string,
-  build: () => Graph,
-): TaskEither<SessionError, Session> {
-  return () => {
-    let pending = model.sessions.get(key);
-    if (!pending) {
-      pending = Promise.resolve().then(() => openSession(build(), model.sessionOptions)());
-      model.sessions.set(key, pending);
-      // A failed open is not cached: the next call retries (e.g. after installing CUDA).
-      pending.then((r) => E.isLeft(r) && model.sessions.delete(key));
-    }
-    return pending;
-  };
-}
+const cachedSession = (model: WhisperModel, key: string, build: () => Graph) =>
+  cachedOpen(model.sessions, key, () => openSession(build(), model.sessionOptions));
 
 /**
  * Runs the encoder on log-mel input [batch, nMels, frames] (frames = 3000 for released
