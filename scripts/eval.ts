@@ -11,10 +11,8 @@ import { either as E } from "fp-ts";
 import { loadSentences, splitHeldOut, withFrames } from "../lib/data/mod.ts";
 import { writeFileAtomic } from "../lib/io.ts";
 import { loadT2S } from "../lib/model/checkpoint.ts";
-import { generate, type Generated } from "../lib/model/generate.ts";
+import { generate, type Generated, whisperOf } from "../lib/model/generate.ts";
 import { charErrorRate, wordErrorRate } from "../lib/whisper/normalize.ts";
-import { openWhisper } from "../lib/whisper/open.ts";
-import { modelTokenizer } from "../lib/whisper/transcribe.ts";
 
 const HELP = `Usage: deno task eval --checkpoint FILE [options]
   --checkpoint FILE   a checkpoint written by deno task train
@@ -98,16 +96,14 @@ if (sentences.length === 0) {
   fail(`no held-out sentences in ${dataPath}; use --all or a larger --held-out`);
 }
 
-const whisperName = f.whisper ?? ckpt.right.metadata.whisper;
-const whisper = await openWhisper(whisperName, { threads, hub: { offline: f.offline } })();
-if (E.isLeft(whisper)) fail(`Whisper ${whisperName}: ${whisper.left.message}`);
-const tokenizer = modelTokenizer(whisper.right);
-if (E.isLeft(tokenizer)) fail(tokenizer.left.message);
+const opened = await whisperOf(ckpt.right, { whisper: f.whisper, threads, offline: f.offline });
+if (E.isLeft(opened)) fail(opened.left.message);
+const { name: whisperName, whisper, tokenizer } = opened.right;
 const common = {
   config: ckpt.right.config,
   params: f.weights === "params" ? ckpt.right.params : ckpt.right.ema,
-  whisper: whisper.right,
-  tokenizer: tokenizer.right,
+  whisper,
+  tokenizer,
   steps: nfe,
   sway,
   guidance,

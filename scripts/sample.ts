@@ -10,9 +10,7 @@ import { either as E } from "fp-ts";
 import { loadSentences } from "../lib/data/mod.ts";
 import { saveSafetensors, type StTensor } from "../lib/graph/safetensors.ts";
 import { loadT2S } from "../lib/model/checkpoint.ts";
-import { generate } from "../lib/model/generate.ts";
-import { openWhisper } from "../lib/whisper/open.ts";
-import { modelTokenizer } from "../lib/whisper/transcribe.ts";
+import { generate, whisperOf } from "../lib/model/generate.ts";
 
 const HELP = `Usage: deno task sample --checkpoint FILE [text ...] [options]
   --checkpoint FILE   a checkpoint written by deno task train
@@ -92,27 +90,19 @@ if (sentences.length === 0) fail(`no text: give sentences as arguments or --file
 
 const ckpt = await loadT2S(f.checkpoint)();
 if (E.isLeft(ckpt)) fail(ckpt.left.message);
-const whisperName = f.whisper ?? ckpt.right.metadata.whisper;
-if (!whisperName) fail(`${f.checkpoint} does not name its Whisper model; pass --whisper`);
 const threads = f.threads
   ? number("threads", f.threads, (n) => Number.isInteger(n) && n >= 1)
   : undefined;
-const whisper = await openWhisper(whisperName, { threads, hub: { offline: f.offline } })();
-if (E.isLeft(whisper)) fail(`Whisper ${whisperName}: ${whisper.left.message}`);
-if (whisper.right.config.dModel !== ckpt.right.config.width) {
-  fail(
-    `Whisper ${whisperName} is ${whisper.right.config.dModel} wide; the checkpoint's states are ${ckpt.right.config.width}`,
-  );
-}
-const tokenizer = modelTokenizer(whisper.right);
-if (E.isLeft(tokenizer)) fail(tokenizer.left.message);
+const opened = await whisperOf(ckpt.right, { whisper: f.whisper, threads, offline: f.offline });
+if (E.isLeft(opened)) fail(opened.left.message);
+const { name: whisperName, whisper, tokenizer } = opened.right;
 
 const started = performance.now();
 const result = await generate(sentences, {
   config: ckpt.right.config,
   params: ckpt.right.ema,
-  whisper: whisper.right,
-  tokenizer: tokenizer.right,
+  whisper,
+  tokenizer,
   seed,
   batch,
   steps: nfe,

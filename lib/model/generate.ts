@@ -13,7 +13,9 @@ import { createRng, fillNormal } from "../random.ts";
 import { decode } from "../whisper/decode.ts";
 import type { WhisperModel } from "../whisper/runtime.ts";
 import type { WhisperTokenizer } from "../whisper/tokenizer.ts";
-import { suppression } from "../whisper/transcribe.ts";
+import { modelTokenizer, suppression } from "../whisper/transcribe.ts";
+import { openWhisper } from "../whisper/open.ts";
+import type { T2SCheckpoint } from "./checkpoint.ts";
 import { assembleBatch, type Prepared, shapeFor } from "./batch.ts";
 import type { T2SConfig } from "./config.ts";
 import { sampleStates, velocitySession, type VelocitySessions } from "./states.ts";
@@ -175,4 +177,50 @@ export async function generate(
     options.onBatch?.(Math.min(start + batchSize, prepared.length));
   }
   return E.right(out);
+}
+
+/**
+ * The frozen Whisper a checkpoint was trained with (the name in its metadata, or `whisper`),
+ * opened, checked to be as wide as the checkpoint's states, with its tokenizer.
+ *
+ * @example
+ * ```ts
+ * import assert from "@std/assert";
+ * import { initParams, zerosLike } from "../graph/params.ts";
+ * import { createRng } from "../random.ts";
+ * import { t2sConfig } from "./config.ts";
+ * import { whisperOf } from "./generate.ts";
+ * import { t2sParamDefs } from "./network.ts";
+ * const config = t2sConfig("tiny", { width: 64 });
+ * if (config._tag === "Left") throw new Error(config.left.message);
+ * const params = initParams(t2sParamDefs(config.right), { rng: createRng(0) });
+ * const ckpt = { config: config.right, params, ema: params, m: zerosLike(params),
+ *   v: zerosLike(params), targets: {}, metadata: { whisper: "tiny-random" } };
+ * const opened = await whisperOf(ckpt, { threads: 1 });
+ * assert.ok(opened._tag === "Left" && opened.left.message.includes("32 wide")); // tiny-random is 32
+ * ```
+ */
+export async function whisperOf(
+  checkpoint: T2SCheckpoint,
+  options: { whisper?: string; threads?: number; offline?: boolean } = {},
+): Promise<
+  Either<{ message: string }, { name: string; whisper: WhisperModel; tokenizer: WhisperTokenizer }>
+> {
+  const name = options.whisper ?? checkpoint.metadata.whisper;
+  if (!name) return E.left({ message: "the checkpoint does not name its Whisper model; pass one" });
+  const whisper = await openWhisper(name, {
+    threads: options.threads,
+    hub: { offline: options.offline },
+  })();
+  if (E.isLeft(whisper)) return E.left({ message: `Whisper ${name}: ${whisper.left.message}` });
+  const width = whisper.right.config.dModel;
+  if (width !== checkpoint.config.width) {
+    return E.left({
+      message:
+        `Whisper ${name} is ${width} wide; the checkpoint's states are ${checkpoint.config.width}`,
+    });
+  }
+  const tokenizer = modelTokenizer(whisper.right);
+  if (E.isLeft(tokenizer)) return tokenizer;
+  return E.right({ name, whisper: whisper.right, tokenizer: tokenizer.right });
 }
