@@ -16,9 +16,9 @@ import { charErrorRate, wordErrorRate } from "../lib/whisper/normalize.ts";
 
 const HELP = `Usage: deno task eval --checkpoint FILE [options]
   --checkpoint FILE   a checkpoint written by deno task train
-  --data FILE         sentences (default: the run's data, data/sentences.jsonl); the held-out
-                      split is taken with the run's seed and --held-out
-  --held-out X        held-out fraction, as in training (default 0.05)
+  --data FILE         sentences (default: the run's data, recorded in the checkpoint); the
+                      held-out split is taken with the run's seed and --held-out
+  --held-out X        held-out fraction (default: the run's, recorded in the checkpoint)
   --all               evaluate every sentence of --data instead of the held-out split
   --limit N           at most N sentences (default all)
   --seeds K           seeds per sentence for diversity (default 3, on up to 16 sentences)
@@ -43,7 +43,7 @@ try {
     options: {
       checkpoint: { type: "string" },
       data: { type: "string" },
-      "held-out": { type: "string", default: "0.05" },
+      "held-out": { type: "string" },
       all: { type: "boolean", default: false },
       limit: { type: "string" },
       seeds: { type: "string", default: "3" },
@@ -84,13 +84,20 @@ const ckpt = await loadT2S(f.checkpoint)();
 if (E.isLeft(ckpt)) fail(ckpt.left.message);
 const run = JSON.parse(ckpt.right.metadata.run ?? "{}");
 const runSeed: number = run.settings?.seed ?? 0;
-const dataPath = f.data ?? new URL("../data/sentences.jsonl", import.meta.url).pathname;
+// Checkpoints record their data and held-out fraction (older ones: the shipped set and 0.05).
+const recorded: { path?: string; heldOut?: number } =
+  JSON.parse(ckpt.right.metadata.data ?? "null") ?? {};
+const dataPath = f.data ?? recorded.path ??
+  new URL("../data/sentences.jsonl", import.meta.url).pathname;
+const heldOut = f["held-out"] === undefined ? recorded.heldOut ?? 0.05 : Number(f["held-out"]);
+if (!(heldOut > 0 && heldOut < 1) && !f.all) fail(`--held-out must be in (0, 1), or use --all`);
 const loaded = await loadSentences(dataPath)();
 if (E.isLeft(loaded)) fail(loaded.left.message);
 const framed = withFrames(loaded.right);
 if (E.isLeft(framed)) fail(framed.left.message);
-const split = splitHeldOut(framed.right, { fraction: Number(f["held-out"]), seed: runSeed });
-let sentences = f.all ? framed.right : split.heldOut;
+let sentences = f.all
+  ? framed.right
+  : splitHeldOut(framed.right, { fraction: heldOut, seed: runSeed }).heldOut;
 if (f.limit) sentences = sentences.slice(0, int("limit", f.limit, 1));
 if (sentences.length === 0) {
   fail(`no held-out sentences in ${dataPath}; use --all or a larger --held-out`);

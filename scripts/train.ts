@@ -189,10 +189,10 @@ const loaded = await loadSentences(dataPath, { lang: option("lang") as string | 
 if (E.isLeft(loaded)) fail(loaded.left.message);
 const framed = withFrames(loaded.right);
 if (E.isLeft(framed)) fail(framed.left.message);
-const { train } = splitHeldOut(framed.right, {
-  fraction: num("held-out", 0.05, (n) => n >= 0 && n < 1),
-  seed: settings.seed,
-});
+const heldOut = num("held-out", 0.05, (n) => n >= 0 && n < 1);
+const train = heldOut === 0
+  ? framed.right
+  : splitHeldOut(framed.right, { fraction: heldOut, seed: settings.seed }).train;
 if (train.length === 0) fail(`${dataPath}: no training sentences left after the held-out split`);
 const prepared = prepareSentences(train, { tokenizer: tokenizer.right });
 if (E.isLeft(prepared)) fail(`${dataPath}: ${prepared.left.message}`);
@@ -208,6 +208,7 @@ const context: RunContext = {
   sentences: prepared.right,
   threads,
   provider: provider as "cpu" | "cuda",
+  data: { path: dataPath, heldOut },
 };
 await Deno.mkdir(out, { recursive: true });
 let state = flags.resume
@@ -223,7 +224,9 @@ async function metricsUpTo(step: number): Promise<string[]> {
 }
 const lines = flags.resume ? await metricsUpTo(state.train.step) : [];
 
+let lastSaved = -1;
 async function flush(): Promise<void> {
+  lastSaved = state.train.step;
   await writeFileAtomic(metricsPath, new TextEncoder().encode(lines.map((l) => l + "\n").join("")));
   await saveRun(ckptPath, { context, state });
   const points = lines.map((l) => JSON.parse(l)).map((m) => [m.step, m.loss] as [number, number]);
@@ -272,7 +275,7 @@ while (state.train.step < settings.steps && !stop) {
   if ((performance.now() - started) / 60000 >= minutes) stop = true;
   if (state.train.step % saveEvery === 0 || state.train.step === settings.steps) await flush();
 }
-await flush();
+if (lastSaved !== state.train.step) await flush();
 const last = lines.length ? JSON.parse(lines[lines.length - 1]).loss : NaN;
 console.error(
   stop

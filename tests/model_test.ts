@@ -13,6 +13,7 @@ import {
   prepareSentences,
   RUN_DEFAULTS,
   type RunContext,
+  runIdentity,
   type RunSettings,
   trainStep,
 } from "../lib/model/training.ts";
@@ -135,4 +136,23 @@ Deno.test("trainStep() does not score the decoder on rows whose text was dropped
     initRun(ctx),
   );
   assert.equal(metrics.loss, 0);
+});
+
+Deno.test("trainStep() makes targets from the text even for rows dropped for guidance", async () => {
+  // Every text dropped for training; the targets must still be inversions of the real text.
+  const ctx = context({ recipe: "inversion", cfgDrop: 0.999999, invertSteps: 3 });
+  const { metrics } = await trainStep(
+    ctx,
+    { trainers: new Map(), velocity: new Map() },
+    initRun(ctx),
+  );
+  assert.ok(metrics.targetCe! > 0, `target cross-entropy ${metrics.targetCe}`);
+});
+
+Deno.test("runIdentity() changes with the data's text, not just its size", () => {
+  const ctx = context({});
+  const edited = new Map(ctx.sentences);
+  const first = edited.get("s:0")!;
+  edited.set("s:0", { ...first, text: "Hello here." });
+  assert.notEqual(runIdentity({ ...ctx, sentences: edited }), runIdentity(ctx));
 });

@@ -71,7 +71,8 @@ export interface Batch {
 
 /**
  * Pads `items` into a batch of `shape`. `dropText` marks rows whose text is replaced by the
- * filler (the unconditional branch of classifier-free guidance); their frames stay.
+ * filler (the unconditional branch of classifier-free guidance): their frames stay, and the
+ * decoder does not score them (their `tmask` is 0), since nothing asks them to say the text.
  *
  * @example
  * ```ts
@@ -117,7 +118,28 @@ export function assembleBatch(
     }
     item.sequence.tokens.forEach((t, i) => (tokens[row * l + i] = BigInt(t)));
     item.sequence.targets.forEach((t, i) => (targets[row * l + i] = BigInt(t)));
-    item.sequence.mask.forEach((m, i) => (tmask[row * l + i] = m));
+    if (!options.dropText?.[row]) item.sequence.mask.forEach((m, i) => (tmask[row * l + i] = m));
   }
   return E.right({ shape, items, text, mask, tokens, targets, tmask });
+}
+
+/**
+ * Zeroes the padding frames of row-major [B, F, width] states in place (and returns them), by
+ * the batch's 0/1 frame mask [B, F].
+ *
+ * @example
+ * ```ts
+ * import assert from "@std/assert";
+ * import { maskFrames } from "./batch.ts";
+ * const x = maskFrames(new Float32Array([1, 2, 3, 4]), { mask: new Float32Array([1, 0]), width: 2 });
+ * assert.deepEqual([...x], [1, 2, 0, 0]);
+ * ```
+ */
+export function maskFrames(
+  x: Float32Array,
+  options: { mask: Float32Array; width: number },
+): Float32Array {
+  const { mask, width } = options;
+  for (let i = 0; i < x.length; i++) if (mask[Math.floor(i / width)] === 0) x[i] = 0;
+  return x;
 }

@@ -19,7 +19,7 @@ import {
   type SessionOptions,
 } from "../graph/session.ts";
 import { teacherForcedLoss, type WhisperModel } from "../whisper/runtime.ts";
-import type { Batch } from "./batch.ts";
+import { type Batch, maskFrames } from "./batch.ts";
 import type { T2SConfig } from "./config.ts";
 import { graphParams, t2sParamDefs, velocity } from "./network.ts";
 import type { BatchShape } from "./objective.ts";
@@ -76,8 +76,7 @@ export function invertStates(
         x[i] -= lr * (m[i] / c1) / (Math.sqrt(v[i] / c2) + 1e-8);
       }
     }
-    for (let i = 0; i < x.length; i++) if (batch.mask[Math.floor(i / d)] === 0) x[i] = 0;
-    return E.right({ states: x, losses });
+    return E.right({ states: maskFrames(x, { mask: batch.mask, width: d }), losses });
   };
 }
 
@@ -208,6 +207,6 @@ export function sampleStates(
         message: e instanceof Error ? e.message : String(e),
       }),
     ),
-    TE.map((x) => x.map((v, i) => (batch.mask[Math.floor(i / d)] === 0 ? 0 : v))),
+    TE.map((x) => maskFrames(x, { mask: batch.mask, width: d })),
   );
 }

@@ -8,15 +8,17 @@
 import type { Either } from "../result.ts";
 import { either as E } from "fp-ts";
 import { lengthBatches } from "../data/batch.ts";
+import { hashText } from "../data/split.ts";
 import { uniformTimes } from "../flow/sample.ts";
 import { initParams, type ParamStore, type Tensor, zerosLike } from "../graph/params.ts";
-import { cachedOpen, type OpenCache, type Provider } from "../graph/session.ts";
+import { cachedOpen, type OpenCache, orThrow, type Provider } from "../graph/session.ts";
 import { openTrainer, trainCall, type Trainer, type TrainState } from "../graph/train.ts";
 import { couple, invertPermutation, sequenceCosts } from "../ot/mod.ts";
+import { eitherOrThrow } from "../result.ts";
 import { createRng, fillNormal, forkRng, type Rng, rngFromState } from "../random.ts";
 import type { WhisperModel } from "../whisper/runtime.ts";
 import type { WhisperTokenizer } from "../whisper/tokenizer.ts";
-import { assembleBatch, type Batch, type Prepared, shapeFor } from "./batch.ts";
+import { assembleBatch, type Batch, maskFrames, type Prepared, shapeFor } from "./batch.ts";
 import { loadT2S, saveT2S } from "./checkpoint.ts";
 import type { T2SConfig } from "./config.ts";
 import { t2sParamDefs } from "./network.ts";
@@ -143,6 +145,8 @@ export interface RunContext {
   readonly threads?: number;
   /** Execution provider. */
   readonly provider?: Provider;
+  /** Where the sentences came from and the held-out fraction kept out (for eval's defaults). */
+  readonly data?: { readonly path: string; readonly heldOut: number };
 }
 
 /**
@@ -246,12 +250,6 @@ export function initRun(context: RunContext): RunState {
 
 const noise = (n: number, rng: Rng) => fillNormal(new Float32Array(n), rng);
 
-/** Zeroes padding frames of [B, F, D] states in place. */
-function maskFrames(x: Float32Array, batch: Batch, width: number): Float32Array {
-  for (let i = 0; i < x.length; i++) if (batch.mask[Math.floor(i / width)] === 0) x[i] = 0;
-  return x;
-}
-
 /** Sessions and compiled steps of a run, reused across steps. */
 export interface RunSessions {
   /** Compiled train steps by batch shape. */
@@ -267,7 +265,7 @@ function trainerFor(
 ): Promise<Trainer> {
   const s = context.settings,
     key = `${batch.shape.batch}x${batch.shape.frames}x${batch.shape.tokens}`;
-  return orThrowAsync(
+  return orThrow(
     cachedOpen(sessions.trainers, key, () =>
       openTrainer(
         objective({
@@ -279,78 +277,74 @@ function trainerFor(
           unrollSteps: s.unrollSteps,
         }),
         { maxGradNorm: s.maxGradNorm, threads: context.threads, provider: context.provider },
-      ))(),
+      )),
   );
 }
 
-/** Makes (or remakes) the targets of the batch's stale sentences; returns their mean final CE. */
+/**
+ * Makes (or remakes) the targets of the batch's stale sentences (the inversion runs on the
+ * whole batch shape, but only stale rows are stored); returns the final decoder cross-entropy.
+ * `batch` must carry every row's text: targets are never made from a guidance-dropped row.
+ */
 async function refreshTargets(
   context: RunContext,
   sessions: RunSessions,
   plan: { state: RunState; batch: Batch; rng: Rng },
 ): Promise<number | undefined> {
   const { state, batch, rng } = plan, s = context.settings, w = context.config.width;
-  const stale = batch.items.some((item) => {
+  const stale = batch.items.map((item) => {
     const t = state.targets.get(item.id);
     return !t || (s.recipe === "distill" && state.train.step - t.step >= s.refreshEvery);
   });
-  if (!stale) return undefined;
+  if (!stale.includes(true)) return undefined;
   const { batch: b, frames: f } = batch.shape;
-  let start = maskFrames(noise(b * f * w, rng), batch, w);
+  let start = maskFrames(noise(b * f * w, rng), { mask: batch.mask, width: w });
   if (s.recipe === "distill" && state.train.step > 0) {
-    const session = await orThrowAsync(
+    const session = await orThrow(
       velocitySession(context.config, {
         shape: batch.shape,
         sessions: sessions.velocity,
         sessionOptions: { threads: context.threads, provider: context.provider },
-      })(),
+      }),
     );
-    start = await orThrowAsync(
+    start = await orThrow(
       sampleStates(session, {
         batch,
         params: state.ema,
         x0: start,
         steps: s.targetNfe,
-      })(),
+      }),
     );
   }
-  const inverted = await orThrowAsync(
+  const inverted = await orThrow(
     invertStates(context.whisper, start, {
       batch,
       steps: s.invertSteps,
       lr: s.invertLr,
-    })(),
+    }),
   );
   batch.items.forEach((item, row) => {
+    if (!stale[row]) return;
     const states = inverted.states.slice(row * f * w, (row * f + item.frames) * w);
     state.targets.set(item.id, { states, step: state.train.step });
   });
   return inverted.losses[inverted.losses.length - 1];
 }
 
-async function orThrowAsync<A>(pending: Promise<Either<{ message: string }, A>>): Promise<A> {
-  const result = await pending;
-  if (E.isLeft(result)) throw new Error(result.left.message);
-  return result.right;
-}
-
 /** Noise paired with targets by exact minibatch OT over the real frames. */
 function pairNoise(x0: Float32Array, x1: Float32Array, batch: Batch, width: number): Float32Array {
   const { batch: b, frames: f } = batch.shape, n = batch.items.length;
-  const lengths = batch.items.map((i) => i.frames);
-  const rows = (x: Float32Array) => ({
+  const rows = (x: Float32Array, lengths?: number[]) => ({
     data: x.subarray(0, n * f * width),
     count: n,
     frames: f,
     dim: width,
     lengths,
   });
-  const costs = sequenceCosts(rows(x0), rows(x1));
-  if (E.isLeft(costs)) throw new Error(costs.left.message);
-  const coupling = couple(costs.right, { method: "exact" });
-  if (E.isLeft(coupling)) throw new Error(coupling.left.message);
+  // Costs count each target's own frames: noise is full-length, so any row can serve any target.
+  const costs = eitherOrThrow(sequenceCosts(rows(x0), rows(x1, batch.items.map((i) => i.frames))));
   // perm[i] is the target row of noise row i; each target row j takes noise row inverse[j].
-  const inverse = invertPermutation(coupling.right.perm);
+  const inverse = invertPermutation(eitherOrThrow(couple(costs, { method: "exact" })).perm);
   const out = new Float32Array(b * f * width);
   for (let j = 0; j < n; j++) {
     out.set(x0.subarray(inverse[j] * f * width, (inverse[j] + 1) * f * width), j * f * width);
@@ -400,13 +394,11 @@ export async function trainStep(
   const items = order[cursor].map((id) => context.sentences.get(id)!);
   const rng = forkRng(state.rng, state.train.step);
   const dropText = items.map(() => rng.nextFloat() < s.cfgDrop);
-  const shaped = assembleBatch(items, { shape: shapeFor(items, { batch: s.batch }), dropText });
-  if (E.isLeft(shaped)) throw new Error(shaped.left.message);
-  const batch = shaped.right, { batch: b, frames: f } = batch.shape;
-  // A row without its text (the guidance branch) cannot be asked to read the text back.
-  dropText.forEach((drop, row) => {
-    if (drop) batch.tmask.fill(0, row * batch.shape.tokens, (row + 1) * batch.shape.tokens);
-  });
+  const shape = shapeFor(items, { batch: s.batch });
+  // Guidance-dropped rows train without their text (and unscored by the decoder); their
+  // targets are still made from the text, in an undropped copy of the batch.
+  const batch = eitherOrThrow(assembleBatch(items, { shape, dropText }));
+  const { batch: b, frames: f } = shape;
   const next: RunState = { ...state, order, cursor: cursor + 1, epoch };
   let targetCe: number | undefined;
   const feeds: Record<string, Float32Array | BigInt64Array> = {
@@ -416,22 +408,23 @@ export async function trainStep(
   if (s.recipe !== "inversion") {
     Object.assign(feeds, { tokens: batch.tokens, targets: batch.targets, tmask: batch.tmask });
   }
-  const x0 = maskFrames(noise(b * f * w, rng), batch, w);
+  const masked = { mask: batch.mask, width: w };
   if (s.recipe === "unrolled") {
-    feeds.x0 = x0;
+    feeds.x0 = maskFrames(noise(b * f * w, rng), masked);
   } else {
-    targetCe = await refreshTargets(context, sessions, { state: next, batch, rng });
+    const full = eitherOrThrow(assembleBatch(items, { shape }));
+    targetCe = await refreshTargets(context, sessions, { state: next, batch: full, rng });
     const x1 = new Float32Array(b * f * w);
     items.forEach((item, row) => x1.set(next.targets.get(item.id)!.states, row * f * w));
-    feeds.x0 = pairNoise(x0, x1, batch, w);
+    // Pair full-length noise, then cut it to each target's frames.
+    feeds.x0 = maskFrames(pairNoise(noise(b * f * w, rng), x1, batch, w), masked);
     feeds.x1 = x1;
     feeds.t = uniformTimes(b, { rng });
   }
   const trainer = await trainerFor(context, sessions, batch);
   const lr = (step: number) => learningRate(step, s);
-  const result = await trainCall(trainer, next.train, { batch: feeds, lr })();
-  if (E.isLeft(result)) throw new Error(result.left.message);
-  const train = result.right.state;
+  const result = eitherOrThrow(await trainCall(trainer, next.train, { batch: feeds, lr })());
+  const train = result.state;
   const ema: Record<string, Tensor> = {};
   for (const [name, p] of Object.entries(train.params)) {
     // Warmup (as in timm and diffusers): early on the average follows the weights closely, so a
@@ -444,8 +437,8 @@ export async function trainStep(
     state: { ...next, train, ema },
     metrics: {
       step: train.step,
-      loss: result.right.losses[0],
-      gradNorm: result.right.gradNorms[0],
+      loss: result.losses[0],
+      gradNorm: result.gradNorms[0],
       lr: lr(train.step),
       shape: `${b}x${f}x${batch.shape.tokens}`,
       targetCe,
@@ -482,7 +475,14 @@ export function runIdentity(context: RunContext): string {
     settings: context.settings,
     config: context.config,
     whisper: context.whisperName,
-    sentences: [...context.sentences.keys()].length,
+    // The data itself, not just its size: ids, texts and frame counts, hashed.
+    sentences: context.sentences.size,
+    data: hashText(
+      [...context.sentences.values()].map((p) => `${p.id}\t${p.text}\t${p.frames}`).sort().join(
+        "\n",
+      ),
+      { seed: 0 },
+    ),
   });
 }
 
@@ -545,9 +545,10 @@ export async function saveRun(
       cursor: String(state.cursor),
       epoch: String(state.epoch),
       made: JSON.stringify(made),
+      data: JSON.stringify(context.data ?? null),
     },
   })();
-  if (E.isLeft(result)) throw new Error(result.left.message);
+  eitherOrThrow(result);
 }
 
 /**
@@ -555,9 +556,7 @@ export async function saveRun(
  * settings, data and Whisper model, or it is an error saying so.
  */
 export async function loadRun(path: string, context: RunContext): Promise<RunState> {
-  const loaded = await loadT2S(path)();
-  if (E.isLeft(loaded)) throw new Error(loaded.left.message);
-  const { params, ema, m, v, targets, metadata } = loaded.right;
+  const { params, ema, m, v, targets, metadata } = await orThrow(loadT2S(path));
   if (metadata.run !== runIdentity(context)) {
     throw new Error(
       `checkpoint ${path} belongs to another run (${metadata.run}); resume with the same ` +
