@@ -2,7 +2,8 @@
  * Decoding Whisper's tokens from encoder states: greedy and beam search, batched, on the
  * cached decoder step (each new token costs one step over a key/value cache, not a rerun of
  * the whole prefix), with Whisper's suppression rules and a length limit. Scores follow
- * openai/whisper: beams rank by summed log-probability over length (or a length penalty).
+ * openai/whisper: beams rank by summed log-probability over the text length (without
+ * <|endoftext|>), or a length penalty; too few finished candidates are topped up with live beams.
  * @module
  */
 import type { TaskEither } from "../result.ts";
@@ -41,7 +42,7 @@ export interface Decoded {
   readonly tokens: number[];
   /** Sum of the log-probabilities of the sampled tokens (with <|endoftext|> when reached). */
   readonly sumLogprob: number;
-  /** sumLogprob per scored token. */
+  /** sumLogprob / (tokens + 1), as openai/whisper reports it. */
   readonly avgLogprob: number;
   /** False when the length limit cut the sequence. */
   readonly finished: boolean;
@@ -98,8 +99,36 @@ function repeatRows(tensors: Tensors, batch: number, times: number): Tensors {
   return out;
 }
 
-function rankScore(beam: Beam, lengthPenalty: number | null): number {
-  const length = beam.tokens.length;
+/** Sampled tokens without a final <|endoftext|> (openai/whisper ranks and averages on these). */
+const textLength = (beam: { tokens: number[] }, eot: number) =>
+  beam.tokens.length - (beam.tokens[beam.tokens.length - 1] === eot ? 1 : 0);
+
+/**
+ * The candidate openai/whisper's maximum-likelihood ranker picks: the highest summed
+ * log-probability over the text length (tokens without the final <|endoftext|>), or over
+ * Google NMT's ((5 + length) / 6) ** lengthPenalty.
+ *
+ * @example
+ * ```ts
+ * import assert from "@std/assert";
+ * import { bestCandidate } from "./decode.ts";
+ * const eot = 9;
+ * const a = { tokens: [1, eot], logprob: -1 }, b = { tokens: [1, 2, 3, eot], logprob: -2.5 };
+ * assert.equal(bestCandidate([a, b], { lengthPenalty: null, eot }), b); // -2.5 / 3 > -1 / 1
+ * ```
+ */
+export function bestCandidate<C extends { tokens: number[]; logprob: number }>(
+  pool: readonly C[],
+  options: { lengthPenalty: number | null; eot: number },
+): C {
+  return pool.reduce((x, y) => (rankScore(y, options) > rankScore(x, options) ? y : x));
+}
+
+function rankScore(
+  beam: { tokens: number[]; logprob: number },
+  options: { lengthPenalty: number | null; eot: number },
+): number {
+  const { lengthPenalty } = options, length = textLength(beam, options.eot);
   const penalty = lengthPenalty === null ? length : ((5 + length) / 6) ** lengthPenalty;
   return beam.logprob / Math.max(penalty, 1e-9);
 }
@@ -269,17 +298,18 @@ async function search(step: Session, plan: SearchPlan, model: WhisperModel): Pro
     if (beams.every((live, b) => live.length === 0 || finished[b].length >= wanted)) break;
     if (n + 1 < maxTokens) logits = await run(tokens, prefix.length + n, reorder);
   }
+  const rank = { lengthPenalty: plan.lengthPenalty, eot };
   return finished.map((done, b) => {
-    const pool = done.length > 0 ? done : beams[b];
-    const best = pool.reduce((x, y) =>
-      rankScore(y, plan.lengthPenalty) > rankScore(x, plan.lengthPenalty) ? y : x
-    );
+    // As openai/whisper: too few finished candidates are topped up with the likeliest live beams.
+    const live = [...beams[b]].sort((x, y) => y.logprob - x.logprob);
+    const pool = [...done, ...live.slice(0, Math.max(0, beamSize - done.length))];
+    const best = bestCandidate(pool, rank);
     const ended = best.tokens[best.tokens.length - 1] === eot;
     const tokens = ended ? best.tokens.slice(0, -1) : best.tokens;
     return {
       tokens,
       sumLogprob: best.logprob,
-      avgLogprob: best.logprob / Math.max(best.tokens.length, 1),
+      avgLogprob: best.logprob / (tokens.length + 1),
       finished: ended,
     };
   });
