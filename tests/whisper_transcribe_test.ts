@@ -39,6 +39,11 @@ Deno.test("transcribe() of a batch equals transcribing each clip alone", async (
     assert.deepEqual(alone.tokens, batch[i].tokens);
     assert.equal(batch[i].language, "fr");
   }
+  const [named] = await orThrow(
+    transcribe(model, [clips[0]], { maxTokens: 6, language: "French" }),
+  );
+  assert.equal(named.language, "fr");
+  assert.deepEqual(named.tokens, batch[0].tokens);
 });
 
 Deno.test("transcribe() names bad input: long audio, unknown language, no tokenizer", async () => {

@@ -12,6 +12,7 @@ import { decode } from "./decode.ts";
 import { whisperInput } from "./mel.ts";
 import { STEP_NAMES } from "./model.ts";
 import { crossCache, encode, stepSession, type WhisperModel } from "./runtime.ts";
+import { languageCode } from "./languages.ts";
 import { WhisperTokenizer } from "./tokenizer.ts";
 
 /** Why transcription failed; the message names the input or setting at fault. */
@@ -67,7 +68,8 @@ const numbers = (value: unknown): number[] | undefined =>
  * ```ts
  * import assert from "@std/assert";
  * import { either as E } from "fp-ts";
- * import { WhisperTokenizer } from "./tokenizer.ts";
+ * import { languageCode } from "./languages.ts";
+import { WhisperTokenizer } from "./tokenizer.ts";
  * import { tinyTokenizerJson } from "./tiny_tokenizer.ts";
  * import { suppression } from "./transcribe.ts";
  * const tok = WhisperTokenizer.fromJson(tinyTokenizerJson());
@@ -230,8 +232,9 @@ export function transcribe(
     TE.bind("language", ({ tokenizer }) =>
       TE.fromEither(
         options.language === undefined ? E.right(undefined) : F.pipe(
-          tokenizer.sotSequence({ language: options.language, task: options.task }),
-          E.map(() => options.language),
+          // A name ("German") becomes its code ("de"), which transcripts then report.
+          languageCode(options.language, { codes: tokenizer.languages }),
+          E.chainFirstW((code) => tokenizer.sotSequence({ language: code, task: options.task })),
           lift,
         ),
       )),
