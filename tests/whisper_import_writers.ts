@@ -6,7 +6,8 @@
 import type { Tensor } from "../lib/graph/params.ts";
 import { expectedShapes, type WhisperWeights } from "../lib/whisper/checkpoint.ts";
 import type { WhisperConfig } from "../lib/whisper/config.ts";
-import { halfToFloat, hfNameOfOpenai } from "../lib/whisper/import_common.ts";
+import { halfToFloat } from "../lib/graph/safetensors.ts";
+import { hfNameOfOpenai } from "../lib/whisper/import_common.ts";
 import { createRng, fillNormal } from "../lib/random.ts";
 
 /** A small model: width 32 (ggml's quant blocks need rows of 32), 2 heads, 1 + 1 layers. */

@@ -293,6 +293,27 @@ const halfToNumber = (h: number): number => {
   return sign * (1024 + mantissa) * 2 ** (exponent - 25);
 };
 
+// All 65536 halves, decoded once: converting 20M halves by table lookup took 90 ms here,
+// against 3.9 s decoding each one (float16 checkpoints such as large-v3 are 1.5G halves).
+let halfTable: Float32Array | undefined;
+
+/**
+ * The float32 value of IEEE half-precision bits (exact: every half fits in a float32).
+ *
+ * @example
+ * ```ts
+ * import assert from "@std/assert";
+ * import { halfToFloat } from "./safetensors.ts";
+ * assert.equal(halfToFloat(0x3c00), 1);
+ * assert.equal(halfToFloat(0xc000), -2);
+ * assert.equal(halfToFloat(0x7c00), Infinity);
+ * ```
+ */
+export function halfToFloat(bits: number): number {
+  halfTable ??= Float32Array.from({ length: 65536 }, (_, i) => halfToNumber(i));
+  return halfTable[bits & 0xffff];
+}
+
 /**
  * Converts a floating-point tensor (F32, F64, F16 or BF16) to a new Float32Array. F16 and BF16
  * are decoded exactly (both fit in float32); F64 is rounded. Throws for other dtypes.
@@ -311,7 +332,12 @@ export function toFloat32(t: StTensor): Float32Array {
   const { dtype, data } = t;
   if (dtype === "F32" && data instanceof Float32Array) return data.slice();
   if (dtype === "F64" && data instanceof Float64Array) return Float32Array.from(data);
-  if (dtype === "F16" && data instanceof Uint16Array) return Float32Array.from(data, halfToNumber);
+  if (dtype === "F16" && data instanceof Uint16Array) {
+    halfToFloat(0); // builds the table
+    const out = new Float32Array(data.length), table = halfTable!;
+    for (let i = 0; i < data.length; i++) out[i] = table[data[i]];
+    return out;
+  }
   if (dtype === "BF16" && data instanceof Uint16Array) {
     // bfloat16 is the top half of a float32.
     return new Float32Array(Uint32Array.from(data, (b) => b << 16).buffer);

@@ -6,7 +6,7 @@
  */
 import type { Either } from "../result.ts";
 import { either as E, function as F } from "fp-ts";
-import { toFloat32 } from "../graph/safetensors.ts";
+import { halfToFloat, toFloat32 } from "../graph/safetensors.ts";
 import { checkWeights, type WhisperCheckpoint, type WhisperWeights } from "./checkpoint.ts";
 import { configFromJson, configToJson, isMultilingual, type WhisperConfig } from "./config.ts";
 import { LANGUAGE_CODES } from "./languages.ts";
@@ -115,30 +115,6 @@ export class ByteReader {
  */
 export const f32FromBytes = (bytes: Uint8Array): Float32Array =>
   new Float32Array(bytes.slice().buffer);
-
-let halfTable: Float32Array | undefined;
-
-/**
- * The float value of IEEE half-precision bits (0x3c00 is 1).
- *
- * @example
- * ```ts
- * import assert from "@std/assert";
- * import { halfToFloat } from "./import_common.ts";
- * assert.equal(halfToFloat(0x3c00), 1);
- * assert.equal(halfToFloat(0xc000), -2);
- * assert.equal(halfToFloat(0x7c00), Infinity);
- * ```
- */
-export function halfToFloat(bits: number): number {
-  // A table of all 65536 halves: a lookup per element is much faster than decoding each.
-  halfTable ??= toFloat32({
-    dtype: "F16",
-    shape: [65536],
-    data: Uint16Array.from({ length: 65536 }, (_, i) => i),
-  });
-  return halfTable[bits & 0xffff];
-}
 
 /**
  * Float32 values of little-endian IEEE half-precision bytes.

@@ -7,6 +7,7 @@
  * openai-whisper's.
  * @module
  */
+import { halfToFloat } from "../graph/safetensors.ts";
 import type { Either, TaskEither } from "../result.ts";
 import { either as E, function as F, taskEither as TE } from "fp-ts";
 import type { Tensor } from "../graph/params.ts";
@@ -18,7 +19,6 @@ import {
   f16FromBytes,
   f32FromBytes,
   finishImport,
-  halfToFloat,
   hfNameOfOpenai,
   type ImportError,
   importError,
