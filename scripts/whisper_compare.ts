@@ -9,6 +9,7 @@
  *     [--ct2 ctranslate2-folder] [--python .venv/bin/python] [--threads 2]
  */
 import { parseArgs } from "@std/cli";
+import { eitherOrThrow } from "../lib/result.ts";
 import { either as E } from "fp-ts";
 import { orThrow } from "../lib/graph/session.ts";
 import { wordErrorRate } from "../lib/whisper/normalize.ts";
@@ -61,7 +62,7 @@ for (let run = 0; run < 2; run++) {
   }));
   text = out.text;
 }
-const prefix = E.getOrElseW(() => [] as number[])(
+const prefix = eitherOrThrow(
   tokenizer.sotSequence({ language: flags.language, task: "transcribe", timestamps: false }),
 );
 const target = [...prefix, ...tokenizer.encode(" " + flags.text), tokenizer.specials.eot];

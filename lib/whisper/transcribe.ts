@@ -43,6 +43,9 @@ const liftTE = <A>(t: TaskEither<{ message: string }, A>) =>
  * ```
  */
 export function modelTokenizer(model: WhisperModel): Either<TranscribeError, WhisperTokenizer> {
+  // Parsing a real tokenizer.json took 241 ms here (base); once per model is enough.
+  const known = tokenizers.get(model);
+  if (known) return E.right(known);
   if (model.tokenizerJson === undefined) {
     return E.left(fail(
       "the model folder has no tokenizer.json; copy the tokenizer.json of the same Whisper " +
@@ -50,11 +53,15 @@ export function modelTokenizer(model: WhisperModel): Either<TranscribeError, Whi
     ));
   }
   const flag = model.generationConfig?.is_multilingual;
-  return lift(WhisperTokenizer.fromJson(model.tokenizerJson, {
+  const made = lift(WhisperTokenizer.fromJson(model.tokenizerJson, {
     vocabSize: model.config.vocabSize,
     multilingual: typeof flag === "boolean" ? flag : isMultilingual(model.config),
   }));
+  if (E.isRight(made)) tokenizers.set(model, made.right);
+  return made;
 }
+
+const tokenizers = new WeakMap<WhisperModel, WhisperTokenizer>();
 
 const numbers = (value: unknown): number[] | undefined =>
   Array.isArray(value) && value.every((v) => typeof v === "number") ? value : undefined;
