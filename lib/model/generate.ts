@@ -6,20 +6,20 @@
 import type { Either } from "../result.ts";
 import { either as E } from "fp-ts";
 import type { Solver } from "../flow/ode.ts";
+import { perSampleNoise } from "../flow/guidance.ts";
 import type { ParamStore } from "../graph/params.ts";
 import type { SessionOptions } from "../graph/session.ts";
 import { frames as estimateFrames } from "../length/mod.ts";
-import { createRng, fillNormal } from "../random.ts";
 import { decode } from "../whisper/decode.ts";
 import type { WhisperModel } from "../whisper/runtime.ts";
 import type { WhisperTokenizer } from "../whisper/tokenizer.ts";
 import { modelTokenizer, suppression } from "../whisper/transcribe.ts";
 import { openWhisper } from "../whisper/open.ts";
 import type { T2SCheckpoint } from "./checkpoint.ts";
-import { assembleBatch, type Prepared, shapeFor } from "./batch.ts";
+import { assembleBatch, shapeFor } from "./batch.ts";
 import type { T2SConfig } from "./config.ts";
 import { sampleStates, velocitySession, type VelocitySessions } from "./states.ts";
-import { decoderSequence } from "./text.ts";
+import { prepareSentences } from "./training.ts";
 
 /** One generated sentence. */
 export interface Generated {
@@ -97,21 +97,20 @@ export async function generate(
 ): Promise<Either<{ message: string }, Generated[]>> {
   const { config, whisper, tokenizer } = options;
   const seed = options.seed ?? 0, batchSize = options.batch ?? 8, w = config.width;
-  const prepared: Prepared[] = [];
+  const framed = [];
   for (const [i, s] of sentences.entries()) {
     const est = estimateFrames(s.text, s.lang, { overflow: "error" });
     if (E.isLeft(est)) return E.left({ message: `sentence ${i + 1}: ${est.left.message}` });
-    const seq = decoderSequence(s.text, { tokenizer, language: est.right.language ?? s.lang });
-    if (E.isLeft(seq)) return E.left({ message: `sentence ${i + 1}: ${seq.left.message}` });
-    const bytes = new TextEncoder().encode(s.text).length;
-    prepared.push({
-      id: String(i),
+    framed.push({
+      id: String(i + 1),
       text: s.text,
-      lang: s.lang,
-      frames: Math.max(est.right.frames, bytes),
-      sequence: seq.right,
+      lang: est.right.language,
+      frames: est.right.frames,
     });
   }
+  const ready = prepareSentences(framed, { tokenizer });
+  if (E.isLeft(ready)) return ready;
+  const prepared = [...ready.right.values()];
   const sessions = options.sessions ?? new Map();
   const out: Generated[] = [];
   const rules = suppression(tokenizer, { generationConfig: whisper.generationConfig });
@@ -121,10 +120,7 @@ export async function generate(
     const batch = assembleBatch(items, { shape });
     if (E.isLeft(batch)) return batch;
     const f = shape.frames;
-    const x0 = new Float32Array(items.length * f * w);
-    items.forEach((_, row) => {
-      x0.set(fillNormal(new Float32Array(f * w), createRng(seed + start + row)), row * f * w);
-    });
+    const x0 = perSampleNoise(items.map((_, row) => ({ seed: seed + start + row, size: f * w })));
     const session = await velocitySession(config, {
       shape,
       sessions,

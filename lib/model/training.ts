@@ -177,7 +177,7 @@ export function prepareSentences(
     const seq = decoderSequence(s.text, { tokenizer: options.tokenizer, language: s.lang });
     if (E.isLeft(seq)) return E.left({ message: `sentence ${s.id}: ${seq.left.message}` });
     // The byte input needs a frame per byte; dense scripts can estimate fewer frames.
-    const frames = Math.max(s.frames, new TextEncoder().encode(s.text).length);
+    const frames = Math.max(s.frames, new TextEncoder().encode(s.text.normalize("NFC")).length);
     out.set(s.id, { ...s, frames, sequence: seq.right });
   }
   return E.right(out);
