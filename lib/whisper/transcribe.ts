@@ -75,8 +75,7 @@ const numbers = (value: unknown): number[] | undefined =>
  * ```ts
  * import assert from "@std/assert";
  * import { either as E } from "fp-ts";
- * import { languageCode } from "./languages.ts";
-import { WhisperTokenizer } from "./tokenizer.ts";
+ * import { WhisperTokenizer } from "./tokenizer.ts";
  * import { tinyTokenizerJson } from "./tiny_tokenizer.ts";
  * import { suppression } from "./transcribe.ts";
  * const tok = WhisperTokenizer.fromJson(tinyTokenizerJson());
