@@ -26,6 +26,7 @@ export * from "./tiny_tokenizer.ts";
 export * from "./audio.ts";
 export * from "./model.ts";
 export * from "./runtime.ts";
+export * from "./silence.ts";
 export * from "./decode.ts";
 export * from "./transcribe.ts";
 export * from "./tiny_random.ts";

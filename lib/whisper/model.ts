@@ -32,8 +32,11 @@ import {
   reduceSum,
   reshape,
   slice,
+  softmax,
   split,
+  sub,
   transpose,
+  unsqueeze,
   where,
 } from "../graph/ops.ts";
 import type { WhisperWeights } from "./checkpoint.ts";
@@ -226,6 +229,44 @@ export interface DecoderOptions {
   readonly states: Value;
   /** 0/1 mask [B, T] of real encoder frames (default: all real). */
   readonly statesMask?: Value;
+  /**
+   * Encoder states of silence [maxSourcePositions, D] (a constant; see `silenceStates`). When
+   * given, each row is read as Whisper was trained to read it: its real frames (`statesMask`)
+   * followed by silence up to 1500 frames, instead of a key mask over the real frames alone.
+   */
+  readonly silence?: Value;
+}
+
+/**
+ * A row's real frames, then silence: states [B, T, D] where `mask` is 1 and the silence states
+ * of the same positions where it is 0 (gradients reach the real frames only).
+ */
+function silenceHead(states: Value, options: { silence: Value; mask?: Value }): Value {
+  const t = states.shape[1];
+  const head = slice(options.silence, { starts: [0], ends: [t] });
+  if (!options.mask) return states;
+  const m = unsqueeze(options.mask, [2]);
+  return add(mul(states, m), mul(head, sub(1, m)));
+}
+
+/**
+ * Cross-attention over the states [B, H, T, dh] followed by a constant tail [1, H, Tt, dh] shared
+ * by every row: one softmax over T + Tt keys, without materialising the tail per row (ONNX
+ * Runtime folds the tail's projections, which depend on constants only, at session start).
+ */
+function tailAttention(
+  q: Value,
+  options: { k: Value; v: Value; tailK: Value; tailV: Value },
+): Value {
+  const { k, v, tailK, tailV } = options;
+  const t = k.shape[2], tt = tailK.shape[2];
+  const qs = mul(q, 1 / Math.sqrt(q.shape[3]));
+  const scores = concat([
+    matmul(qs, transpose(k, [0, 1, 3, 2])),
+    matmul(qs, transpose(tailK, [0, 1, 3, 2])),
+  ], 3);
+  const [p, pTail] = split(softmax(scores), [t, tt], { axis: 3 });
+  return add(matmul(p, v), matmul(pTail, tailV));
 }
 
 /**
@@ -249,7 +290,7 @@ export interface DecoderOptions {
  * ```
  */
 export function decoder(tokens: Value, options: DecoderOptions): Value {
-  const { weights: w, config, states, statesMask } = options;
+  const { weights: w, config, statesMask, silence } = options;
   const [b, length] = tokens.shape;
   if (tokens.dtype !== "int64" || tokens.shape.length !== 2) {
     throw new GraphError("whisper decoder", "tokens must be int64 [B, L]");
@@ -260,12 +301,30 @@ export function decoder(tokens: Value, options: DecoderOptions): Value {
       `${length} tokens exceed the decoder's ${config.maxTargetPositions} positions`,
     );
   }
-  if (states.shape.length !== 3 || states.shape[0] !== b || states.shape[2] !== config.dModel) {
+  const given = options.states.shape;
+  if (given.length !== 3 || given[0] !== b || given[2] !== config.dModel) {
     throw new GraphError(
       "whisper decoder",
-      `states must be [${b}, T, ${config.dModel}], got [${states.shape}]`,
+      `states must be [${b}, T, ${config.dModel}], got [${options.states.shape}]`,
     );
   }
+  if (
+    silence &&
+    (silence.shape.length !== 2 || silence.shape[1] !== config.dModel ||
+      silence.shape[0] < options.states.shape[1])
+  ) {
+    throw new GraphError(
+      "whisper decoder",
+      `silence states must be [${config.maxSourcePositions}, ${config.dModel}] and at least as ` +
+        `long as the states (${options.states.shape[1]} frames), got [${silence.shape}]`,
+    );
+  }
+  const states = silence
+    ? silenceHead(options.states, { silence, mask: statesMask })
+    : options.states;
+  const tail = silence && silence.shape[0] > states.shape[1]
+    ? unsqueeze(slice(silence, { starts: [states.shape[1]], ends: [silence.shape[0]] }), [0])
+    : undefined;
   const heads = config.decoderHeads;
   const h = (y: Value) => splitHeads(y, heads);
   const embed = w("model.decoder.embed_tokens.weight");
@@ -275,7 +334,7 @@ export function decoder(tokens: Value, options: DecoderOptions): Value {
   });
   let x = add(gather(embed, tokens), positions);
   const causal = causalMask(x, length);
-  const crossMask = statesMask ? keyPaddingMask(statesMask) : undefined;
+  const crossMask = statesMask && !silence ? keyPaddingMask(statesMask) : undefined;
   for (let i = 0; i < config.decoderLayers; i++) {
     const p = `model.decoder.layers.${i}`;
     const [q, k, v] = selfAttentionQkv(
@@ -287,7 +346,13 @@ export function decoder(tokens: Value, options: DecoderOptions): Value {
     x = add(x, hfLinear(a, w, `${p}.self_attn.out_proj`));
     const cq = hfLinear(norm(x, w, `${p}.encoder_attn_layer_norm`), w, `${p}.encoder_attn.q_proj`);
     const [ck, cv] = crossKeysValues(states, { weights: w, layer: i, heads });
-    const c = mergeHeads(attention(h(cq), { k: ck, v: cv, mask: crossMask }));
+    let c: Value;
+    if (tail) {
+      const [tailK, tailV] = crossKeysValues(tail, { weights: w, layer: i, heads });
+      c = mergeHeads(tailAttention(h(cq), { k: ck, v: cv, tailK, tailV }));
+    } else {
+      c = mergeHeads(attention(h(cq), { k: ck, v: cv, mask: crossMask }));
+    }
     x = add(x, hfLinear(c, w, `${p}.encoder_attn.out_proj`));
     x = add(x, mlp(norm(x, w, `${p}.final_layer_norm`), w, p));
   }

@@ -209,6 +209,11 @@ export interface TeacherForcedInputs {
   readonly mask: Float32Array;
   /** Rows. */
   readonly batch: number;
+  /**
+   * Silence states [maxSourcePositions, dModel] (`silenceStates`): when given, rows are read as
+   * [real frames; silence tail] (the decoder's training interface) instead of under a key mask.
+   */
+  readonly silence?: Float32Array;
 }
 
 /**
@@ -240,7 +245,9 @@ export function teacherForcedLoss(
   const { config } = model, { batch } = inputs;
   const frames = inputs.states.length / (batch * config.dModel);
   const length = inputs.tokens.length / batch;
-  const session = cachedSession(model, `loss/${batch}x${frames}x${length}`, () => {
+  const { silence } = inputs;
+  const key = `loss/${batch}x${frames}x${length}${silence ? "/silence" : ""}`;
+  const session = cachedSession(model, key, () => {
     const g = new Graph("whisper_teacher_forced");
     const states = g.input("states", { dtype: "float32", shape: [batch, frames, config.dModel] });
     const statesMask = g.input("states_mask", { dtype: "float32", shape: [batch, frames] });
@@ -248,7 +255,12 @@ export function teacherForcedLoss(
     const targets = g.input("targets", { dtype: "int64", shape: [batch, length] });
     const mask = g.input("mask", { dtype: "float32", shape: [batch, length] });
     const w = weightAccess(g, model.weights);
-    const logits = decoder(tokens, { weights: w, config, states, statesMask });
+    const tail = silence &&
+      g.initializer("silence", {
+        data: silence,
+        shape: [silence.length / config.dModel, config.dModel],
+      });
+    const logits = decoder(tokens, { weights: w, config, states, statesMask, silence: tail });
     const loss = g.output(maskedCrossEntropy(logits, { targets, mask }), "loss");
     g.output(grad(loss, [states])[0], "grad_states");
     return g;
