@@ -1,0 +1,186 @@
+/**
+ * `deno task prior`: builds the eSpeak NG prior cache (renderings through Whisper's encoder) for a
+ * dataset, resumably, and with --eval reads the prior states back through the frozen decoder
+ * (both interfaces) to give the "L0 ceiling" table: the round-trip CER of the prior itself.
+ *
+ *   deno task prior --data data/sentences.jsonl --whisper .cache/whisper/base [--eval]
+ */
+import { parseArgs } from "@std/cli";
+import { either as E } from "fp-ts";
+import { loadSentences } from "../lib/data/mod.ts";
+import { writeFileAtomic } from "../lib/io.ts";
+import { buildPriorCache, loadPriorStates, type PriorEntry } from "../lib/speech/cache.ts";
+import { openWhisper } from "../lib/whisper/open.ts";
+import { charErrorRate, wordErrorRate } from "../lib/whisper/normalize.ts";
+import { readBack } from "../lib/whisper/readback.ts";
+import { DECODER_INTERFACES } from "../lib/whisper/silence.ts";
+import { modelTokenizer } from "../lib/whisper/transcribe.ts";
+
+const HELP = `Usage: deno task prior --data FILE --whisper MODEL [options]
+  --data FILE       sentences (.txt with --lang, .jsonl, .tsv)
+  --lang CODE       language of a .txt file
+  --whisper MODEL   Whisper folder, hub id or tiny-random
+  --out DIR         cache folder (default .cache/prior/<model folder name>)
+  --langs a,b,c     only these languages
+  --per-lang N      at most N sentences per language
+  --batch N         encoder batch (default 4)
+  --threads N       ONNX Runtime threads
+  --eval            read the prior back (greedy, both decoder interfaces): l0.md, l0.json
+  --quiet           no progress output`;
+
+function fail(message: string): never {
+  console.error(`prior: ${message}`);
+  Deno.exit(1);
+}
+
+let args;
+try {
+  args = parseArgs({
+    args: Deno.args,
+    options: {
+      data: { type: "string" },
+      lang: { type: "string" },
+      whisper: { type: "string" },
+      out: { type: "string" },
+      langs: { type: "string" },
+      "per-lang": { type: "string" },
+      batch: { type: "string", default: "4" },
+      threads: { type: "string" },
+      eval: { type: "boolean", default: false },
+      quiet: { type: "boolean", default: false },
+      help: { type: "boolean", default: false },
+    },
+  });
+} catch (e) {
+  fail(`${e instanceof Error ? e.message : e}\n${HELP}`);
+}
+const f = args.values;
+if (f.help) {
+  console.log(HELP);
+  Deno.exit(0);
+}
+if (!f.data) fail(`--data is required\n${HELP}`);
+if (!f.whisper) fail(`--whisper is required\n${HELP}`);
+const int = (name: string, text: string | undefined, min: number) => {
+  if (text === undefined) return undefined;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < min) fail(`--${name}: '${text}' must be an integer >= ${min}`);
+  return n;
+};
+const batch = int("batch", f.batch, 1)!, threads = int("threads", f.threads, 1);
+const perLang = int("per-lang", f["per-lang"], 1);
+
+const loaded = await loadSentences(f.data, { lang: f.lang })();
+if (E.isLeft(loaded)) fail(loaded.left.message);
+const langs = f.langs?.split(",").map((s: string) => s.trim()).filter(Boolean);
+const counts = new Map<string, number>();
+const sentences = loaded.right.filter((s) => {
+  if (langs && !langs.includes(s.lang)) return false;
+  const n = counts.get(s.lang) ?? 0;
+  if (perLang !== undefined && n >= perLang) return false;
+  counts.set(s.lang, n + 1);
+  return true;
+});
+if (sentences.length === 0) fail(`no sentences left in ${f.data} after --langs/--per-lang`);
+
+const model = await openWhisper(f.whisper, { threads })();
+if (E.isLeft(model)) fail(`Whisper ${f.whisper}: ${model.left.message}`);
+const modelName = f.whisper.replace(/\/+$/, "").split("/").pop()!;
+const dir = f.out ?? `.cache/prior/${modelName}`;
+
+const log = (line: string) => !f.quiet && console.error(line);
+const started = performance.now();
+const tty = Deno.stderr.isTerminal();
+const report = await buildPriorCache(model.right, sentences, {
+  dir,
+  modelName,
+  batch,
+  onProgress: (done, total) => {
+    if (f.quiet) return;
+    const s = (performance.now() - started) / 1000, rate = done / s;
+    const line = `prior ${done}/${total} sentences, ${rate.toFixed(2)}/s, ETA ${
+      Math.round((total - done) / Math.max(rate, 1e-9))
+    } s`;
+    if (tty) Deno.stderr.writeSync(new TextEncoder().encode(`\r${line}   `));
+    else console.error(line);
+  },
+})();
+if (E.isLeft(report)) fail(report.left.message);
+if (tty && !f.quiet) console.error();
+const seconds = (performance.now() - started) / 1000;
+const { built, cached, failed, entries } = report.right;
+log(
+  `prior: ${built} built (${seconds.toFixed(1)} s${
+    built ? `, ${(built / seconds).toFixed(2)} sentences/s` : ""
+  }), ${cached} cached, ${failed.length} not spoken; ${dir}`,
+);
+for (const x of failed.slice(0, 10)) log(`  ${x.id}: ${x.message}`);
+if (failed.length > 10) log(`  ... and ${failed.length - 10} more`);
+
+if (f.eval) {
+  const tokenizer = modelTokenizer(model.right);
+  if (E.isLeft(tokenizer)) fail(tokenizer.left.message);
+  const wanted = new Set(sentences.map((s) => `${s.lang}\t${s.text}`));
+  const chosen = entries.filter((e) => wanted.has(`${e.lang}\t${e.text}`));
+  const states = await loadPriorStates(dir, chosen)();
+  if (E.isLeft(states)) fail(states.left.message);
+  const byLang = new Map<string, PriorEntry[]>();
+  for (const e of chosen) byLang.set(e.lang, [...(byLang.get(e.lang) ?? []), e]);
+  const rows: Record<string, unknown>[] = [];
+  const samples: string[] = [];
+  for (const [lang, list] of byLang) {
+    const row: Record<string, unknown> = { lang, sentences: list.length };
+    for (const iface of DECODER_INTERFACES) {
+      const texts: string[] = [], loops: boolean[] = [];
+      for (let i = 0; i < list.length; i += batch) {
+        const group = list.slice(i, i + batch);
+        const out = await readBack(model.right, group.map((e) => states.right.get(e.key)!), {
+          tokenizer: tokenizer.right,
+          lang,
+          interface: iface,
+        })();
+        if (E.isLeft(out)) fail(out.left.message);
+        out.right.forEach((r) => {
+          texts.push(r.text);
+          loops.push(!r.finished);
+        });
+      }
+      const refs = list.map((e) => e.text);
+      row[`${iface}.cer`] = charErrorRate(refs, texts);
+      row[`${iface}.wer`] = wordErrorRate(refs, texts);
+      row[`${iface}.loops`] = loops.filter(Boolean).length / loops.length;
+      if (iface === "silence") {
+        samples.push(`- ${lang}: "${refs[0]}" → "${texts[0]}"`);
+      }
+      log(`  ${lang} ${iface}: CER ${(100 * (row[`${iface}.cer`] as number)).toFixed(1)}%`);
+    }
+    rows.push(row);
+  }
+  const pct = (x: unknown) => `${(100 * (x as number)).toFixed(1)}%`;
+  const md = [
+    `# L0: the prior's own round trip`,
+    ``,
+    `Whisper \`${f.whisper}\`, eSpeak NG renderings of \`${f.data}\`, greedy, token limit from the`,
+    `frame count; "loops" = decodes that hit the limit. Silence interface: [speech frames; the`,
+    `encoder's silence states up to 1500]. Mask: the speech frames alone under a key mask.`,
+    ``,
+    `| lang | n | CER silence | WER silence | loops silence | CER mask | WER mask | loops mask |`,
+    `| --- | --- | --- | --- | --- | --- | --- | --- |`,
+    ...rows.map((r) =>
+      `| ${r.lang} | ${r.sentences} | ${pct(r["silence.cer"])} | ${pct(r["silence.wer"])} | ${
+        pct(r["silence.loops"])
+      } | ${pct(r["mask.cer"])} | ${pct(r["mask.wer"])} | ${pct(r["mask.loops"])} |`
+    ),
+    ``,
+    `First sentence per language (silence interface):`,
+    ``,
+    ...samples,
+    ``,
+  ].join("\n");
+  await writeFileAtomic(`${dir}/l0.md`, new TextEncoder().encode(md));
+  await writeFileAtomic(
+    `${dir}/l0.json`,
+    new TextEncoder().encode(JSON.stringify({ whisper: f.whisper, data: f.data, rows }, null, 2)),
+  );
+  console.log(md);
+}
