@@ -11,7 +11,9 @@ import { either as E } from "fp-ts";
 import { loadSentences, splitHeldOut, withFrames } from "../lib/data/mod.ts";
 import { writeFileAtomic } from "../lib/io.ts";
 import { loadT2S } from "../lib/model/checkpoint.ts";
-import { generate, type Generated, whisperOf } from "../lib/model/generate.ts";
+import { generate, type Generated, readingOf, whisperOf } from "../lib/model/generate.ts";
+import { speak } from "../lib/speech/espeak.ts";
+import { speechFrames } from "../lib/speech/prior.ts";
 import { charErrorRate, wordErrorRate } from "../lib/whisper/normalize.ts";
 
 const HELP = `Usage: deno task eval --checkpoint FILE [options]
@@ -28,6 +30,9 @@ const HELP = `Usage: deno task eval --checkpoint FILE [options]
   --weights W         ema (default) or params (the raw trained weights)
   --out DIR           where eval.md and eval.json go (default: the checkpoint's folder)
   --whisper M         override the checkpoint's Whisper model
+  --frames F          frame counts: espeak (eSpeak NG durations, what "anchored" trains on;
+                      its default) or heuristic (lib/length; the default otherwise)
+  --no-timing         skip the warm timing pass (speed is then not reported)
   --threads N         ONNX Runtime threads
   --offline           never contact the hub`;
 
@@ -55,6 +60,8 @@ try {
       whisper: { type: "string" },
       threads: { type: "string" },
       offline: { type: "boolean", default: false },
+      frames: { type: "string" },
+      "no-timing": { type: "boolean", default: false },
       help: { type: "boolean", default: false },
     },
   });
@@ -106,7 +113,22 @@ if (sentences.length === 0) {
 const opened = await whisperOf(ckpt.right, { whisper: f.whisper, threads, offline: f.offline });
 if (E.isLeft(opened)) fail(opened.left.message);
 const { name: whisperName, whisper, tokenizer } = opened.right;
+const reading = readingOf(ckpt.right);
+const frameSource = f.frames ?? (reading.norm ? "espeak" : "heuristic");
+if (frameSource !== "espeak" && frameSource !== "heuristic") {
+  fail(`--frames must be espeak or heuristic, got '${frameSource}'`);
+}
+if (frameSource === "espeak") {
+  const timed = [];
+  for (const s of sentences) {
+    const speech = await speak(s.text, { lang: s.lang })();
+    if (E.isLeft(speech)) fail(`--frames espeak: ${s.id}: ${speech.left.message}`);
+    timed.push({ ...s, frames: speechFrames(speech.right.seconds) });
+  }
+  sentences = timed;
+}
 const common = {
+  ...reading,
   config: ckpt.right.config,
   params: f.weights === "params" ? ckpt.right.params : ckpt.right.ema,
   whisper,
@@ -130,8 +152,10 @@ const result = await generate(sentences, {
 if (E.isLeft(result)) fail(result.left.message);
 const firstPass = (performance.now() - started) / 1000;
 const warmStart = performance.now();
-if (E.isLeft(await generate(sentences, { ...common, seed: 0 }))) fail("the timed pass failed");
-const elapsed = (performance.now() - warmStart) / 1000;
+if (!f["no-timing"] && E.isLeft(await generate(sentences, { ...common, seed: 0 }))) {
+  fail("the timed pass failed");
+}
+const elapsed = f["no-timing"] ? NaN : (performance.now() - warmStart) / 1000;
 const speech = result.right.reduce((s, g) => s + g.frames / 50, 0);
 
 // Diversity: states of one text under different seeds, mean pairwise distance over their norm.
@@ -156,11 +180,12 @@ const diversity = probe.map((_, i) => {
 });
 const meanDiversity = diversity.reduce((a, b) => a + b, 0) / diversity.length;
 
-const byLang = new Map<string, { refs: string[]; hyps: string[] }>();
+const byLang = new Map<string, { refs: string[]; hyps: string[]; loops: number }>();
 for (const g of result.right) {
-  const entry = byLang.get(g.lang) ?? { refs: [], hyps: [] };
+  const entry = byLang.get(g.lang) ?? { refs: [], hyps: [], loops: 0 };
   entry.refs.push(g.text);
   entry.hyps.push(g.decoded);
+  if (!g.finished) entry.loops++;
   byLang.set(g.lang, entry);
 }
 const perLanguage = [...byLang].sort(([a], [b]) => a.localeCompare(b)).map(([lang, e]) => ({
@@ -168,6 +193,7 @@ const perLanguage = [...byLang].sort(([a], [b]) => a.localeCompare(b)).map(([lan
   sentences: e.refs.length,
   cer: charErrorRate(e.refs, e.hyps),
   wer: wordErrorRate(e.refs, e.hyps),
+  loops: e.loops / e.refs.length,
 }));
 const all = result.right;
 const report = {
@@ -175,7 +201,16 @@ const report = {
   whisper: whisperName,
   step: Number(ckpt.right.metadata.step),
   sentences: all.length,
-  settings: { nfe, sway, guidance, seeds, weights: f.weights },
+  settings: {
+    nfe,
+    sway,
+    guidance,
+    seeds,
+    weights: f.weights,
+    frames: frameSource,
+    decoderInterface: reading.decoderInterface,
+  },
+  loops: all.filter((g) => !g.finished).length / all.length,
   cer: charErrorRate(all.map((g) => g.text), all.map((g) => g.decoded)),
   wer: wordErrorRate(all.map((g) => g.text), all.map((g) => g.decoded)),
   perLanguage,
@@ -185,7 +220,7 @@ const report = {
     speechSecondsPerSecond: speech / elapsed,
     firstPassSeconds: firstPass,
   },
-  examples: all.slice(0, 10).map((g) => ({ lang: g.lang, text: g.text, decoded: g.decoded })),
+  examples: all.slice(0, 16).map((g) => ({ lang: g.lang, text: g.text, decoded: g.decoded })),
 };
 const pct = (x: number) => (100 * x).toFixed(1) + "%";
 const md = [
@@ -194,12 +229,16 @@ const md = [
   `Checkpoint \`${f.checkpoint}\` (step ${report.step}), Whisper \`${whisperName}\`, ${all.length} ` +
   `${
     f.all ? "" : "held-out "
-  }sentences, ${nfe} Euler steps (sway ${sway}), guidance ${guidance}, ${f.weights} weights, greedy decoding.`,
+  }sentences, ${nfe} Euler steps (sway ${sway}), guidance ${guidance}, ${f.weights} weights, greedy decoding ` +
+  `through the ${reading.decoderInterface} interface, ${frameSource} frame counts. Loops: read-backs ` +
+  `that hit the token limit (10 per second of speech + 8).`,
   ``,
-  `| language | sentences | CER | WER |`,
-  `| --- | --- | --- | --- |`,
-  ...perLanguage.map((l) => `| ${l.lang} | ${l.sentences} | ${pct(l.cer)} | ${pct(l.wer)} |`),
-  `| all | ${all.length} | ${pct(report.cer)} | ${pct(report.wer)} |`,
+  `| language | sentences | CER | WER | loops |`,
+  `| --- | --- | --- | --- | --- |`,
+  ...perLanguage.map((l) =>
+    `| ${l.lang} | ${l.sentences} | ${pct(l.cer)} | ${pct(l.wer)} | ${pct(l.loops)} |`
+  ),
+  `| all | ${all.length} | ${pct(report.cer)} | ${pct(report.wer)} | ${pct(report.loops)} |`,
   ``,
   `Diversity (mean pairwise distance of ${seeds} seeds' states over their norm, ${probe.length} ` +
   `sentences): ${meanDiversity.toFixed(3)}.`,
@@ -209,7 +248,11 @@ const md = [
   ``,
   `| lang | text | decoded |`,
   `| --- | --- | --- |`,
-  ...report.examples.map((e) => `| ${e.lang} | ${e.text} | ${e.decoded.replaceAll("|", "\\|")} |`),
+  ...report.examples.map((e) =>
+    `| ${e.lang} | ${e.text} | ${
+      e.decoded.replaceAll("|", "\\|").replace(/[\u0000-\u001f\u007f]/g, " ")
+    } |`
+  ),
   ``,
 ].join("\n");
 const outDir = f.out ?? f.checkpoint.replace(/\/[^/]*$/, "");

@@ -10,7 +10,7 @@ import { either as E } from "fp-ts";
 import { loadSentences } from "../lib/data/mod.ts";
 import { saveSafetensors, type StTensor } from "../lib/graph/safetensors.ts";
 import { loadT2S } from "../lib/model/checkpoint.ts";
-import { generate, whisperOf } from "../lib/model/generate.ts";
+import { generate, readingOf, whisperOf } from "../lib/model/generate.ts";
 
 const HELP = `Usage: deno task sample --checkpoint FILE [text ...] [options]
   --checkpoint FILE   a checkpoint written by deno task train
@@ -99,6 +99,7 @@ const { name: whisperName, whisper, tokenizer } = opened.right;
 
 const started = performance.now();
 const result = await generate(sentences, {
+  ...readingOf(ckpt.right),
   config: ckpt.right.config,
   params: ckpt.right.ema,
   whisper,

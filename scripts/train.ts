@@ -21,6 +21,10 @@ import {
   trainStep,
 } from "../lib/model/training.ts";
 import { lineChartSvg } from "../lib/plot.ts";
+import { RECIPES } from "../lib/model/objective.ts";
+import { buildPriorCache, loadPriorStates } from "../lib/speech/cache.ts";
+import { channelStats } from "../lib/speech/prior.ts";
+import { decoderInterface, silenceStates } from "../lib/whisper/silence.ts";
 import { openWhisper } from "../lib/whisper/open.ts";
 import { modelTokenizer } from "../lib/whisper/transcribe.ts";
 
@@ -31,7 +35,9 @@ const HELP = `Usage: deno task train [options]
   --lang L            language of a .txt file
   --whisper M         Whisper: hub id, folder, or tiny-random for a smoke run
                       (default openai/whisper-base, from the cache or downloaded)
-  --recipe R          distill (default), unrolled or inversion
+  --recipe R          distill (default), unrolled, inversion or anchored (targets: eSpeak NG
+                      prior states refined by decoder inversion with a pull back to them;
+                      frame counts from eSpeak NG durations)
   --size S            tiny, small (default) or base
   --steps N           optimizer steps (default ${RUN_DEFAULTS.steps})
   --batch N           sentences per batch (default ${RUN_DEFAULTS.batch})
@@ -44,6 +50,10 @@ const HELP = `Usage: deno task train [options]
   --invert-lr X       decoder-inversion learning rate (default ${RUN_DEFAULTS.invertLr})
   --refresh-every N   distill: remake targets older than N steps (default ${RUN_DEFAULTS.refreshEvery})
   --target-nfe N      distill: ODE steps when sampling targets (default ${RUN_DEFAULTS.targetNfe})
+  --pull X            anchored: weight of the pull back to the prior (default ${RUN_DEFAULTS.pullWeight})
+  --prior DIR         anchored: the prior cache (default .cache/prior/<Whisper folder name>;
+                      missing sentences are rendered and encoded into it first)
+  --interface I       how the decoder reads states: silence (default) or mask
   --ema X             EMA decay (default ${RUN_DEFAULTS.emaDecay})
   --cfg-drop X        text dropout for guidance (default ${RUN_DEFAULTS.cfgDrop})
   --held-out X        fraction of sentences kept for eval (default 0.05)
@@ -82,6 +92,9 @@ const flagSpec = {
   "refresh-every": { type: "string" },
   "target-nfe": { type: "string" },
   ema: { type: "string" },
+  pull: { type: "string" },
+  prior: { type: "string" },
+  interface: { type: "string" },
   "cfg-drop": { type: "string" },
   "held-out": { type: "string" },
   out: { type: "string" },
@@ -137,9 +150,11 @@ const int = (name: string, fallback: number, min = 1) =>
 const str = (name: string, fallback: string) => String(option(name) ?? fallback);
 
 const recipe = str("recipe", RUN_DEFAULTS.recipe);
-if (!["distill", "unrolled", "inversion"].includes(recipe)) {
-  fail(`--recipe must be distill, unrolled or inversion, got '${recipe}'`);
+if (!(RECIPES as readonly string[]).includes(recipe)) {
+  fail(`--recipe must be one of ${RECIPES.join(", ")}, got '${recipe}'`);
 }
+const iface = decoderInterface(str("interface", RUN_DEFAULTS.decoderInterface));
+if (E.isLeft(iface)) fail(`--interface: ${iface.left.message}`);
 const size = str("size", "small");
 if (!["tiny", "small", "base"].includes(size)) {
   fail(`--size must be tiny, small or base, got '${size}'`);
@@ -162,6 +177,8 @@ const settings: RunSettings = {
   emaDecay: num("ema", RUN_DEFAULTS.emaDecay, (n) => n >= 0 && n < 1),
   cfgDrop: num("cfg-drop", RUN_DEFAULTS.cfgDrop, (n) => n >= 0 && n < 1),
   maxGradNorm: RUN_DEFAULTS.maxGradNorm,
+  pullWeight: num("pull", RUN_DEFAULTS.pullWeight),
+  decoderInterface: iface.right,
 };
 const out = str("out", "runs/t2s");
 const dataPath = str("data", new URL("../data/sentences.jsonl", import.meta.url).pathname);
@@ -194,8 +211,43 @@ const train = heldOut === 0
   ? framed.right
   : splitHeldOut(framed.right, { fraction: heldOut, seed: settings.seed }).train;
 if (train.length === 0) fail(`${dataPath}: no training sentences left after the held-out split`);
-const prepared = prepareSentences(train, { tokenizer: tokenizer.right });
+let prior: RunContext["prior"];
+let trainSet = train;
+if (settings.recipe === "anchored") {
+  // Frame counts come from the renderings: a target has as many frames as its prior.
+  const dir = str("prior", `.cache/prior/${whisperName.replace(/\/+$/, "").split("/").pop()}`);
+  const modelName = whisperName.replace(/\/+$/, "").split("/").pop()!;
+  console.error(`train: prior states from ${dir} (missing ones are built first)`);
+  const built = await buildPriorCache(whisper.right, train, { dir, modelName })();
+  if (E.isLeft(built)) fail(built.left.message);
+  for (const x of built.right.failed) console.error(`  left out ${x.id}: ${x.message}`);
+  const byText = new Map(built.right.entries.map((e) => [`${e.lang}\t${e.text}`, e]));
+  const entries = train.flatMap((s) => {
+    const e = byText.get(`${s.lang}\t${s.text}`);
+    return e ? [{ s, e }] : [];
+  });
+  const states = await loadPriorStates(dir, entries.map(({ e }) => e))();
+  if (E.isLeft(states)) fail(states.left.message);
+  const byId = new Map(entries.map(({ s, e }) => [s.id, states.right.get(e.key)!]));
+  trainSet = entries.map(({ s, e }) => ({ ...s, frames: e.frames }));
+  for (const s of trainSet) {
+    const bytes = new TextEncoder().encode(s.text.normalize("NFC")).length;
+    if (bytes > s.frames) {
+      fail(`${s.id}: ${bytes} UTF-8 bytes but ${s.frames} frames of speech; leave it out`);
+    }
+  }
+  const width = whisper.right.config.dModel;
+  prior = { states: byId, stats: channelStats([...byId.values()], { width }) };
+}
+if (trainSet.length === 0) fail(`${dataPath}: no training sentences with prior states`);
+const prepared = prepareSentences(trainSet, { tokenizer: tokenizer.right });
 if (E.isLeft(prepared)) fail(`${dataPath}: ${prepared.left.message}`);
+let silence: Float32Array | undefined;
+if (settings.decoderInterface === "silence") {
+  const made = await silenceStates(whisper.right)();
+  if (E.isLeft(made)) fail(made.left.message);
+  silence = made.right;
+}
 const config = t2sConfig(size as T2SSize, { width: whisper.right.config.dModel });
 if (E.isLeft(config)) fail(config.left.message);
 
@@ -209,6 +261,8 @@ const context: RunContext = {
   threads,
   provider: provider as "cpu" | "cuda",
   data: { path: dataPath, heldOut },
+  silence,
+  prior,
 };
 await Deno.mkdir(out, { recursive: true });
 let state = flags.resume

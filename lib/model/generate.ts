@@ -10,10 +10,12 @@ import { perSampleNoise } from "../flow/guidance.ts";
 import type { ParamStore } from "../graph/params.ts";
 import type { SessionOptions } from "../graph/session.ts";
 import { frames as estimateFrames } from "../length/mod.ts";
-import { decode } from "../whisper/decode.ts";
+import { readBack } from "../whisper/readback.ts";
+import type { DecoderInterface } from "../whisper/silence.ts";
+import { type ChannelStats, denormalizeStates } from "../speech/prior.ts";
 import type { WhisperModel } from "../whisper/runtime.ts";
 import type { WhisperTokenizer } from "../whisper/tokenizer.ts";
-import { modelTokenizer, suppression } from "../whisper/transcribe.ts";
+import { modelTokenizer } from "../whisper/transcribe.ts";
 import { openWhisper } from "../whisper/open.ts";
 import type { T2SCheckpoint } from "./checkpoint.ts";
 import { assembleBatch, shapeFor } from "./batch.ts";
@@ -33,6 +35,8 @@ export interface Generated {
   readonly states: Float32Array;
   /** What the frozen decoder reads from the states (greedy). */
   readonly decoded: string;
+  /** False when the read-back hit its token limit (a loop, usually). */
+  readonly finished: boolean;
 }
 
 /** How to generate. */
@@ -63,6 +67,10 @@ export interface GenerateOptions {
   readonly sessions?: VelocitySessions;
   /** Called after each batch with the number of sentences done. */
   readonly onBatch?: (done: number) => void;
+  /** Per-channel statistics the model was trained in (states are un-normalised with them). */
+  readonly norm?: ChannelStats;
+  /** How the frozen decoder reads the states (default "silence"). */
+  readonly decoderInterface?: DecoderInterface;
 }
 
 /**
@@ -92,7 +100,7 @@ export interface GenerateOptions {
  * ```
  */
 export async function generate(
-  sentences: readonly { text: string; lang: string }[],
+  sentences: readonly { text: string; lang: string; frames?: number }[],
   options: GenerateOptions,
 ): Promise<Either<{ message: string }, Generated[]>> {
   const { config, whisper, tokenizer } = options;
@@ -105,7 +113,7 @@ export async function generate(
       id: String(i + 1),
       text: s.text,
       lang: est.right.language,
-      frames: est.right.frames,
+      frames: s.frames ?? est.right.frames,
     });
   }
   const ready = prepareSentences(framed, { tokenizer });
@@ -113,7 +121,6 @@ export async function generate(
   const prepared = [...ready.right.values()];
   const sessions = options.sessions ?? new Map();
   const out: Generated[] = [];
-  const rules = suppression(tokenizer, { generationConfig: whisper.generationConfig });
   for (let start = 0; start < prepared.length; start += batchSize) {
     const items = prepared.slice(start, start + batchSize);
     const shape = shapeFor(items, { batch: items.length });
@@ -140,23 +147,14 @@ export async function generate(
     // Decoding groups by language: the prompt names it.
     for (const lang of new Set(items.map((i) => i.lang))) {
       const rows = items.flatMap((item, r) => (item.lang === lang ? [r] : []));
-      const group = new Float32Array(rows.length * f * w), mask = new Float32Array(rows.length * f);
-      rows.forEach((r, j) => {
-        group.set(states.right.subarray(r * f * w, (r + 1) * f * w), j * f * w);
-        mask.set(batch.right.mask.subarray(r * f, (r + 1) * f), j * f);
+      const cut = rows.map((r) => {
+        const x = states.right.slice(r * f * w, (r * f + items[r].frames) * w);
+        return options.norm ? denormalizeStates(x, options.norm) : x;
       });
-      const prefix = tokenizer.sotSequence({
-        language: lang,
-        task: "transcribe",
-        timestamps: false,
-      });
-      if (E.isLeft(prefix)) return prefix;
-      const decoded = await decode(whisper, group, {
-        batch: rows.length,
-        prefix: prefix.right,
-        eot: tokenizer.specials.eot,
-        statesMask: mask,
-        ...rules,
+      const decoded = await readBack(whisper, cut, {
+        tokenizer,
+        lang,
+        interface: options.decoderInterface,
       })();
       if (E.isLeft(decoded)) return decoded;
       rows.forEach((r, j) => {
@@ -165,8 +163,9 @@ export async function generate(
           text: item.text,
           lang: item.lang,
           frames: item.frames,
-          states: states.right.slice(r * f * w, (r * f + item.frames) * w),
-          decoded: tokenizer.decode(decoded.right[j].tokens, { skipSpecial: true }).trim(),
+          states: cut[j],
+          decoded: decoded.right[j].text,
+          finished: decoded.right[j].finished,
         };
       });
     }
@@ -219,4 +218,30 @@ export async function whisperOf(
   const tokenizer = modelTokenizer(whisper.right);
   if (E.isLeft(tokenizer)) return tokenizer;
   return E.right({ name, whisper: whisper.right, tokenizer: tokenizer.right });
+}
+
+/**
+ * What a checkpoint says about reading its states back: the normalisation statistics (runs on
+ * normalised targets) and the decoder interface it trained with ("mask" for checkpoints made
+ * before the silence interface existed).
+ *
+ * @example
+ * ```ts
+ * import assert from "@std/assert";
+ * import { readingOf } from "./generate.ts";
+ * const r = readingOf({ metadata: { norm: JSON.stringify({ mean: [1], std: [2] }), interface: "silence" } });
+ * assert.deepEqual([...r.norm!.std], [2]);
+ * assert.equal(readingOf({ metadata: {} }).decoderInterface, "mask");
+ * ```
+ */
+export function readingOf(
+  checkpoint: { readonly metadata: Readonly<Record<string, string>> },
+): { norm?: ChannelStats; decoderInterface: DecoderInterface } {
+  const norm = JSON.parse(checkpoint.metadata.norm ?? "null");
+  return {
+    norm: norm
+      ? { mean: Float32Array.from(norm.mean), std: Float32Array.from(norm.std) }
+      : undefined,
+    decoderInterface: checkpoint.metadata.interface === "silence" ? "silence" : "mask",
+  };
 }

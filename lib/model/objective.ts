@@ -23,7 +23,10 @@ import type { T2SConfig } from "./config.ts";
 import { t2sParamDefs, velocity } from "./network.ts";
 
 /** The training recipes. */
-export type Recipe = "distill" | "unrolled" | "inversion";
+export type Recipe = "distill" | "unrolled" | "inversion" | "anchored";
+
+/** Every recipe, the default first. */
+export const RECIPES: readonly Recipe[] = ["distill", "unrolled", "inversion", "anchored"];
 
 /** Static shapes of one batch. */
 export interface BatchShape {
@@ -51,6 +54,8 @@ export interface ObjectiveOptions {
   readonly unrollSteps?: number;
   /** sigma_min of the OT path (default 0). */
   readonly sigmaMin?: number;
+  /** Silence states [1500 x dModel]: the decoder reads [states; silence tail] (default: key mask). */
+  readonly silence?: Float32Array;
 }
 
 /**
@@ -109,6 +114,7 @@ export function objective(options: ObjectiveOptions): TrainSpec {
   const defs = t2sParamDefs(config);
   const lambda = options.lambda ?? 0.1, steps = options.unrollSteps ?? 4;
   const path = otPath({ sigmaMin: options.sigmaMin ?? 0 });
+  const d = whisper.config.dModel;
   const decoderLoss = (states: Value, b: Readonly<Record<string, Value>>) =>
     maskedCrossEntropy(
       decoder(b.tokens, {
@@ -116,6 +122,11 @@ export function objective(options: ObjectiveOptions): TrainSpec {
         config: whisper.config,
         states,
         statesMask: b.mask,
+        silence: options.silence &&
+          states.graph.initializer("silence", {
+            data: options.silence,
+            shape: [options.silence.length / d, d],
+          }),
       }),
       { targets: b.targets, mask: b.tmask },
     );
@@ -136,7 +147,8 @@ export function objective(options: ObjectiveOptions): TrainSpec {
       const { xt, ut } = sampleXtUtGraph(path, { x0: b.x0, x1: b.x1, t: b.t });
       const v = net(xt, b.t);
       const flow = vectorFieldLossGraph(v, ut, { mask: b.mask });
-      if (recipe === "inversion") return flow;
+      // "anchored" trains on fixed targets (prior states refined by inversion): plain CFM.
+      if (recipe === "inversion" || recipe === "anchored") return flow;
       return add(flow, mul(decoderLoss(oneStepEstimateGraph(xt, v, { t: b.t }), b), lambda));
     },
   };

@@ -24,6 +24,27 @@ import type { T2SConfig } from "./config.ts";
 import { graphParams, t2sParamDefs, velocity } from "./network.ts";
 import type { BatchShape } from "./objective.ts";
 
+/** Settings of {@link invertStates}. */
+export interface InvertOptions {
+  /** The batch (text, masks). */
+  readonly batch: Batch;
+  /** Adam steps. */
+  readonly steps: number;
+  /** Adam learning rate. */
+  readonly lr: number;
+  /** Silence states: score through the [states; silence tail] interface (default: key mask). */
+  readonly silence?: Float32Array;
+  /**
+   * A pull back to `anchor` (same shape as the states): `weight` times the mean squared
+   * difference over the real frames, per channel divided by `std` squared when given.
+   */
+  readonly pull?: {
+    readonly anchor: Float32Array;
+    readonly weight: number;
+    readonly std?: Float32Array;
+  };
+}
+
 /**
  * Decoder inversion: `steps` Adam steps (learning rate `lr`) on the states themselves, lowering
  * the frozen decoder's teacher-forced cross-entropy of the batch's text. Padding frames stay
@@ -48,9 +69,10 @@ import type { BatchShape } from "./objective.ts";
 export function invertStates(
   model: WhisperModel,
   start: Float32Array,
-  options: { batch: Batch; steps: number; lr: number },
+  options: InvertOptions,
 ): TaskEither<SessionError, { states: Float32Array; losses: number[] }> {
-  const { batch, steps, lr } = options, d = model.config.dModel;
+  const { batch, steps, lr, silence, pull } = options, d = model.config.dModel;
+  const real = batch.mask.reduce((s, m) => s + m, 0) * d;
   return async () => {
     const x = Float32Array.from(start),
       m = new Float32Array(x.length),
@@ -64,11 +86,20 @@ export function invertStates(
         targets: batch.targets,
         mask: batch.tmask,
         batch: batch.shape.batch,
+        silence,
       })();
       if (E.isLeft(out)) return out;
       losses.push(out.right.loss);
       if (k === steps) break;
       const g = out.right.gradStates;
+      if (pull) {
+        // weight * mean(((x - anchor) / std)^2) over the real frames: its gradient.
+        const { anchor, weight, std } = pull, scale = (2 * weight) / Math.max(1, real);
+        for (let i = 0; i < x.length; i++) {
+          const s = std ? std[i % d] : 1;
+          g[i] += (scale * (x[i] - anchor[i])) / (s * s);
+        }
+      }
       const c1 = 1 - 0.9 ** (k + 1), c2 = 1 - 0.999 ** (k + 1);
       for (let i = 0; i < x.length; i++) {
         m[i] = 0.9 * m[i] + 0.1 * g[i];

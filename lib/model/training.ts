@@ -25,6 +25,17 @@ import { t2sParamDefs } from "./network.ts";
 import { objective, type Recipe } from "./objective.ts";
 import { invertStates, sampleStates, velocitySession, type VelocitySessions } from "./states.ts";
 import { decoderSequence } from "./text.ts";
+import { type ChannelStats, normalizeStates } from "../speech/prior.ts";
+import type { DecoderInterface } from "../whisper/silence.ts";
+
+/** The silence states a run's decoder passes use, or undefined under the key mask. */
+function runSilence(context: RunContext): Float32Array | undefined {
+  if (context.settings.decoderInterface !== "silence") return undefined;
+  if (!context.silence) {
+    throw new Error("the run reads states through the silence interface: pass context.silence");
+  }
+  return context.silence;
+}
 
 /** What a run trains, and how: everything that must match for --resume. */
 export interface RunSettings {
@@ -58,6 +69,10 @@ export interface RunSettings {
   readonly cfgDrop: number;
   /** Global gradient-norm clip. */
   readonly maxGradNorm: number;
+  /** "anchored": weight of the pull back to the prior states during inversion. */
+  readonly pullWeight: number;
+  /** How the frozen decoder reads states: [states; silence tail] (default) or a key mask. */
+  readonly decoderInterface: DecoderInterface;
 }
 
 /** Defaults of {@link RunSettings}. */
@@ -77,6 +92,8 @@ export const RUN_DEFAULTS: RunSettings = {
   emaDecay: 0.999,
   cfgDrop: 0.1,
   maxGradNorm: 1,
+  pullWeight: 10,
+  decoderInterface: "silence",
 };
 
 /** A sentence of the run: text, language, id. */
@@ -147,6 +164,16 @@ export interface RunContext {
   readonly provider?: Provider;
   /** Where the sentences came from and the held-out fraction kept out (for eval's defaults). */
   readonly data?: { readonly path: string; readonly heldOut: number };
+  /** Silence states of the Whisper model (needed when the interface is "silence"). */
+  readonly silence?: Float32Array;
+  /**
+   * "anchored": each sentence's prior states [frames, width] by id (its frame count is the
+   * sentence's), and the per-channel statistics the flow model is normalised with.
+   */
+  readonly prior?: {
+    readonly states: ReadonlyMap<string, Float32Array>;
+    readonly stats: ChannelStats;
+  };
 }
 
 /**
@@ -275,6 +302,7 @@ function trainerFor(
           shape: batch.shape,
           lambda: s.lambda,
           unrollSteps: s.unrollSteps,
+          silence: runSilence(context),
         }),
         { maxGradNorm: s.maxGradNorm, threads: context.threads, provider: context.provider },
       )),
@@ -299,6 +327,19 @@ async function refreshTargets(
   if (!stale.includes(true)) return undefined;
   const { batch: b, frames: f } = batch.shape;
   let start = maskFrames(noise(b * f * w, rng), { mask: batch.mask, width: w });
+  let pull;
+  if (s.recipe === "anchored") {
+    if (!context.prior) throw new Error(`recipe "anchored" needs the prior states (context.prior)`);
+    start = new Float32Array(b * f * w);
+    batch.items.forEach((item, row) => {
+      const p = context.prior!.states.get(item.id);
+      if (!p || p.length !== item.frames * w) {
+        throw new Error(`sentence ${item.id}: no prior states of ${item.frames} frames`);
+      }
+      start.set(p, row * f * w);
+    });
+    pull = { anchor: start, weight: s.pullWeight, std: context.prior.stats.std };
+  }
   if (s.recipe === "distill" && state.train.step > 0) {
     const session = await orThrow(
       velocitySession(context.config, {
@@ -321,6 +362,8 @@ async function refreshTargets(
       batch,
       steps: s.invertSteps,
       lr: s.invertLr,
+      silence: runSilence(context),
+      pull,
     }),
   );
   batch.items.forEach((item, row) => {
@@ -405,7 +448,7 @@ export async function trainStep(
     text: batch.text,
     mask: batch.mask,
   };
-  if (s.recipe !== "inversion") {
+  if (s.recipe === "distill" || s.recipe === "unrolled") {
     Object.assign(feeds, { tokens: batch.tokens, targets: batch.targets, tmask: batch.tmask });
   }
   const masked = { mask: batch.mask, width: w };
@@ -415,7 +458,11 @@ export async function trainStep(
     const full = eitherOrThrow(assembleBatch(items, { shape }));
     targetCe = await refreshTargets(context, sessions, { state: next, batch: full, rng });
     const x1 = new Float32Array(b * f * w);
-    items.forEach((item, row) => x1.set(next.targets.get(item.id)!.states, row * f * w));
+    const stats = s.recipe === "anchored" ? context.prior?.stats : undefined;
+    items.forEach((item, row) => {
+      const target = next.targets.get(item.id)!.states;
+      x1.set(stats ? normalizeStates(target, stats) : target, row * f * w);
+    });
     // Pair full-length noise, then cut it to each target's frames.
     feeds.x0 = maskFrames(pairNoise(noise(b * f * w, rng), x1, batch, w), masked);
     feeds.x1 = x1;
@@ -546,6 +593,13 @@ export async function saveRun(
       epoch: String(state.epoch),
       made: JSON.stringify(made),
       data: JSON.stringify(context.data ?? null),
+      // What sampling needs to read the model's states back: normalisation and interface.
+      norm: JSON.stringify(
+        context.prior
+          ? { mean: [...context.prior.stats.mean], std: [...context.prior.stats.std] }
+          : null,
+      ),
+      interface: context.settings.decoderInterface,
     },
   })();
   eitherOrThrow(result);
