@@ -250,7 +250,7 @@ const md = [
   `| --- | --- | --- |`,
   ...report.examples.map((e) =>
     `| ${e.lang} | ${e.text} | ${
-      e.decoded.replaceAll("|", "\\|").replace(/[\u0000-\u001f\u007f]/g, " ")
+      e.decoded.replaceAll("|", "\\|").replace(/\p{Cc}/gu, " ")
     } |`
   ),
   ``,
