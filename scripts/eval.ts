@@ -249,9 +249,7 @@ const md = [
   `| lang | text | decoded |`,
   `| --- | --- | --- |`,
   ...report.examples.map((e) =>
-    `| ${e.lang} | ${e.text} | ${
-      e.decoded.replaceAll("|", "\\|").replace(/\p{Cc}/gu, " ")
-    } |`
+    `| ${e.lang} | ${e.text} | ${e.decoded.replaceAll("|", "\\|").replace(/\p{Cc}/gu, " ")} |`
   ),
   ``,
 ].join("\n");

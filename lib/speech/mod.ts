@@ -15,3 +15,4 @@ export * from "./voices.ts";
 export * from "./espeak.ts";
 export * from "./prior.ts";
 export * from "./cache.ts";
+export * from "./frechet.ts";
