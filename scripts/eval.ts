@@ -12,8 +12,9 @@ import { loadSentences, splitHeldOut, withFrames } from "../lib/data/mod.ts";
 import { writeFileAtomic } from "../lib/io.ts";
 import { loadT2S } from "../lib/model/checkpoint.ts";
 import { generate, type Generated, readingOf, whisperOf } from "../lib/model/generate.ts";
-import { speak } from "../lib/speech/espeak.ts";
-import { speechFrames } from "../lib/speech/prior.ts";
+import { speak, type Speech } from "../lib/speech/espeak.ts";
+import { frechetDistance } from "../lib/speech/frechet.ts";
+import { encodeSpeech, speechFrames } from "../lib/speech/prior.ts";
 import { charErrorRate, wordErrorRate } from "../lib/whisper/normalize.ts";
 
 const HELP = `Usage: deno task eval --checkpoint FILE [options]
@@ -118,11 +119,13 @@ const frameSource = f.frames ?? (reading.norm ? "espeak" : "heuristic");
 if (frameSource !== "espeak" && frameSource !== "heuristic") {
   fail(`--frames must be espeak or heuristic, got '${frameSource}'`);
 }
+const speeches: Speech[] = [];
 if (frameSource === "espeak") {
   const timed = [];
   for (const s of sentences) {
     const speech = await speak(s.text, { lang: s.lang })();
     if (E.isLeft(speech)) fail(`--frames espeak: ${s.id}: ${speech.left.message}`);
+    speeches.push(speech.right);
     timed.push({ ...s, frames: speechFrames(speech.right.seconds) });
   }
   sentences = timed;
@@ -180,6 +183,33 @@ const diversity = probe.map((_, i) => {
 });
 const meanDiversity = diversity.reduce((a, b) => a + b, 0) / diversity.length;
 
+// Speech-likeness (with eSpeak NG frame counts): the Fréchet distance between the Gaussian
+// statistics of the generated frames and of the prior states of the same sentences, and the
+// mean relative squared distance of each sentence's states from its prior.
+let likeness: { frechet: number; relativeDistance: number } | undefined;
+if (speeches.length > 0) {
+  const prior: Float32Array[] = [];
+  for (let i = 0; i < speeches.length; i += 4) {
+    const encoded = await encodeSpeech(whisper, speeches.slice(i, i + 4))();
+    if (E.isLeft(encoded)) fail(encoded.left.message);
+    prior.push(...encoded.right);
+  }
+  const generated = result.right.map((g) => g.states);
+  const width = whisper.config.dModel;
+  const rel = generated.map((x, i) => {
+    let num = 0, den = 0;
+    for (let j = 0; j < x.length; j++) {
+      num += (x[j] - prior[i][j]) ** 2;
+      den += prior[i][j] ** 2;
+    }
+    return num / den;
+  });
+  likeness = {
+    frechet: frechetDistance(generated, prior, { width }),
+    relativeDistance: rel.reduce((a, b) => a + b, 0) / rel.length,
+  };
+}
+
 const byLang = new Map<string, { refs: string[]; hyps: string[]; loops: number }>();
 for (const g of result.right) {
   const entry = byLang.get(g.lang) ?? { refs: [], hyps: [], loops: 0 };
@@ -215,6 +245,7 @@ const report = {
   wer: wordErrorRate(all.map((g) => g.text), all.map((g) => g.decoded)),
   perLanguage,
   diversity: meanDiversity,
+  likeness,
   speed: {
     sentencesPerSecond: all.length / elapsed,
     speechSecondsPerSecond: speech / elapsed,
@@ -240,11 +271,21 @@ const md = [
   ),
   `| all | ${all.length} | ${pct(report.cer)} | ${pct(report.wer)} | ${pct(report.loops)} |`,
   ``,
+  ...(likeness
+    ? [
+      `Speech-likeness: Fréchet distance to the eSpeak NG prior states of the same sentences ` +
+      `${likeness.frechet.toFixed(2)}; mean relative squared distance from them ` +
+      `${likeness.relativeDistance.toFixed(3)}.`,
+    ]
+    : []),
   `Diversity (mean pairwise distance of ${seeds} seeds' states over their norm, ${probe.length} ` +
   `sentences): ${meanDiversity.toFixed(3)}.`,
-  `Speed: ${report.speed.sentencesPerSecond.toFixed(2)} sentences/s, ` +
-  `${report.speed.speechSecondsPerSecond.toFixed(2)} s of speech per second of compute (warm ` +
-  `sessions; the first pass, opening them, took ${firstPass.toFixed(1)} s).`,
+  f["no-timing"]
+    ? `Speed: not timed (--no-timing); the round trip, sessions opening included, took ` +
+      `${firstPass.toFixed(1)} s.`
+    : `Speed: ${report.speed.sentencesPerSecond.toFixed(2)} sentences/s, ` +
+      `${report.speed.speechSecondsPerSecond.toFixed(2)} s of speech per second of compute (warm ` +
+      `sessions; the first pass, opening them, took ${firstPass.toFixed(1)} s).`,
   ``,
   `| lang | text | decoded |`,
   `| --- | --- | --- |`,

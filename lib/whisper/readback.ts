@@ -69,7 +69,9 @@ export function readBack(
     const prefix = tokenizer.sotSequence({ language: lang, task: "transcribe", timestamps: false });
     if (E.isLeft(prefix)) return fail(prefix.left.message);
     const lengths = states.map((s) => s.length / d);
-    const f = Math.max(...lengths), b = states.length;
+    // Shapes are bucketed (frames to 100s, token limits to 32s): every distinct shape opens
+    // sessions holding a copy of the decoder, so unbucketed shapes exhaust memory on a corpus.
+    const f = Math.min(1500, Math.ceil(Math.max(...lengths) / 100) * 100), b = states.length;
     const padded = new Float32Array(b * f * d), mask = new Float32Array(b * f);
     states.forEach((s, i) => {
       padded.set(s, i * f * d);
@@ -87,7 +89,7 @@ export function readBack(
       prefix: prefix.right,
       eot: tokenizer.specials.eot,
       statesMask,
-      maxTokens: tokenLimit(f),
+      maxTokens: Math.min(224, Math.ceil(tokenLimit(Math.max(...lengths)) / 32) * 32),
       ...suppression(tokenizer, { generationConfig: model.generationConfig }),
     })();
     if (E.isLeft(decoded)) return decoded;
