@@ -38,6 +38,15 @@ export {
 } from "./text.ts";
 export { hashText, type HeldOutSplit, splitHeldOut } from "./split.ts";
 export {
+  loadUdhr,
+  parseUdhrHtml,
+  UDHR_DECLARATIONS,
+  UDHR_PREFIX,
+  udhrLanguages,
+  udhrSentences,
+  type UdhrUnsupported,
+} from "./udhr.ts";
+export {
   DEFAULT_BUCKET_WIDTH,
   type LengthBatches,
   lengthBatches,

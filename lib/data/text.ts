@@ -19,6 +19,7 @@ import {
   type DataIssue,
   dataIssue,
 } from "./errors.ts";
+import { loadUdhr, UDHR_PREFIX } from "./udhr.ts";
 
 /** One sentence of a dataset. */
 export interface Sentence {
@@ -283,6 +284,8 @@ const decode = (bytes: Uint8Array, file: string): Either<DataError, string> => {
 /**
  * Reads and parses a dataset file; the format comes from the extension unless `options.format`
  * is given. Fails like {@link parseSentences}, or when the file cannot be read or is not UTF-8.
+ * A path `udhr:de,fr` or `udhr:all` is no file: it gives those languages' sentences of the
+ * Universal Declaration of Human Rights (`loadUdhr` in lib/data/udhr.ts; options are ignored).
  *
  * @example
  * ```ts
@@ -301,6 +304,7 @@ export function loadSentences(
   path: string,
   options: { readonly lang?: string; readonly format?: TextFormat } = {},
 ): TaskEither<DataError, Sentence[]> {
+  if (path.startsWith(UDHR_PREFIX)) return loadUdhr(path);
   const format = options.format === undefined ? formatOf(path) : E.right(options.format);
   if (E.isLeft(format)) return TE.fromEither(format);
   const read = TE.tryCatch(
