@@ -24,7 +24,7 @@ import { lineChartSvg } from "../lib/plot.ts";
 import { RECIPES } from "../lib/model/objective.ts";
 import { buildPriorCache, loadPriorStates } from "../lib/speech/cache.ts";
 import { channelStats } from "../lib/speech/prior.ts";
-import { decoderInterface, silenceStates } from "../lib/whisper/silence.ts";
+import { decoderInterface } from "../lib/whisper/silence.ts";
 import { openWhisper } from "../lib/whisper/open.ts";
 import { modelTokenizer } from "../lib/whisper/transcribe.ts";
 
@@ -242,12 +242,7 @@ if (settings.recipe === "anchored") {
 if (trainSet.length === 0) fail(`${dataPath}: no training sentences with prior states`);
 const prepared = prepareSentences(trainSet, { tokenizer: tokenizer.right });
 if (E.isLeft(prepared)) fail(`${dataPath}: ${prepared.left.message}`);
-let silence: Float32Array | undefined;
-if (settings.decoderInterface === "silence") {
-  const made = await silenceStates(whisper.right)();
-  if (E.isLeft(made)) fail(made.left.message);
-  silence = made.right;
-}
+
 const config = t2sConfig(size as T2SSize, { width: whisper.right.config.dModel });
 if (E.isLeft(config)) fail(config.left.message);
 
@@ -261,7 +256,6 @@ const context: RunContext = {
   threads,
   provider: provider as "cpu" | "cuda",
   data: { path: dataPath, heldOut },
-  silence,
   prior,
 };
 await Deno.mkdir(out, { recursive: true });

@@ -18,6 +18,9 @@ import {
   trainStep,
 } from "../lib/model/training.ts";
 import { whisperModel } from "../lib/whisper/runtime.ts";
+import { channelStats } from "../lib/speech/prior.ts";
+import { assembleBatch, shapeFor } from "../lib/model/batch.ts";
+import { invertStates } from "../lib/model/states.ts";
 import { tinyRandomWhisper } from "../lib/whisper/tiny_random.ts";
 import { modelTokenizer } from "../lib/whisper/transcribe.ts";
 import { rightOf } from "./harness.ts";
@@ -110,6 +113,65 @@ for (const recipe of ["inversion", "distill", "unrolled"] as const) {
     assert.equal(state.train.step, 30);
   });
 }
+
+/** Speech-like stand-ins for prior states: per-channel offsets and scales, noise in time. */
+function fakePrior(ctx: RunContext): NonNullable<RunContext["prior"]> {
+  const w = config.width, rng = createRng(7), states = new Map<string, Float32Array>();
+  for (const s of ctx.sentences.values()) {
+    const x = fillNormal(new Float32Array(s.frames * w), rng);
+    states.set(s.id, x.map((v, i) => 0.5 * v * (1 + (i % w) / w) + ((i % w) % 3) - 1));
+  }
+  return { states, stats: channelStats([...states.values()], { width: w }) };
+}
+
+Deno.test("trainStep() lowers the anchored loss in a few steps and keeps targets by the prior", async () => {
+  const base = context({ recipe: "anchored", steps: 30, pullWeight: 10 });
+  const ctx = { ...base, prior: fakePrior(base) };
+  const sessions = { trainers: new Map(), velocity: new Map() };
+  let state = initRun(ctx);
+  const losses: number[] = [];
+  for (let i = 0; i < 30; i++) {
+    const r = await trainStep(ctx, sessions, state);
+    state = r.state;
+    losses.push(r.metrics.loss);
+  }
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const first = mean(losses.slice(0, 5)), last = mean(losses.slice(-5));
+  assert.ok(last < first * 0.98, `anchored: loss ${first.toFixed(4)} -> ${last.toFixed(4)}`);
+  // Targets are made once (they do not depend on the model) and start at the prior.
+  for (const [id, t] of state.targets) {
+    assert.equal(t.step, 0);
+    const p = ctx.prior.states.get(id)!;
+    let num = 0, den = 0;
+    for (let i = 0; i < p.length; i++) {
+      num += (t.states[i] - p[i]) ** 2;
+      den += p[i] ** 2;
+    }
+    assert.ok(num / den < 0.5, `${id}: target moved ${(num / den).toFixed(3)} from its prior`);
+  }
+});
+
+Deno.test("invertStates() with a pull stays nearer its anchor than without", async () => {
+  const items = [...context({}).sentences.values()].slice(0, 2);
+  const batch = rightOf(assembleBatch(items, { shape: shapeFor(items, { batch: 2 }) }));
+  const anchor = fillNormal(new Float32Array(batch.text.length * config.width), createRng(3));
+  const moved = async (weight: number) => {
+    const out = await orThrow(invertStates(whisper, anchor, {
+      batch,
+      steps: 8,
+      lr: 0.2,
+      pull: weight > 0 ? { anchor, weight } : undefined,
+    }));
+    let d = 0;
+    for (let i = 0; i < anchor.length; i++) {
+      if (batch.mask[Math.floor(i / config.width)]) d += (out.states[i] - anchor[i]) ** 2;
+    }
+    return { d, loss: out.losses.at(-1)! };
+  };
+  const free = await moved(0), pulled = await moved(1e4);
+  assert.ok(pulled.d < 0.1 * free.d, `pulled ${pulled.d} vs free ${free.d}`);
+  assert.ok(free.loss < pulled.loss, `free CE ${free.loss} vs pulled ${pulled.loss}`);
+});
 
 Deno.test("prepareSentences() and generate() name empty, unknown-language and too-long text", async () => {
   const bad = prepareSentences([{ id: "x:1", text: "Hi", lang: "xx", frames: 50 }], { tokenizer });

@@ -152,7 +152,10 @@ Deno.test("train, sample and eval name bad input", async () => {
     assert.equal(badLang.code, 1);
     assert.match(badLang.stderr, /bad\.jsonl:1/);
     const badRecipe = await run("train.ts", [...common(data, `${dir}/c`), "--recipe", "magic"]);
-    assert.match(badRecipe.stderr, /--recipe must be distill, unrolled or inversion/);
+    assert.match(
+      badRecipe.stderr,
+      /--recipe must be one of distill, unrolled, inversion, anchored/,
+    );
     await Deno.writeFile(`${dir}/corrupt.safetensors`, new Uint8Array([1, 2, 3]));
     const corrupt = await run("sample.ts", ["--checkpoint", `${dir}/corrupt.safetensors`, "Hi."]);
     assert.equal(corrupt.code, 1);

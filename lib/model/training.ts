@@ -26,15 +26,12 @@ import { objective, type Recipe } from "./objective.ts";
 import { invertStates, sampleStates, velocitySession, type VelocitySessions } from "./states.ts";
 import { decoderSequence } from "./text.ts";
 import { type ChannelStats, normalizeStates } from "../speech/prior.ts";
-import type { DecoderInterface } from "../whisper/silence.ts";
+import { type DecoderInterface, silenceStates } from "../whisper/silence.ts";
 
-/** The silence states a run's decoder passes use, or undefined under the key mask. */
-function runSilence(context: RunContext): Float32Array | undefined {
+/** The silence states a run's decoder passes use (once per model), or undefined under the key mask. */
+async function runSilence(context: RunContext): Promise<Float32Array | undefined> {
   if (context.settings.decoderInterface !== "silence") return undefined;
-  if (!context.silence) {
-    throw new Error("the run reads states through the silence interface: pass context.silence");
-  }
-  return context.silence;
+  return await orThrow(silenceStates(context.whisper));
 }
 
 /** What a run trains, and how: everything that must match for --resume. */
@@ -164,8 +161,6 @@ export interface RunContext {
   readonly provider?: Provider;
   /** Where the sentences came from and the held-out fraction kept out (for eval's defaults). */
   readonly data?: { readonly path: string; readonly heldOut: number };
-  /** Silence states of the Whisper model (needed when the interface is "silence"). */
-  readonly silence?: Float32Array;
   /**
    * "anchored": each sentence's prior states [frames, width] by id (its frame count is the
    * sentence's), and the per-channel statistics the flow model is normalised with.
@@ -285,11 +280,12 @@ export interface RunSessions {
   readonly velocity: VelocitySessions;
 }
 
-function trainerFor(
+async function trainerFor(
   context: RunContext,
   sessions: RunSessions,
   batch: Batch,
 ): Promise<Trainer> {
+  const silence = await runSilence(context);
   const s = context.settings,
     key = `${batch.shape.batch}x${batch.shape.frames}x${batch.shape.tokens}`;
   return orThrow(
@@ -302,7 +298,7 @@ function trainerFor(
           shape: batch.shape,
           lambda: s.lambda,
           unrollSteps: s.unrollSteps,
-          silence: runSilence(context),
+          silence,
         }),
         { maxGradNorm: s.maxGradNorm, threads: context.threads, provider: context.provider },
       )),
@@ -362,7 +358,7 @@ async function refreshTargets(
       batch,
       steps: s.invertSteps,
       lr: s.invertLr,
-      silence: runSilence(context),
+      silence: await runSilence(context),
       pull,
     }),
   );
