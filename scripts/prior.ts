@@ -112,7 +112,9 @@ const { built, cached, failed, entries } = report.right;
 log(
   `prior: ${built} built (${seconds.toFixed(1)} s${
     built ? `, ${(built / seconds).toFixed(2)} sentences/s` : ""
-  }), ${cached} cached, ${failed.length} not spoken; ${dir}`,
+  }; eSpeak NG ${report.right.seconds.render.toFixed(1)} s, encoder ${
+    report.right.seconds.encode.toFixed(1)
+  } s), ${cached} cached, ${failed.length} not spoken; ${dir}`,
 );
 for (const x of failed.slice(0, 10)) log(`  ${x.id}: ${x.message}`);
 if (failed.length > 10) log(`  ... and ${failed.length - 10} more`);

@@ -120,6 +120,8 @@ export interface BuildReport {
   readonly failed: readonly { readonly id: string; readonly message: string }[];
   /** The manifest after the build. */
   readonly entries: readonly PriorEntry[];
+  /** Wall seconds spent rendering with eSpeak NG and encoding with Whisper. */
+  readonly seconds: { readonly render: number; readonly encode: number };
 }
 
 /** Options of {@link buildPriorCache}. */
@@ -172,7 +174,7 @@ export function buildPriorCache(
     const have = new Set(entries.map((e) => e.key));
     const failed: { id: string; message: string }[] = [];
     const todo: (PriorSentence & { key: string; voice: string })[] = [];
-    let cached = 0, built = 0;
+    let cached = 0, built = 0, render = 0, encode = 0;
     const queued = new Set<string>();
     for (const s of sentences) {
       const voice = espeakVoice(s.lang);
@@ -201,7 +203,9 @@ export function buildPriorCache(
       for (let b = 0; b < chunk.length; b += batch) {
         const group = [];
         for (const s of chunk.slice(b, b + batch)) {
+          const t0 = performance.now();
           const speech = await speak(s.text, { voice: s.voice })();
+          render += (performance.now() - t0) / 1000;
           if (E.isLeft(speech)) failed.push({ id: s.id, message: speech.left.message });
           else if (speech.right.seconds > 30) {
             failed.push({
@@ -213,7 +217,9 @@ export function buildPriorCache(
           } else group.push({ s, speech: speech.right });
         }
         if (group.length === 0) continue;
+        const t0 = performance.now();
         const states = await encodeSpeech(model, group.map((g) => g.speech))();
+        encode += (performance.now() - t0) / 1000;
         if (E.isLeft(states)) return E.left(cacheError(states.left.message));
         group.forEach(({ s, speech }, i) => {
           const frames = states.right[i].length / model.config.dModel;
@@ -246,7 +252,7 @@ export function buildPriorCache(
       }
       options.onProgress?.(Math.min(start + shardSize, todo.length), todo.length);
     }
-    return E.right({ built, cached, failed, entries });
+    return E.right({ built, cached, failed, entries, seconds: { render, encode } });
   };
 }
 
