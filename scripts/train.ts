@@ -21,7 +21,7 @@ import {
   trainStep,
 } from "../lib/model/training.ts";
 import { lineChartSvg } from "../lib/plot.ts";
-import { RECIPES } from "../lib/model/objective.ts";
+import { RECIPES, recipeSpec } from "../lib/model/objective.ts";
 import { buildPriorCache, loadPriorStates } from "../lib/speech/cache.ts";
 import { channelStats } from "../lib/speech/prior.ts";
 import { decoderInterface } from "../lib/whisper/silence.ts";
@@ -35,9 +35,10 @@ const HELP = `Usage: deno task train [options]
   --lang L            language of a .txt file
   --whisper M         Whisper: hub id, folder, or tiny-random for a smoke run
                       (default openai/whisper-base, from the cache or downloaded)
-  --recipe R          distill (default), unrolled, inversion or anchored (targets: eSpeak NG
-                      prior states refined by decoder inversion with a pull back to them;
-                      frame counts from eSpeak NG durations)
+  --recipe R          ${
+  RECIPES.map((r) => `${r}: ${recipeSpec(r).summary}`).join("\n                      ")
+}
+                      (default distill; anchored takes frame counts from eSpeak NG)
   --size S            tiny, small (default) or base
   --steps N           optimizer steps (default ${RUN_DEFAULTS.steps})
   --batch N           sentences per batch (default ${RUN_DEFAULTS.batch})
@@ -213,7 +214,7 @@ const train = heldOut === 0
 if (train.length === 0) fail(`${dataPath}: no training sentences left after the held-out split`);
 let prior: RunContext["prior"];
 let trainSet = train;
-if (settings.recipe === "anchored") {
+if (recipeSpec(settings.recipe).targets?.start === "prior") {
   // Frame counts come from the renderings: a target has as many frames as its prior.
   const dir = str("prior", `.cache/prior/${whisperName.replace(/\/+$/, "").split("/").pop()}`);
   const modelName = whisperName.replace(/\/+$/, "").split("/").pop()!;
@@ -281,7 +282,7 @@ async function flush(): Promise<void> {
   const svg = lineChartSvg(points, {
     title: `${settings.recipe}: training loss`,
     xLabel: "step",
-    yLabel: settings.recipe === "unrolled" ? "decoder cross-entropy" : "loss",
+    yLabel: recipeSpec(settings.recipe).lossLabel,
     logY: true,
   });
   await writeFileAtomic(`${out}/loss.svg`, new TextEncoder().encode(svg));

@@ -54,4 +54,5 @@ export {
   WHISPERSPEECH_DEFAULT_CPS,
 } from "./rates.ts";
 export { type Segment, splitSegments } from "./split.ts";
+export { rateTableFromJson } from "./table_json.ts";
 export { type Token, tokenize, type TokenKind } from "./tokens.ts";

@@ -3,30 +3,25 @@
  * each is one ONNX graph with the CFM parameters as inputs and the frozen Whisper decoder's
  * weights as initializers. No audio anywhere: the decoder reading the text back is the signal.
  *
- * - "distill" and "inversion": OT-CFM (Lipman et al. 2023, eq. 22; Tong et al. 2024) on
- *   (x0, x1) pairs, x1 being cached target states; distill adds lambda times the decoder's
- *   cross-entropy on the one-step estimate x1_hat = x_t + (1 - t) v (flowseq's anchor loss).
- * - "unrolled": K Euler steps from noise with gradients through every step, then the
- *   decoder's cross-entropy on the final states.
+ * Each recipe's loss lives in its own module (lib/model/recipes); this one supplies the parts
+ * they share: the velocity network, the OT-CFM loss (Lipman et al. 2023, eq. 22) on the batch's
+ * (x0, x1, t), and the frozen decoder's cross-entropy through the chosen interface.
  * @module
  */
 import type { Value } from "../graph/builder.ts";
-import { add, mul } from "../graph/ops.ts";
 import type { TrainSpec } from "../graph/train.ts";
 import type { Shape } from "../graph/types.ts";
 import { otPath } from "../flow/paths.ts";
 import { sampleXtUtGraph } from "../flow/sample.ts";
-import { oneStepEstimateGraph, vectorFieldLossGraph } from "../flow/loss.ts";
+import { vectorFieldLossGraph } from "../flow/loss.ts";
 import type { WhisperCheckpoint } from "../whisper/checkpoint.ts";
 import { decoder, maskedCrossEntropy, weightAccess } from "../whisper/model.ts";
 import type { T2SConfig } from "./config.ts";
 import { t2sParamDefs, velocity } from "./network.ts";
+import { type Recipe, recipeSpec } from "./recipes/mod.ts";
 
 /** The training recipes. */
-export type Recipe = "distill" | "unrolled" | "inversion" | "anchored";
-
-/** Every recipe, the default first. */
-export const RECIPES: readonly Recipe[] = ["distill", "unrolled", "inversion", "anchored"];
+export { type Recipe, RECIPES, recipeSpec } from "./recipes/mod.ts";
 
 /** Static shapes of one batch. */
 export interface BatchShape {
@@ -75,6 +70,7 @@ export function batchInputs(
   options: { width: number },
 ): Record<string, { dtype: "float32" | "int64"; shape: Shape }> {
   const { batch: b, frames: f, tokens: l } = shape, w = options.width;
+  const { inputs } = recipeSpec(recipe);
   const states = { dtype: "float32" as const, shape: [b, f, w] };
   const text = {
     text: { dtype: "int64" as const, shape: [b, f] },
@@ -85,9 +81,11 @@ export function batchInputs(
     targets: { dtype: "int64" as const, shape: [b, l] },
     tmask: { dtype: "float32" as const, shape: [b, l] },
   };
-  if (recipe === "unrolled") return { x0: states, ...text, ...decoderInputs };
-  const flow = { x0: states, x1: states, t: { dtype: "float32" as const, shape: [b] }, ...text };
-  return recipe === "distill" ? { ...flow, ...decoderInputs } : flow;
+  type Inputs = Record<string, { dtype: "float32" | "int64"; shape: Shape }>;
+  const noise: Inputs = inputs.pair
+    ? { x0: states, x1: states, t: { dtype: "float32", shape: [b] } }
+    : { x0: states };
+  return { ...noise, ...text, ...(inputs.decoder ? decoderInputs : {}) };
 }
 
 /**
@@ -110,9 +108,10 @@ export function batchInputs(
  * ```
  */
 export function objective(options: ObjectiveOptions): TrainSpec {
-  const { recipe, config, whisper, shape } = options;
+  const { config, whisper, shape } = options;
+  const spec = recipeSpec(options.recipe);
   const defs = t2sParamDefs(config);
-  const lambda = options.lambda ?? 0.1, steps = options.unrollSteps ?? 4;
+  const lambda = options.lambda ?? 0.1, unrollSteps = options.unrollSteps ?? 4;
   const path = otPath({ sigmaMin: options.sigmaMin ?? 0 });
   const d = whisper.config.dModel;
   const decoderLoss = (states: Value, b: Readonly<Record<string, Value>>) =>
@@ -132,24 +131,23 @@ export function objective(options: ObjectiveOptions): TrainSpec {
     );
   return {
     params: Object.fromEntries(Object.entries(defs).map(([n, d]) => [n, d.shape])),
-    batch: batchInputs(recipe, shape, { width: config.width }),
+    batch: batchInputs(options.recipe, shape, { width: config.width }),
     loss: (params, b) => {
       const net = (xt: Value, t: Value) =>
         velocity({ xt, t, text: b.text, mask: b.mask }, { params, config });
-      if (recipe === "unrolled") {
-        let x = b.x0;
-        for (let k = 0; k < steps; k++) {
-          const t = x.graph.constant(k / steps, { dtype: "float32", shape: [shape.batch] });
-          x = add(x, mul(net(x, t), 1 / steps));
-        }
-        return decoderLoss(x, b);
-      }
-      const { xt, ut } = sampleXtUtGraph(path, { x0: b.x0, x1: b.x1, t: b.t });
-      const v = net(xt, b.t);
-      const flow = vectorFieldLossGraph(v, ut, { mask: b.mask });
-      // "anchored" trains on fixed targets (prior states refined by inversion): plain CFM.
-      if (recipe === "inversion" || recipe === "anchored") return flow;
-      return add(flow, mul(decoderLoss(oneStepEstimateGraph(xt, v, { t: b.t }), b), lambda));
+      return spec.loss({
+        batch: b,
+        net,
+        flow: () => {
+          const { xt, ut } = sampleXtUtGraph(path, { x0: b.x0, x1: b.x1, t: b.t });
+          const v = net(xt, b.t);
+          return { loss: vectorFieldLossGraph(v, ut, { mask: b.mask }), xt, v };
+        },
+        decoderLoss: (states) => decoderLoss(states, b),
+        lambda,
+        unrollSteps,
+        rows: shape.batch,
+      });
     },
   };
 }

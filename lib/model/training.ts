@@ -1,6 +1,6 @@
 /**
- * The training run of the text-to-semantic model: data, targets (for "distill" and
- * "inversion"), minibatch OT pairing, one compiled train step per batch shape, EMA weights,
+ * The training run of the text-to-semantic model: data, targets (as the recipe plans them),
+ * minibatch OT pairing, one compiled train step per batch shape, EMA weights,
  * and checkpoints that resume exactly. Scripts drive it; the numeric parts live in lib/flow,
  * lib/ot, lib/graph and lib/whisper.
  * @module
@@ -22,7 +22,7 @@ import { assembleBatch, type Batch, maskFrames, type Prepared, shapeFor } from "
 import { loadT2S, saveT2S } from "./checkpoint.ts";
 import type { T2SConfig } from "./config.ts";
 import { t2sParamDefs } from "./network.ts";
-import { objective, type Recipe } from "./objective.ts";
+import { objective, type Recipe, recipeSpec } from "./objective.ts";
 import { invertStates, sampleStates, velocitySession, type VelocitySessions } from "./states.ts";
 import { decoderSequence } from "./text.ts";
 import { type ChannelStats, normalizeStates } from "../speech/prior.ts";
@@ -313,19 +313,23 @@ async function trainerFor(
 async function refreshTargets(
   context: RunContext,
   sessions: RunSessions,
-  plan: { state: RunState; batch: Batch; rng: Rng },
+  options: { state: RunState; batch: Batch; rng: Rng },
 ): Promise<number | undefined> {
-  const { state, batch, rng } = plan, s = context.settings, w = context.config.width;
+  const { state, batch, rng } = options, s = context.settings, w = context.config.width;
+  const plan = recipeSpec(s.recipe).targets;
+  if (!plan) return undefined;
   const stale = batch.items.map((item) => {
     const t = state.targets.get(item.id);
-    return !t || (s.recipe === "distill" && state.train.step - t.step >= s.refreshEvery);
+    return !t || (plan.refresh && state.train.step - t.step >= s.refreshEvery);
   });
   if (!stale.includes(true)) return undefined;
   const { batch: b, frames: f } = batch.shape;
   let start = maskFrames(noise(b * f * w, rng), { mask: batch.mask, width: w });
   let pull;
-  if (s.recipe === "anchored") {
-    if (!context.prior) throw new Error(`recipe "anchored" needs the prior states (context.prior)`);
+  if (plan.start === "prior") {
+    if (!context.prior) {
+      throw new Error(`recipe "${s.recipe}" needs the prior states (context.prior)`);
+    }
     start = new Float32Array(b * f * w);
     batch.items.forEach((item, row) => {
       const p = context.prior!.states.get(item.id);
@@ -334,9 +338,9 @@ async function refreshTargets(
       }
       start.set(p, row * f * w);
     });
-    pull = { anchor: start, weight: s.pullWeight, std: context.prior.stats.std };
+    if (plan.pull) pull = { anchor: start, weight: s.pullWeight, std: context.prior.stats.std };
   }
-  if (s.recipe === "distill" && state.train.step > 0) {
+  if (plan.start === "samples" && state.train.step > 0) {
     const session = await orThrow(
       velocitySession(context.config, {
         shape: batch.shape,
@@ -444,17 +448,18 @@ export async function trainStep(
     text: batch.text,
     mask: batch.mask,
   };
-  if (s.recipe === "distill" || s.recipe === "unrolled") {
+  const spec = recipeSpec(s.recipe);
+  if (spec.inputs.decoder) {
     Object.assign(feeds, { tokens: batch.tokens, targets: batch.targets, tmask: batch.tmask });
   }
   const masked = { mask: batch.mask, width: w };
-  if (s.recipe === "unrolled") {
+  if (!spec.inputs.pair) {
     feeds.x0 = maskFrames(noise(b * f * w, rng), masked);
   } else {
     const full = eitherOrThrow(assembleBatch(items, { shape }));
     targetCe = await refreshTargets(context, sessions, { state: next, batch: full, rng });
     const x1 = new Float32Array(b * f * w);
-    const stats = s.recipe === "anchored" ? context.prior?.stats : undefined;
+    const stats = spec.targets?.normalised ? context.prior?.stats : undefined;
     items.forEach((item, row) => {
       const target = next.targets.get(item.id)!.states;
       x1.set(stats ? normalizeStates(target, stats) : target, row * f * w);

@@ -1,0 +1,32 @@
+/**
+ * The training recipes, one module each; adding one means a module here and a line below.
+ *
+ * @example
+ * ```ts
+ * import assert from "@std/assert";
+ * import { recipeSpec, RECIPES } from "./mod.ts";
+ * assert.deepEqual(RECIPES, ["distill", "unrolled", "inversion", "anchored"]);
+ * assert.equal(recipeSpec("anchored").targets?.start, "prior");
+ * ```
+ * @module
+ */
+import { anchored } from "./anchored.ts";
+import { distill } from "./distill.ts";
+import { inversion } from "./inversion.ts";
+import type { RecipeSpec } from "./types.ts";
+import { unrolled } from "./unrolled.ts";
+
+export type { LossParts, RecipeSpec, TargetPlan } from "./types.ts";
+
+const SPECS = { distill, unrolled, inversion, anchored } as const;
+
+/** A recipe's name. */
+export type Recipe = keyof typeof SPECS;
+
+/** Every recipe, the default first. */
+export const RECIPES: readonly Recipe[] = Object.keys(SPECS) as Recipe[];
+
+/** The recipe named `name`. */
+export function recipeSpec(name: Recipe): RecipeSpec {
+  return SPECS[name];
+}
