@@ -96,20 +96,27 @@ function context(settings: Partial<RunSettings>): RunContext {
   };
 }
 
+/** Runs `steps` steps and checks the last five losses average below the first five. */
+async function trainsDown(ctx: RunContext, steps: number) {
+  const sessions = { trainers: new Map(), velocity: new Map() };
+  let state = initRun(ctx);
+  const losses: number[] = [];
+  for (let i = 0; i < steps; i++) {
+    const r = await trainStep(ctx, sessions, state);
+    state = r.state;
+    losses.push(r.metrics.loss);
+  }
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const first = mean(losses.slice(0, 5)), last = mean(losses.slice(-5));
+  const what = ctx.settings.recipe;
+  assert.ok(last < first * 0.98, `${what}: loss ${first.toFixed(4)} -> ${last.toFixed(4)}`);
+  return state;
+}
+
 for (const recipe of ["inversion", "distill", "unrolled"] as const) {
   Deno.test(`trainStep() lowers the ${recipe} loss in a few steps`, async () => {
     const ctx = context({ recipe, steps: 30 });
-    const sessions = { trainers: new Map(), velocity: new Map() };
-    let state = initRun(ctx);
-    const losses: number[] = [];
-    for (let i = 0; i < 30; i++) {
-      const r = await trainStep(ctx, sessions, state);
-      state = r.state;
-      losses.push(r.metrics.loss);
-    }
-    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-    const first = mean(losses.slice(0, 5)), last = mean(losses.slice(-5));
-    assert.ok(last < first * 0.98, `${recipe}: loss ${first.toFixed(4)} -> ${last.toFixed(4)}`);
+    const state = await trainsDown(ctx, 30);
     assert.equal(state.train.step, 30);
   });
 }
@@ -127,17 +134,7 @@ function fakePrior(ctx: RunContext): NonNullable<RunContext["prior"]> {
 Deno.test("trainStep() lowers the anchored loss in a few steps and keeps targets by the prior", async () => {
   const base = context({ recipe: "anchored", steps: 30, pullWeight: 10 });
   const ctx = { ...base, prior: fakePrior(base) };
-  const sessions = { trainers: new Map(), velocity: new Map() };
-  let state = initRun(ctx);
-  const losses: number[] = [];
-  for (let i = 0; i < 30; i++) {
-    const r = await trainStep(ctx, sessions, state);
-    state = r.state;
-    losses.push(r.metrics.loss);
-  }
-  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-  const first = mean(losses.slice(0, 5)), last = mean(losses.slice(-5));
-  assert.ok(last < first * 0.98, `anchored: loss ${first.toFixed(4)} -> ${last.toFixed(4)}`);
+  const state = await trainsDown(ctx, 30);
   // Targets are made once (they do not depend on the model) and start at the prior.
   for (const [id, t] of state.targets) {
     assert.equal(t.step, 0);
