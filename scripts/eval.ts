@@ -14,6 +14,7 @@ import { loadT2S } from "../lib/model/checkpoint.ts";
 import { generate, type Generated, readingOf, whisperOf } from "../lib/model/generate.ts";
 import { speak, type Speech } from "../lib/speech/espeak.ts";
 import { frechetDistance } from "../lib/speech/frechet.ts";
+import { readBack } from "../lib/whisper/readback.ts";
 import { encodeSpeech, speechFrames } from "../lib/speech/prior.ts";
 import { charErrorRate, wordErrorRate } from "../lib/whisper/normalize.ts";
 
@@ -210,6 +211,37 @@ if (speeches.length > 0) {
   };
 }
 
+// The recipe's own ceiling: the cached targets of the evaluated sentences (training sentences
+// only), read back the same way. A flow model cannot read back better than what it learns.
+let targets: { sentences: number; cer: number; loops: number } | undefined;
+const cached = sentences.filter((s) => ckpt.right.targets[s.id] !== undefined);
+if (cached.length > 0) {
+  const refs: string[] = [], hyps: string[] = [];
+  let loops = 0;
+  for (const lang of new Set(cached.map((s) => s.lang))) {
+    const group = cached.filter((s) => s.lang === lang);
+    for (let i = 0; i < group.length; i += 8) {
+      const part = group.slice(i, i + 8);
+      const out = await readBack(whisper, part.map((s) => ckpt.right.targets[s.id].data), {
+        tokenizer,
+        lang,
+        interface: reading.decoderInterface,
+      })();
+      if (E.isLeft(out)) fail(out.left.message);
+      part.forEach((s, j) => {
+        refs.push(s.text);
+        hyps.push(out.right[j].text);
+        if (!out.right[j].finished) loops++;
+      });
+    }
+  }
+  targets = {
+    sentences: cached.length,
+    cer: charErrorRate(refs, hyps),
+    loops: loops / cached.length,
+  };
+}
+
 const byLang = new Map<string, { refs: string[]; hyps: string[]; loops: number }>();
 for (const g of result.right) {
   const entry = byLang.get(g.lang) ?? { refs: [], hyps: [], loops: 0 };
@@ -246,6 +278,7 @@ const report = {
   perLanguage,
   diversity: meanDiversity,
   likeness,
+  targets,
   speed: {
     sentencesPerSecond: all.length / elapsed,
     speechSecondsPerSecond: speech / elapsed,
@@ -271,6 +304,12 @@ const md = [
   ),
   `| all | ${all.length} | ${pct(report.cer)} | ${pct(report.wer)} | ${pct(report.loops)} |`,
   ``,
+  ...(targets
+    ? [
+      `The run's cached targets of ${targets.sentences} of these sentences, read back the same ` +
+      `way: CER ${pct(targets.cer)}, loops ${pct(targets.loops)}.`,
+    ]
+    : []),
   ...(likeness
     ? [
       `Speech-likeness: Fréchet distance to the eSpeak NG prior states of the same sentences ` +
