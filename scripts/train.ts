@@ -55,6 +55,8 @@ const HELP = `Usage: deno task train [options]
   --prior DIR         anchored: the prior cache (default .cache/prior/<Whisper folder name>;
                       missing sentences are rendered and encoded into it first)
   --interface I       how the decoder reads states: silence (default) or mask
+  --coupling C        noise-target pairing in a batch: ot (exact minibatch OT, default) or
+                      independent
   --ema X             EMA decay (default ${RUN_DEFAULTS.emaDecay})
   --cfg-drop X        text dropout for guidance (default ${RUN_DEFAULTS.cfgDrop})
   --held-out X        fraction of sentences kept for eval (default 0.05)
@@ -96,6 +98,7 @@ const flagSpec = {
   pull: { type: "string" },
   prior: { type: "string" },
   interface: { type: "string" },
+  coupling: { type: "string" },
   "cfg-drop": { type: "string" },
   "held-out": { type: "string" },
   out: { type: "string" },
@@ -154,6 +157,10 @@ const recipe = str("recipe", RUN_DEFAULTS.recipe);
 if (!(RECIPES as readonly string[]).includes(recipe)) {
   fail(`--recipe must be one of ${RECIPES.join(", ")}, got '${recipe}'`);
 }
+const coupling = str("coupling", RUN_DEFAULTS.coupling);
+if (coupling !== "ot" && coupling !== "independent") {
+  fail(`--coupling must be ot or independent, got '${coupling}'`);
+}
 const iface = decoderInterface(str("interface", RUN_DEFAULTS.decoderInterface));
 if (E.isLeft(iface)) fail(`--interface: ${iface.left.message}`);
 const size = str("size", "small");
@@ -180,6 +187,7 @@ const settings: RunSettings = {
   maxGradNorm: RUN_DEFAULTS.maxGradNorm,
   pullWeight: num("pull", RUN_DEFAULTS.pullWeight),
   decoderInterface: iface.right,
+  coupling: coupling as RunSettings["coupling"],
 };
 const out = str("out", "runs/t2s");
 const dataPath = str("data", new URL("../data/sentences.jsonl", import.meta.url).pathname);

@@ -148,6 +148,15 @@ Deno.test("trainStep() lowers the anchored loss in a few steps and keeps targets
   }
 });
 
+Deno.test("trainStep() with independent coupling trains, and its identity differs from OT's", async () => {
+  const base = context({ recipe: "anchored", steps: 30, coupling: "independent" });
+  const ctx = { ...base, prior: fakePrior(base) };
+  await trainsDown(ctx, 30);
+  const ot = { ...ctx, settings: { ...ctx.settings, coupling: "ot" as const } };
+  assert.notEqual(runIdentity(ctx), runIdentity(ot));
+  assert.ok(!runIdentity(ot).includes("coupling")); // runs from before the option still resume
+});
+
 Deno.test("invertStates() with a pull stays nearer its anchor than without", async () => {
   const items = [...context({}).sentences.values()].slice(0, 2);
   const batch = rightOf(assembleBatch(items, { shape: shapeFor(items, { batch: 2 }) }));

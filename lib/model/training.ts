@@ -70,6 +70,11 @@ export interface RunSettings {
   readonly pullWeight: number;
   /** How the frozen decoder reads states: [states; silence tail] (default) or a key mask. */
   readonly decoderInterface: DecoderInterface;
+  /**
+   * How noise is paired with targets in a batch: exact minibatch OT (Tong et al. 2024) or
+   * independent draws (I-CFM). Minibatch OT is known to hurt conditional flows (C2OT).
+   */
+  readonly coupling: "ot" | "independent";
 }
 
 /** Defaults of {@link RunSettings}. */
@@ -91,6 +96,7 @@ export const RUN_DEFAULTS: RunSettings = {
   maxGradNorm: 1,
   pullWeight: 10,
   decoderInterface: "silence",
+  coupling: "ot",
 };
 
 /** A sentence of the run: text, language, id. */
@@ -465,7 +471,8 @@ export async function trainStep(
       x1.set(stats ? normalizeStates(target, stats) : target, row * f * w);
     });
     // Pair full-length noise, then cut it to each target's frames.
-    feeds.x0 = maskFrames(pairNoise(noise(b * f * w, rng), x1, batch, w), masked);
+    const fresh = noise(b * f * w, rng);
+    feeds.x0 = maskFrames(s.coupling === "ot" ? pairNoise(fresh, x1, batch, w) : fresh, masked);
     feeds.x1 = x1;
     feeds.t = uniformTimes(b, { rng });
   }
@@ -520,7 +527,10 @@ export async function trainStep(
  */
 export function runIdentity(context: RunContext): string {
   return JSON.stringify({
-    settings: context.settings,
+    // The default coupling is left out, so runs from before the option was added resume.
+    settings: context.settings.coupling === "ot"
+      ? Object.fromEntries(Object.entries(context.settings).filter(([k]) => k !== "coupling"))
+      : context.settings,
     config: context.config,
     whisper: context.whisperName,
     // The data itself, not just its size: ids, texts and frame counts, hashed.
