@@ -48,5 +48,6 @@ export * from "./lib/flow/guidance.ts";
 export * from "./lib/length/mod.ts";
 export * from "./lib/ot/mod.ts";
 export * from "./lib/whisper/mod.ts";
+export * from "./lib/speech/mod.ts";
 export * from "./lib/data/mod.ts";
 export * from "./lib/model/mod.ts";

@@ -21,7 +21,14 @@ import { t2sParamDefs, velocity } from "./network.ts";
 import { type Recipe, recipeSpec } from "./recipes/mod.ts";
 
 /** The training recipes. */
-export { type Recipe, RECIPES, recipeSpec } from "./recipes/mod.ts";
+export {
+  type LossParts,
+  type Recipe,
+  RECIPES,
+  type RecipeSpec,
+  recipeSpec,
+  type TargetPlan,
+} from "./recipes/mod.ts";
 
 /** Static shapes of one batch. */
 export interface BatchShape {

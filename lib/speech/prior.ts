@@ -7,15 +7,14 @@
 import type { TaskEither } from "../result.ts";
 import { either as E } from "fp-ts";
 import type { SessionError } from "../graph/session.ts";
+import { MAX_FRAMES, secondsToFrames } from "../length/frames.ts";
 import { whisperInput } from "../whisper/mel.ts";
 import { encode, type WhisperModel } from "../whisper/runtime.ts";
 import type { Speech } from "./espeak.ts";
 
-/** Whisper-encoder frames per second. */
-export const FRAMES_PER_SECOND = 50;
-
 /**
- * Encoder frames that cover `seconds` of speech (50 per second, at least 1, at most 1500).
+ * Encoder frames that cover `seconds` of speech (lib/length's `secondsToFrames`: 50 per second,
+ * rounded up), at least 1 and at most 1500.
  *
  * @example
  * ```ts
@@ -26,7 +25,7 @@ export const FRAMES_PER_SECOND = 50;
  * ```
  */
 export function speechFrames(seconds: number): number {
-  return Math.min(1500, Math.max(1, Math.ceil(seconds * FRAMES_PER_SECOND - 1e-9)));
+  return Math.min(MAX_FRAMES, Math.max(1, secondsToFrames(seconds)));
 }
 
 /**

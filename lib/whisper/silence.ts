@@ -6,7 +6,7 @@
  * output for a zero waveform, computed once per model.
  * @module
  */
-import type { TaskEither } from "../result.ts";
+import type { Either, TaskEither } from "../result.ts";
 import { either as E } from "fp-ts";
 import type { SessionError } from "../graph/session.ts";
 import { whisperInput } from "./mel.ts";
@@ -103,7 +103,7 @@ export function withSilenceTail(
  */
 export function decoderInterface(
   name: string,
-): E.Either<{ message: string }, DecoderInterface> {
+): Either<{ message: string }, DecoderInterface> {
   return (DECODER_INTERFACES as readonly string[]).includes(name)
     ? E.right(name as DecoderInterface)
     : E.left({

@@ -18,10 +18,10 @@ import { unrolled } from "./unrolled.ts";
 
 export type { LossParts, RecipeSpec, TargetPlan } from "./types.ts";
 
-const SPECS = { distill, unrolled, inversion, anchored } as const;
-
 /** A recipe's name. */
-export type Recipe = keyof typeof SPECS;
+export type Recipe = "distill" | "unrolled" | "inversion" | "anchored";
+
+const SPECS: Readonly<Record<Recipe, RecipeSpec>> = { distill, unrolled, inversion, anchored };
 
 /** Every recipe, the default first. */
 export const RECIPES: readonly Recipe[] = Object.keys(SPECS) as Recipe[];
