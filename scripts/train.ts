@@ -22,6 +22,7 @@ import {
 } from "../lib/model/training.ts";
 import { lineChartSvg } from "../lib/plot.ts";
 import { RECIPES, recipeSpec } from "../lib/model/objective.ts";
+import { COUPLINGS } from "../lib/model/coupling.ts";
 import { buildPriorCache, loadPriorStates } from "../lib/speech/cache.ts";
 import { channelStats } from "../lib/speech/prior.ts";
 import { decoderInterface } from "../lib/whisper/silence.ts";
@@ -38,25 +39,28 @@ const HELP = `Usage: deno task train [options]
   --recipe R          ${
   RECIPES.map((r) => `${r}: ${recipeSpec(r).summary}`).join("\n                      ")
 }
-                      (default distill; anchored takes frame counts from eSpeak NG)
+                      (default distill; recipes from the prior take frame counts from eSpeak NG)
   --size S            tiny, small (default) or base
   --steps N           optimizer steps (default ${RUN_DEFAULTS.steps})
   --batch N           sentences per batch (default ${RUN_DEFAULTS.batch})
   --lr X              peak learning rate (default ${RUN_DEFAULTS.lr})
   --warmup N          warmup steps (default ${RUN_DEFAULTS.warmup})
   --seed N            seed of every random choice (default 0)
-  --lambda X          distill: weight of the decoder anchor loss (default ${RUN_DEFAULTS.lambda})
+  --lambda X          distill, anchored-ce, prior: weight of the decoder term on the one-step
+                      estimate (default ${RUN_DEFAULTS.lambda})
   --unroll-steps N    unrolled: Euler steps (default ${RUN_DEFAULTS.unrollSteps})
   --invert-steps N    decoder-inversion steps per target (default ${RUN_DEFAULTS.invertSteps})
   --invert-lr X       decoder-inversion learning rate (default ${RUN_DEFAULTS.invertLr})
   --refresh-every N   distill: remake targets older than N steps (default ${RUN_DEFAULTS.refreshEvery})
   --target-nfe N      distill: ODE steps when sampling targets (default ${RUN_DEFAULTS.targetNfe})
-  --pull X            anchored: weight of the pull back to the prior (default ${RUN_DEFAULTS.pullWeight})
-  --prior DIR         anchored: the prior cache (default .cache/prior/<Whisper folder name>;
+  --pull X            anchored(-ce): weight of the pull back to the prior (default ${RUN_DEFAULTS.pullWeight})
+  --prior DIR         anchored(-ce), prior: the prior cache (default .cache/prior/<Whisper folder name>;
                       missing sentences are rendered and encoded into it first)
   --interface I       how the decoder reads states: silence (default) or mask
-  --coupling C        noise-target pairing in a batch: ot (exact minibatch OT, default) or
-                      independent
+  --coupling C        noise-target pairing in a batch: ot (exact minibatch OT, default),
+                      independent (I-CFM) or c2ot (OT with a condition term)
+  --condition-weight X  c2ot: extra cost of pairing one sentence's noise with another
+                      (default ${RUN_DEFAULTS.conditionWeight}: pairs stay within their text)
   --ema X             EMA decay (default ${RUN_DEFAULTS.emaDecay})
   --cfg-drop X        text dropout for guidance (default ${RUN_DEFAULTS.cfgDrop})
   --held-out X        fraction of sentences kept for eval (default 0.05)
@@ -99,6 +103,7 @@ const flagSpec = {
   prior: { type: "string" },
   interface: { type: "string" },
   coupling: { type: "string" },
+  "condition-weight": { type: "string" },
   "cfg-drop": { type: "string" },
   "held-out": { type: "string" },
   out: { type: "string" },
@@ -158,8 +163,8 @@ if (!(RECIPES as readonly string[]).includes(recipe)) {
   fail(`--recipe must be one of ${RECIPES.join(", ")}, got '${recipe}'`);
 }
 const coupling = str("coupling", RUN_DEFAULTS.coupling);
-if (coupling !== "ot" && coupling !== "independent") {
-  fail(`--coupling must be ot or independent, got '${coupling}'`);
+if (!(COUPLINGS as readonly string[]).includes(coupling)) {
+  fail(`--coupling must be one of ${COUPLINGS.join(", ")}, got '${coupling}'`);
 }
 const iface = decoderInterface(str("interface", RUN_DEFAULTS.decoderInterface));
 if (E.isLeft(iface)) fail(`--interface: ${iface.left.message}`);
@@ -188,6 +193,7 @@ const settings: RunSettings = {
   pullWeight: num("pull", RUN_DEFAULTS.pullWeight),
   decoderInterface: iface.right,
   coupling: coupling as RunSettings["coupling"],
+  conditionWeight: num("condition-weight", RUN_DEFAULTS.conditionWeight, (n) => n >= 0),
 };
 const out = str("out", "runs/t2s");
 const dataPath = str("data", new URL("../data/sentences.jsonl", import.meta.url).pathname);

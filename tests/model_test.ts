@@ -17,7 +17,10 @@ import {
   type RunSettings,
   trainStep,
 } from "../lib/model/training.ts";
-import { whisperModel } from "../lib/whisper/runtime.ts";
+import { teacherForcedLoss, whisperModel } from "../lib/whisper/runtime.ts";
+import { silenceStates } from "../lib/whisper/silence.ts";
+import { objective } from "../lib/model/objective.ts";
+import { initTrainState, openTrainer, trainCall } from "../lib/graph/train.ts";
 import { channelStats } from "../lib/speech/prior.ts";
 import { assembleBatch, shapeFor } from "../lib/model/batch.ts";
 import { invertStates } from "../lib/model/states.ts";
@@ -155,6 +158,68 @@ Deno.test("trainStep() with independent coupling trains, and its identity differ
   const ot = { ...ctx, settings: { ...ctx.settings, coupling: "ot" as const } };
   assert.notEqual(runIdentity(ctx), runIdentity(ot));
   assert.ok(!runIdentity(ot).includes("coupling")); // runs from before the option still resume
+});
+
+for (const recipe of ["anchored-ce", "prior"] as const) {
+  Deno.test(`trainStep() lowers the ${recipe} loss in a few steps`, async () => {
+    const base = context({ recipe, steps: 30, lambda: 0.5 });
+    const ctx = { ...base, prior: fakePrior(base) };
+    const state = await trainsDown(ctx, 30);
+    if (recipe !== "prior") return;
+    // "prior" trains on the prior states themselves: no inversion.
+    for (const [id, t] of state.targets) assert.deepEqual(t.states, ctx.prior.states.get(id));
+  });
+}
+
+Deno.test("the read term is the decoder's cross-entropy of the un-normalised one-step estimate", async () => {
+  // At t = 1 the one-step estimate is x1 itself, so (loss at lambda 1) - (loss at lambda 0) is
+  // the decoder's cross-entropy of the prior states, computed here by teacherForcedLoss.
+  const base = context({ recipe: "prior" });
+  const prior = fakePrior(base);
+  const items = [...base.sentences.values()].slice(0, 2).map((p) => ({ ...p, frames: 60 }));
+  const batch = rightOf(assembleBatch(items, { shape: shapeFor(items, { batch: 2 }) }));
+  const { batch: b, frames: f } = batch.shape, w = config.width;
+  const x1 = fillNormal(new Float32Array(b * f * w), createRng(4));
+  const states = x1.map((v, i) => v * prior.stats.std[i % w] + prior.stats.mean[i % w]);
+  const silence = await orThrow(silenceStates(whisper));
+  const params = initParams(t2sParamDefs(config), { rng: createRng(0) });
+  const lossAt = async (lambda: number) => {
+    const spec = objective({
+      recipe: "prior",
+      config,
+      whisper,
+      shape: batch.shape,
+      lambda,
+      silence,
+      norm: prior.stats,
+    });
+    const trainer = await orThrow(openTrainer(spec, { threads: 2 }));
+    const feeds = {
+      x0: fillNormal(new Float32Array(b * f * w), createRng(5)),
+      x1,
+      t: new Float32Array(b).fill(1),
+      text: batch.text,
+      mask: batch.mask,
+      tokens: batch.tokens,
+      targets: batch.targets,
+      tmask: batch.tmask,
+    };
+    const out = await orThrow(trainCall(trainer, initTrainState(params), { batch: feeds, lr: 0 }));
+    return out.losses[0];
+  };
+  const expected = await orThrow(teacherForcedLoss(whisper, {
+    states,
+    tokens: batch.tokens,
+    targets: batch.targets,
+    mask: batch.tmask,
+    batch: b,
+    silence,
+  }));
+  const term = (await lossAt(1)) - (await lossAt(0));
+  assert.ok(
+    Math.abs(term - expected.loss) < 1e-3 * Math.max(1, expected.loss),
+    `read term ${term} vs teacher-forced ${expected.loss}`,
+  );
 });
 
 Deno.test("invertStates() with a pull stays nearer its anchor than without", async () => {

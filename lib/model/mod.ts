@@ -11,5 +11,6 @@ export * from "./batch.ts";
 export * from "./objective.ts";
 export * from "./states.ts";
 export * from "./checkpoint.ts";
+export * from "./coupling.ts";
 export * from "./training.ts";
 export * from "./generate.ts";

@@ -16,6 +16,8 @@ import { sampleXtUtGraph } from "../flow/sample.ts";
 import { vectorFieldLossGraph } from "../flow/loss.ts";
 import type { WhisperCheckpoint } from "../whisper/checkpoint.ts";
 import { decoder, maskedCrossEntropy, weightAccess } from "../whisper/model.ts";
+import { add, mul, reshape } from "../graph/ops.ts";
+import type { ChannelStats } from "../speech/prior.ts";
 import type { T2SConfig } from "./config.ts";
 import { t2sParamDefs, velocity } from "./network.ts";
 import { type Recipe, recipeSpec } from "./recipes/mod.ts";
@@ -58,6 +60,8 @@ export interface ObjectiveOptions {
   readonly sigmaMin?: number;
   /** Silence states [1500 x dModel]: the decoder reads [states; silence tail] (default: key mask). */
   readonly silence?: Float32Array;
+  /** Per-channel statistics when the recipe's flow works in normalised space (lib/speech). */
+  readonly norm?: ChannelStats;
 }
 
 /**
@@ -121,7 +125,24 @@ export function objective(options: ObjectiveOptions): TrainSpec {
   const lambda = options.lambda ?? 0.1, unrollSteps = options.unrollSteps ?? 4;
   const path = otPath({ sigmaMin: options.sigmaMin ?? 0 });
   const d = whisper.config.dModel;
-  const decoderLoss = (states: Value, b: Readonly<Record<string, Value>>) =>
+  if (spec.targets?.normalised && spec.inputs.decoder && !options.norm) {
+    throw new Error(`recipe "${spec.name}" reads normalised states: pass the prior's { norm }`);
+  }
+  // x * std + mean, the statistics as graph constants broadcast over [batch, frames, width].
+  const toWhisper = (x: Value) => {
+    const norm = options.norm;
+    if (!spec.targets?.normalised || !norm) return x;
+    const channel = (name: string, data: Float32Array) =>
+      x.graph.initializer(name, { data, shape: [1, 1, data.length] });
+    return add(mul(x, channel("norm_std", norm.std)), channel("norm_mean", norm.mean));
+  };
+  const rowWeighted = (tmask: Value, rows?: Value) =>
+    rows ? mul(tmask, reshape(rows, [shape.batch, 1])) : tmask;
+  const decoderLoss = (
+    states: Value,
+    b: Readonly<Record<string, Value>>,
+    rowWeights?: Value,
+  ) =>
     maskedCrossEntropy(
       decoder(b.tokens, {
         weights: weightAccess(states.graph, whisper.weights),
@@ -134,7 +155,7 @@ export function objective(options: ObjectiveOptions): TrainSpec {
             shape: [options.silence.length / d, d],
           }),
       }),
-      { targets: b.targets, mask: b.tmask },
+      { targets: b.targets, mask: rowWeighted(b.tmask, rowWeights) },
     );
   return {
     params: Object.fromEntries(Object.entries(defs).map(([n, d]) => [n, d.shape])),
@@ -150,7 +171,8 @@ export function objective(options: ObjectiveOptions): TrainSpec {
           const v = net(xt, b.t);
           return { loss: vectorFieldLossGraph(v, ut, { mask: b.mask }), xt, v };
         },
-        decoderLoss: (states) => decoderLoss(states, b),
+        decoderLoss: (states, o) => decoderLoss(states, b, o?.rowWeights),
+        toWhisper,
         lambda,
         unrollSteps,
         rows: shape.batch,

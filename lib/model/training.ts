@@ -13,7 +13,6 @@ import { uniformTimes } from "../flow/sample.ts";
 import { initParams, type ParamStore, type Tensor, zerosLike } from "../graph/params.ts";
 import { cachedOpen, type OpenCache, orThrow, type Provider } from "../graph/session.ts";
 import { openTrainer, trainCall, type Trainer, type TrainState } from "../graph/train.ts";
-import { couple, invertPermutation, sequenceCosts } from "../ot/mod.ts";
 import { eitherOrThrow } from "../result.ts";
 import { createRng, fillNormal, forkRng, type Rng, rngFromState } from "../random.ts";
 import type { WhisperModel } from "../whisper/runtime.ts";
@@ -21,6 +20,7 @@ import type { WhisperTokenizer } from "../whisper/tokenizer.ts";
 import { assembleBatch, type Batch, maskFrames, type Prepared, shapeFor } from "./batch.ts";
 import { loadT2S, saveT2S } from "./checkpoint.ts";
 import type { T2SConfig } from "./config.ts";
+import { type NoiseCoupling, pairNoise } from "./coupling.ts";
 import { t2sParamDefs } from "./network.ts";
 import { objective, type Recipe, recipeSpec } from "./objective.ts";
 import { invertStates, sampleStates, velocitySession, type VelocitySessions } from "./states.ts";
@@ -48,7 +48,7 @@ export interface RunSettings {
   readonly warmup: number;
   /** Seed of every random choice. */
   readonly seed: number;
-  /** Weight of the decoder anchor loss in "distill". */
+  /** Weight of the decoder term on the one-step estimate ("distill", "anchored-ce", "prior"). */
   readonly lambda: number;
   /** Euler steps of "unrolled". */
   readonly unrollSteps: number;
@@ -66,15 +66,17 @@ export interface RunSettings {
   readonly cfgDrop: number;
   /** Global gradient-norm clip. */
   readonly maxGradNorm: number;
-  /** "anchored": weight of the pull back to the prior states during inversion. */
+  /** "anchored", "anchored-ce": weight of the pull back to the prior states during inversion. */
   readonly pullWeight: number;
   /** How the frozen decoder reads states: [states; silence tail] (default) or a key mask. */
   readonly decoderInterface: DecoderInterface;
   /**
-   * How noise is paired with targets in a batch: exact minibatch OT (Tong et al. 2024) or
-   * independent draws (I-CFM). Minibatch OT is known to hurt conditional flows (C2OT).
+   * How noise is paired with targets in a batch (lib/model/coupling.ts): exact minibatch OT
+   * (Tong et al. 2024), independent draws (I-CFM), or OT with a condition term (C2OT).
    */
-  readonly coupling: "ot" | "independent";
+  readonly coupling: NoiseCoupling;
+  /** "c2ot": the extra cost of pairing one sentence's noise with another sentence. */
+  readonly conditionWeight: number;
 }
 
 /** Defaults of {@link RunSettings}. */
@@ -97,7 +99,11 @@ export const RUN_DEFAULTS: RunSettings = {
   pullWeight: 10,
   decoderInterface: "silence",
   coupling: "ot",
+  conditionWeight: 1e9,
 };
+
+/** Settings added after runs were made: left out of a run's identity at their default, so those runs resume. */
+const LATER_SETTINGS: Partial<RunSettings> = { coupling: "ot", conditionWeight: 1e9 };
 
 /** A sentence of the run: text, language, id. */
 export interface RunSentence {
@@ -305,6 +311,7 @@ async function trainerFor(
           lambda: s.lambda,
           unrollSteps: s.unrollSteps,
           silence,
+          norm: recipeSpec(s.recipe).targets?.normalised ? context.prior?.stats : undefined,
         }),
         { maxGradNorm: s.maxGradNorm, threads: context.threads, provider: context.provider },
       )),
@@ -346,6 +353,14 @@ async function refreshTargets(
     });
     if (plan.pull) pull = { anchor: start, weight: s.pullWeight, std: context.prior.stats.std };
   }
+  if (!plan.invert) {
+    batch.items.forEach((item, row) => {
+      if (!stale[row]) return;
+      const states = start.slice(row * f * w, (row * f + item.frames) * w);
+      state.targets.set(item.id, { states, step: state.train.step });
+    });
+    return undefined;
+  }
   if (plan.start === "samples" && state.train.step > 0) {
     const session = await orThrow(
       velocitySession(context.config, {
@@ -378,27 +393,6 @@ async function refreshTargets(
     state.targets.set(item.id, { states, step: state.train.step });
   });
   return inverted.losses[inverted.losses.length - 1];
-}
-
-/** Noise paired with targets by exact minibatch OT over the real frames. */
-function pairNoise(x0: Float32Array, x1: Float32Array, batch: Batch, width: number): Float32Array {
-  const { batch: b, frames: f } = batch.shape, n = batch.items.length;
-  const rows = (x: Float32Array, lengths?: number[]) => ({
-    data: x.subarray(0, n * f * width),
-    count: n,
-    frames: f,
-    dim: width,
-    lengths,
-  });
-  // Costs count each target's own frames: noise is full-length, so any row can serve any target.
-  const costs = eitherOrThrow(sequenceCosts(rows(x0), rows(x1, batch.items.map((i) => i.frames))));
-  // perm[i] is the target row of noise row i; each target row j takes noise row inverse[j].
-  const inverse = invertPermutation(eitherOrThrow(couple(costs, { method: "exact" })).perm);
-  const out = new Float32Array(b * f * width);
-  for (let j = 0; j < n; j++) {
-    out.set(x0.subarray(inverse[j] * f * width, (inverse[j] + 1) * f * width), j * f * width);
-  }
-  return out;
 }
 
 /**
@@ -472,7 +466,15 @@ export async function trainStep(
     });
     // Pair full-length noise, then cut it to each target's frames.
     const fresh = noise(b * f * w, rng);
-    feeds.x0 = maskFrames(s.coupling === "ot" ? pairNoise(fresh, x1, batch, w) : fresh, masked);
+    const paired = pairNoise(fresh, x1, {
+      coupling: s.coupling,
+      conditionWeight: s.conditionWeight,
+      frames: f,
+      width: w,
+      ids: items.map((i) => i.id),
+      lengths: items.map((i) => i.frames),
+    });
+    feeds.x0 = maskFrames(eitherOrThrow(paired), masked);
     feeds.x1 = x1;
     feeds.t = uniformTimes(b, { rng });
   }
@@ -527,10 +529,11 @@ export async function trainStep(
  */
 export function runIdentity(context: RunContext): string {
   return JSON.stringify({
-    // The default coupling is left out, so runs from before the option was added resume.
-    settings: context.settings.coupling === "ot"
-      ? Object.fromEntries(Object.entries(context.settings).filter(([k]) => k !== "coupling"))
-      : context.settings,
+    settings: Object.fromEntries(
+      Object.entries(context.settings).filter(([k, v]) =>
+        !(k in LATER_SETTINGS) || LATER_SETTINGS[k as keyof RunSettings] !== v
+      ),
+    ),
     config: context.config,
     whisper: context.whisperName,
     // The data itself, not just its size: ids, texts and frame counts, hashed.

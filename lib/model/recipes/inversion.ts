@@ -11,6 +11,6 @@ export const inversion: RecipeSpec = {
   summary: "decoder inversions of noise as targets; CFM only (baseline)",
   inputs: { pair: true, decoder: false },
   loss: ({ flow }) => flow().loss,
-  targets: { start: "noise", refresh: false, normalised: false, pull: false },
+  targets: { invert: true, start: "noise", refresh: false, normalised: false, pull: false },
   lossLabel: "CFM loss",
 };

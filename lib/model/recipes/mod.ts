@@ -5,23 +5,32 @@
  * ```ts
  * import assert from "@std/assert";
  * import { recipeSpec, RECIPES } from "./mod.ts";
- * assert.deepEqual(RECIPES, ["distill", "unrolled", "inversion", "anchored"]);
+ * assert.deepEqual(RECIPES, ["distill", "unrolled", "inversion", "anchored", "anchored-ce", "prior"]);
  * assert.equal(recipeSpec("anchored").targets?.start, "prior");
  * ```
  * @module
  */
 import { anchored } from "./anchored.ts";
+import { anchoredCe } from "./anchored_ce.ts";
 import { distill } from "./distill.ts";
 import { inversion } from "./inversion.ts";
+import { prior } from "./prior.ts";
 import type { RecipeSpec } from "./types.ts";
 import { unrolled } from "./unrolled.ts";
 
 export type { LossParts, RecipeSpec, TargetPlan } from "./types.ts";
 
 /** A recipe's name. */
-export type Recipe = "distill" | "unrolled" | "inversion" | "anchored";
+export type Recipe = "distill" | "unrolled" | "inversion" | "anchored" | "anchored-ce" | "prior";
 
-const SPECS: Readonly<Record<Recipe, RecipeSpec>> = { distill, unrolled, inversion, anchored };
+const SPECS: Readonly<Record<Recipe, RecipeSpec>> = {
+  distill,
+  unrolled,
+  inversion,
+  anchored,
+  "anchored-ce": anchoredCe,
+  prior,
+};
 
 /** Every recipe, the default first. */
 export const RECIPES: readonly Recipe[] = Object.keys(SPECS) as Recipe[];

@@ -14,8 +14,13 @@ export interface LossParts {
   readonly net: (xt: Value, t: Value) => Value;
   /** The masked CFM loss on the batch's (x0, x1, t), with x_t and v for anchor terms. */
   readonly flow: () => { loss: Value; xt: Value; v: Value };
-  /** The frozen decoder's cross-entropy of the batch's text read from `states`. */
-  readonly decoderLoss: (states: Value) => Value;
+  /**
+   * The frozen decoder's cross-entropy of the batch's text read from `states` (Whisper space);
+   * `rowWeights` [rows] weight each sentence's tokens (default 1).
+   */
+  readonly decoderLoss: (states: Value, options?: { rowWeights?: Value }) => Value;
+  /** States in the flow's space mapped to Whisper's (un-normalised; identity when not normalised). */
+  readonly toWhisper: (states: Value) => Value;
   /** Weight of a decoder term on the one-step estimate. */
   readonly lambda: number;
   /** Euler steps of an unrolled sampler. */
@@ -30,6 +35,8 @@ export interface TargetPlan {
   readonly start: "noise" | "samples" | "prior";
   /** Whether a target older than `refreshEvery` steps is made again. */
   readonly refresh: boolean;
+  /** Whether the starting states are refined by decoder inversion (else they are the targets). */
+  readonly invert: boolean;
   /** Whether the flow model learns the targets in per-channel normalised space. */
   readonly normalised: boolean;
   /** Whether inversion pulls the states back to where it started (weight `pullWeight`). */
