@@ -20,11 +20,13 @@ import {
   saveRun,
   trainStep,
 } from "../lib/model/training.ts";
-import { lineChartSvg } from "../lib/plot.ts";
+import { lineChartSvg, seriesChartSvg } from "../lib/plot.ts";
 import { RECIPES, recipeSpec } from "../lib/model/objective.ts";
 import { COUPLINGS } from "../lib/model/coupling.ts";
 import { buildPriorCache, loadPriorStates } from "../lib/speech/cache.ts";
-import { channelStats } from "../lib/speech/prior.ts";
+import { channelStats, speechFrames } from "../lib/speech/prior.ts";
+import { speak } from "../lib/speech/espeak.ts";
+import { probeReadBack, type ProbeSentence } from "../lib/model/probe.ts";
 import { decoderInterface } from "../lib/whisper/silence.ts";
 import { openWhisper } from "../lib/whisper/open.ts";
 import { modelTokenizer } from "../lib/whisper/transcribe.ts";
@@ -66,6 +68,10 @@ const HELP = `Usage: deno task train [options]
   --held-out X        fraction of sentences kept for eval (default 0.05)
   --out DIR           run folder (default runs/t2s)
   --save-every N      checkpoint every N steps (default 50)
+  --probe-every N     every N steps, sample and read back a few training and held-out
+                      sentences with the EMA weights (probes.jsonl, probe.svg; default 250,
+                      0 turns it off)
+  --probe N           sentences per split in a probe (default 4)
   --resume            continue the run in --out exactly
   --force             overwrite an existing run in --out
   --stop-after N      stop (and save) after step N, for tests and budgets
@@ -108,6 +114,8 @@ const flagSpec = {
   "held-out": { type: "string" },
   out: { type: "string" },
   "save-every": { type: "string" },
+  "probe-every": { type: "string" },
+  probe: { type: "string" },
   "stop-after": { type: "string" },
   minutes: { type: "string" },
   threads: { type: "string" },
@@ -199,10 +207,12 @@ const out = str("out", "runs/t2s");
 const dataPath = str("data", new URL("../data/sentences.jsonl", import.meta.url).pathname);
 const whisperName = str("whisper", "openai/whisper-base");
 const saveEvery = int("save-every", 50);
+const probeEvery = int("probe-every", 250, 0), probeCount = int("probe", 4);
 const stopAfter = int("stop-after", Number.MAX_SAFE_INTEGER, 0);
 const minutes = num("minutes", Infinity, (n) => n > 0);
 const threads = option("threads") === undefined ? undefined : int("threads", 1);
 const ckptPath = `${out}/checkpoint.safetensors`, metricsPath = `${out}/metrics.jsonl`;
+const probesPath = `${out}/probes.jsonl`;
 
 if (flags.resume && !(await pathExists(ckptPath))) fail(`--resume: no checkpoint at ${ckptPath}`);
 if (!flags.resume && !flags.force && (await pathExists(ckptPath))) {
@@ -222,9 +232,10 @@ if (E.isLeft(loaded)) fail(loaded.left.message);
 const framed = withFrames(loaded.right);
 if (E.isLeft(framed)) fail(framed.left.message);
 const heldOut = num("held-out", 0.05, (n) => n >= 0 && n < 1);
-const train = heldOut === 0
-  ? framed.right
-  : splitHeldOut(framed.right, { fraction: heldOut, seed: settings.seed }).train;
+const split = heldOut === 0
+  ? { train: framed.right, heldOut: [] }
+  : splitHeldOut(framed.right, { fraction: heldOut, seed: settings.seed });
+const train = split.train;
 if (train.length === 0) fail(`${dataPath}: no training sentences left after the held-out split`);
 let prior: RunContext["prior"];
 let trainSet = train;
@@ -258,6 +269,27 @@ if (trainSet.length === 0) fail(`${dataPath}: no training sentences with prior s
 const prepared = prepareSentences(trainSet, { tokenizer: tokenizer.right });
 if (E.isLeft(prepared)) fail(`${dataPath}: ${prepared.left.message}`);
 
+/** `count` sentences spread evenly over `xs` (every language of a sorted corpus gets a turn). */
+const spread = <T>(xs: readonly T[], count: number) =>
+  xs.length <= count
+    ? [...xs]
+    : Array.from({ length: count }, (_, k) => xs[Math.floor((k * xs.length) / count)]);
+const fromPrior = recipeSpec(settings.recipe).targets?.start === "prior";
+const probes: { split: string; sentences: ProbeSentence[] }[] = [];
+if (probeEvery > 0) {
+  probes.push({ split: "train", sentences: spread(trainSet, probeCount) });
+  // Held-out sentences take the frames the run's own sentences take: eSpeak NG's under a prior.
+  const held: ProbeSentence[] = [];
+  for (const s of spread(split.heldOut, probeCount)) {
+    if (!fromPrior) held.push(s);
+    else {
+      const speech = await speak(s.text, { lang: s.lang })();
+      if (E.isRight(speech)) held.push({ ...s, frames: speechFrames(speech.right.seconds) });
+    }
+  }
+  if (held.length > 0) probes.push({ split: "held-out", sentences: held });
+}
+
 const config = t2sConfig(size as T2SSize, { width: whisper.right.config.dModel });
 if (E.isLeft(config)) fail(config.left.message);
 
@@ -279,13 +311,12 @@ let state = flags.resume
   : initRun(context);
 
 /** Metrics up to the checkpoint's step, so a resumed log equals an uninterrupted one. */
-async function metricsUpTo(step: number): Promise<string[]> {
-  if (!(await pathExists(metricsPath))) return [];
-  return (await Deno.readTextFile(metricsPath)).split("\n").filter((l) =>
-    l && JSON.parse(l).step <= step
-  );
+async function metricsUpTo(step: number, path: string): Promise<string[]> {
+  if (!(await pathExists(path))) return [];
+  return (await Deno.readTextFile(path)).split("\n").filter((l) => l && JSON.parse(l).step <= step);
 }
-const lines = flags.resume ? await metricsUpTo(state.train.step) : [];
+const lines = flags.resume ? await metricsUpTo(state.train.step, metricsPath) : [];
+const probeLines = flags.resume ? await metricsUpTo(state.train.step, probesPath) : [];
 
 let lastSaved = -1;
 async function flush(): Promise<void> {
@@ -300,6 +331,50 @@ async function flush(): Promise<void> {
     logY: true,
   });
   await writeFileAtomic(`${out}/loss.svg`, new TextEncoder().encode(svg));
+  if (probeLines.length === 0) return;
+  await writeFileAtomic(
+    probesPath,
+    new TextEncoder().encode(probeLines.map((l) => l + "\n").join("")),
+  );
+  const records = probeLines.map((l) =>
+    JSON.parse(l) as { step: number; split: string; cer: number }
+  );
+  const curve = (split: string) => ({
+    name: `${split} CER`,
+    points: records.filter((r) => r.split === split).map((r) =>
+      [r.step, 100 * r.cer] as [number, number]
+    ),
+  });
+  const probeSvg = seriesChartSvg(probes.map((p) => curve(p.split)), {
+    title: `${settings.recipe}: read-back CER of probe sentences (EMA weights, greedy)`,
+    xLabel: "step",
+    yLabel: "CER %",
+  });
+  await writeFileAtomic(`${out}/probe.svg`, new TextEncoder().encode(probeSvg));
+}
+
+const probeSessions = new Map();
+/** Reads back the probe sentences with the EMA weights; one line per split. */
+async function probe(): Promise<void> {
+  for (const p of probes) {
+    const got = await probeReadBack(context, state.ema, {
+      step: state.train.step,
+      split: p.split,
+      sentences: p.sentences,
+      sessions: probeSessions,
+    });
+    if (E.isLeft(got)) {
+      console.error(`\nprobe (${p.split}) failed: ${got.left.message}`);
+      continue;
+    }
+    probeLines.push(JSON.stringify(got.right));
+    if (!flags.quiet) {
+      console.error(
+        `\nprobe step ${state.train.step} ${p.split}: CER ${(100 * got.right.cer).toFixed(1)}%, ` +
+          `loops ${(100 * got.right.loops).toFixed(0)}%; "${got.right.samples[0]?.decoded}"`,
+      );
+    }
+  }
 }
 
 let stop = false;
@@ -336,6 +411,10 @@ while (state.train.step < settings.steps && !stop) {
   bar(result.metrics.loss);
   if (state.train.step >= stopAfter) stop = true;
   if ((performance.now() - started) / 60000 >= minutes) stop = true;
+  const probeDue = probeEvery > 0 &&
+    (state.train.step % probeEvery === 0 || state.train.step === settings.steps);
+  if (probeDue) await probe();
+  if (probeDue && state.train.step % saveEvery !== 0) await flush();
   if (state.train.step % saveEvery === 0 || state.train.step === settings.steps) await flush();
 }
 if (lastSaved !== state.train.step) await flush();

@@ -84,6 +84,13 @@ Deno.test("train resumes exactly: 3 + 3 steps equal 6 uninterrupted steps (disti
     const ckpt = (p: string) => Deno.readFile(`${p}/checkpoint.safetensors`);
     assert.deepEqual(await ckpt(`${dir}/split`), await ckpt(`${dir}/full`));
     assert.ok((await Deno.readTextFile(`${dir}/full/loss.svg`)).startsWith("<svg"));
+    // The read-back probe ran at the last step, the same way in both runs.
+    const probes = async (out: string) =>
+      (await Deno.readTextFile(`${out}/probes.jsonl`)).trim().split("\n").map((l) => JSON.parse(l));
+    const probed = await probes(`${dir}/full`);
+    assert.ok(probed.length >= 1 && probed.every((p) => p.step === 6 && p.cer >= 0), `${probed}`);
+    assert.deepEqual(await probes(`${dir}/split`), probed);
+    assert.ok((await Deno.readTextFile(`${dir}/full/probe.svg`)).startsWith("<svg"));
 
     // sample: states and lengths for each text, and the decoder's reading.
     const samples = `${dir}/samples.safetensors`;

@@ -14,3 +14,4 @@ export * from "./checkpoint.ts";
 export * from "./coupling.ts";
 export * from "./training.ts";
 export * from "./generate.ts";
+export * from "./probe.ts";
