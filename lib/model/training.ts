@@ -102,8 +102,21 @@ export const RUN_DEFAULTS: RunSettings = {
   conditionWeight: 1e9,
 };
 
+/** Where a target's kept noise is stored in a checkpoint's target store (beside the target). */
+const NOISE_PREFIX = "noise/";
+
 /** Settings added after runs were made: left out of a run's identity at their default, so those runs resume. */
 const LATER_SETTINGS: Partial<RunSettings> = { coupling: "ot", conditionWeight: 1e9 };
+
+/** A cached target. */
+export interface CachedTarget {
+  /** States [frames, width]. */
+  readonly states: Float32Array;
+  /** The step it was made at. */
+  readonly step: number;
+  /** The noise [frames, width] it was inverted from, when the recipe keeps it. */
+  readonly noise?: Float32Array;
+}
 
 /** A sentence of the run: text, language, id. */
 export interface RunSentence {
@@ -149,8 +162,8 @@ export interface RunState {
   readonly cursor: number;
   /** Epochs completed. */
   readonly epoch: number;
-  /** Cached targets [frames, width] and the step each was made at. */
-  readonly targets: Map<string, { states: Float32Array; step: number }>;
+  /** Cached targets [frames, width], the step each was made at, and ("paired") its noise. */
+  readonly targets: Map<string, CachedTarget>;
 }
 
 /** Everything fixed for a run. */
@@ -389,8 +402,13 @@ async function refreshTargets(
   );
   batch.items.forEach((item, row) => {
     if (!stale[row]) return;
-    const states = inverted.states.slice(row * f * w, (row * f + item.frames) * w);
-    state.targets.set(item.id, { states, step: state.train.step });
+    const rows = [row * f * w, (row * f + item.frames) * w] as const;
+    const noise = plan.keepNoise ? start.slice(...rows) : undefined;
+    state.targets.set(item.id, {
+      states: inverted.states.slice(...rows),
+      step: state.train.step,
+      noise,
+    });
   });
   return inverted.losses[inverted.losses.length - 1];
 }
@@ -466,8 +484,12 @@ export async function trainStep(
     });
     // Pair full-length noise, then cut it to each target's frames.
     const fresh = noise(b * f * w, rng);
+    if (spec.targets?.keepNoise) {
+      items.forEach((item, row) => fresh.set(next.targets.get(item.id)!.noise!, row * f * w));
+    }
     const paired = pairNoise(fresh, x1, {
-      coupling: s.coupling,
+      // A recipe that keeps each target's noise brings its own coupling.
+      coupling: spec.targets?.keepNoise ? "independent" : s.coupling,
       conditionWeight: s.conditionWeight,
       frames: f,
       width: w,
@@ -589,6 +611,7 @@ export async function saveRun(
       data: t.states,
     };
     made[id] = t.step;
+    if (t.noise) targets[`${NOISE_PREFIX}${id}`] = { ...targets[id], data: t.noise };
   }
   const result = await saveT2S(path, {
     config: context.config,
@@ -632,9 +655,14 @@ export async function loadRun(path: string, context: RunContext): Promise<RunSta
     );
   }
   const made: Record<string, number> = JSON.parse(metadata.made);
-  const cache = new Map<string, { states: Float32Array; step: number }>();
+  const cache = new Map<string, CachedTarget>();
   for (const [id, t] of Object.entries(targets)) {
-    cache.set(id, { states: t.data, step: made[id] ?? 0 });
+    if (id.startsWith(NOISE_PREFIX)) continue;
+    cache.set(id, {
+      states: t.data,
+      step: made[id] ?? 0,
+      noise: targets[`${NOISE_PREFIX}${id}`]?.data,
+    });
   }
   return {
     train: { params, m, v, step: Number(metadata.step) },

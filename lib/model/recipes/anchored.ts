@@ -12,6 +12,13 @@ export const anchored: RecipeSpec = {
   summary: "eSpeak NG prior states refined by inversion with a pull to them; CFM (normalised)",
   inputs: { pair: true, decoder: false },
   loss: ({ flow }) => flow().loss,
-  targets: { invert: true, start: "prior", refresh: false, normalised: true, pull: true },
+  targets: {
+    invert: true,
+    start: "prior",
+    refresh: false,
+    normalised: true,
+    pull: true,
+    keepNoise: false,
+  },
   lossLabel: "CFM loss (normalised states)",
 };

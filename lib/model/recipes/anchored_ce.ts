@@ -14,6 +14,13 @@ export const anchoredCe: RecipeSpec = {
   summary: "anchored targets; CFM (normalised) + λ · t-weighted decoder cross-entropy of x̂1",
   inputs: { pair: true, decoder: true },
   loss: cfmWithReadTerm,
-  targets: { invert: true, start: "prior", refresh: false, normalised: true, pull: true },
+  targets: {
+    invert: true,
+    start: "prior",
+    refresh: false,
+    normalised: true,
+    pull: true,
+    keepNoise: false,
+  },
   lossLabel: "CFM (normalised) + λ · decoder cross-entropy",
 };

@@ -17,6 +17,13 @@ export const distill: RecipeSpec = {
     const { loss, xt, v } = flow();
     return add(loss, mul(decoderLoss(oneStepEstimateGraph(xt, v, { t: batch.t })), lambda));
   },
-  targets: { invert: true, start: "samples", refresh: true, normalised: false, pull: false },
+  targets: {
+    invert: true,
+    start: "samples",
+    refresh: true,
+    normalised: false,
+    pull: false,
+    keepNoise: false,
+  },
   lossLabel: "CFM + λ · decoder cross-entropy",
 };

@@ -11,6 +11,13 @@ export const inversion: RecipeSpec = {
   summary: "decoder inversions of noise as targets; CFM only (baseline)",
   inputs: { pair: true, decoder: false },
   loss: ({ flow }) => flow().loss,
-  targets: { invert: true, start: "noise", refresh: false, normalised: false, pull: false },
+  targets: {
+    invert: true,
+    start: "noise",
+    refresh: false,
+    normalised: false,
+    pull: false,
+    keepNoise: false,
+  },
   lossLabel: "CFM loss",
 };

@@ -5,7 +5,7 @@
  * ```ts
  * import assert from "@std/assert";
  * import { recipeSpec, RECIPES } from "./mod.ts";
- * assert.deepEqual(RECIPES, ["distill", "unrolled", "inversion", "anchored", "anchored-ce", "prior"]);
+ * assert.deepEqual(RECIPES, ["distill", "unrolled", "inversion", "paired", "anchored", "anchored-ce", "prior"]);
  * assert.equal(recipeSpec("anchored").targets?.start, "prior");
  * ```
  * @module
@@ -14,6 +14,7 @@ import { anchored } from "./anchored.ts";
 import { anchoredCe } from "./anchored_ce.ts";
 import { distill } from "./distill.ts";
 import { inversion } from "./inversion.ts";
+import { paired } from "./paired.ts";
 import { prior } from "./prior.ts";
 import type { RecipeSpec } from "./types.ts";
 import { unrolled } from "./unrolled.ts";
@@ -21,12 +22,20 @@ import { unrolled } from "./unrolled.ts";
 export type { LossParts, RecipeSpec, TargetPlan } from "./types.ts";
 
 /** A recipe's name. */
-export type Recipe = "distill" | "unrolled" | "inversion" | "anchored" | "anchored-ce" | "prior";
+export type Recipe =
+  | "distill"
+  | "unrolled"
+  | "inversion"
+  | "paired"
+  | "anchored"
+  | "anchored-ce"
+  | "prior";
 
 const SPECS: Readonly<Record<Recipe, RecipeSpec>> = {
   distill,
   unrolled,
   inversion,
+  paired,
   anchored,
   "anchored-ce": anchoredCe,
   prior,

@@ -14,6 +14,13 @@ export const prior: RecipeSpec = {
   summary: "eSpeak NG prior states as targets; CFM (normalised) + λ · decoder cross-entropy of x̂1",
   inputs: { pair: true, decoder: true },
   loss: cfmWithReadTerm,
-  targets: { invert: false, start: "prior", refresh: false, normalised: true, pull: false },
+  targets: {
+    invert: false,
+    start: "prior",
+    refresh: false,
+    normalised: true,
+    pull: false,
+    keepNoise: false,
+  },
   lossLabel: "CFM (normalised) + λ · decoder cross-entropy",
 };

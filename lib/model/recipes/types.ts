@@ -41,6 +41,11 @@ export interface TargetPlan {
   readonly normalised: boolean;
   /** Whether inversion pulls the states back to where it started (weight `pullWeight`). */
   readonly pull: boolean;
+  /**
+   * Whether a target keeps the noise it was inverted from and is always trained from that noise
+   * (the coupling is then the targets' own, as rectified flow trains on its couplings).
+   */
+  readonly keepNoise: boolean;
 }
 
 /** A training recipe. */
