@@ -144,7 +144,7 @@ if (f.eval) {
         if (E.isLeft(out)) fail(out.left.message);
         out.right.forEach((r) => {
           texts.push(r.text);
-          loops.push(!r.finished);
+          loops.push(r.looped);
         });
       }
       const refs = list.map((e) => e.text);
@@ -163,7 +163,7 @@ if (f.eval) {
     `# L0: the prior's own round trip`,
     ``,
     `Whisper \`${f.whisper}\`, eSpeak NG renderings of \`${f.data}\`, greedy, token limit from the`,
-    `frame count; "loops" = decodes that hit the limit. Silence interface: [speech frames; the`,
+    `frame count; "loops" = decodes that hit the limit or compress better than 2.4. Silence interface: [speech frames; the`,
     `encoder's silence states up to 1500]. Mask: the speech frames alone under a key mask.`,
     ``,
     `| lang | n | CER silence | WER silence | loops silence | CER mask | WER mask | loops mask |`,

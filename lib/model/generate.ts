@@ -37,6 +37,8 @@ export interface Generated {
   readonly decoded: string;
   /** False when the read-back hit its token limit (a loop, usually). */
   readonly finished: boolean;
+  /** The read-back tripped Whisper's loop guards (unfinished, or compression ratio above 2.4). */
+  readonly looped: boolean;
 }
 
 /** How to generate. */
@@ -166,6 +168,7 @@ export async function generate(
           states: cut[j],
           decoded: decoded.right[j].text,
           finished: decoded.right[j].finished,
+          looped: decoded.right[j].looped,
         };
       });
     }

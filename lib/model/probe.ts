@@ -31,7 +31,7 @@ export interface ProbeRecord {
   readonly split: string;
   /** Corpus character error rate of the read-backs. */
   readonly cer: number;
-  /** Fraction of read-backs that hit the token limit (loops). */
+  /** Fraction of read-backs that tripped the loop guards (token limit, compression ratio). */
   readonly loops: number;
   /** Each sentence's text and what the decoder read. */
   readonly samples: readonly { readonly text: string; readonly decoded: string }[];
@@ -95,7 +95,7 @@ export async function probeReadBack(
     step: options.step,
     split: options.split,
     cer: charErrorRate(got.map((g) => g.text), got.map((g) => g.decoded)),
-    loops: got.filter((g) => !g.finished).length / Math.max(1, got.length),
+    loops: got.filter((g) => g.looped).length / Math.max(1, got.length),
     samples: got.map((g) => ({ text: g.text, decoded: g.decoded })),
   });
 }

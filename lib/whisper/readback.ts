@@ -12,13 +12,40 @@ import type { WhisperModel } from "./runtime.ts";
 import { type DecoderInterface, silenceStates, withSilenceTail } from "./silence.ts";
 import type { WhisperTokenizer } from "./tokenizer.ts";
 import { suppression } from "./transcribe.ts";
+import { deflateSync } from "node:zlib";
 
 /** One read-back. */
 export interface ReadBack {
   /** The decoded text. */
   readonly text: string;
+  /** Text tokens decoded (at most {@link tokenLimit} of the frames). */
+  readonly tokens: number;
   /** False when decoding hit the token limit without <|endoftext|> (a loop, usually). */
   readonly finished: boolean;
+  /** The text's zlib compression ratio (see {@link compressionRatio}). */
+  readonly compressionRatio: number;
+  /** Whisper's loop guards: unfinished, or compression ratio above {@link COMPRESSION_RATIO_LIMIT}. */
+  readonly looped: boolean;
+}
+
+/** Whisper's compression_ratio_threshold: a text that compresses better than this repeats itself. */
+export const COMPRESSION_RATIO_LIMIT = 2.4;
+
+/**
+ * UTF-8 bytes over zlib-compressed bytes of `text`, as Whisper measures repetition (a fluent
+ * sentence is near 1; "la la la ..." far above {@link COMPRESSION_RATIO_LIMIT}); 0 for "".
+ *
+ * @example
+ * ```ts
+ * import assert from "@std/assert";
+ * import { compressionRatio } from "./readback.ts";
+ * assert.ok(compressionRatio("The quick brown fox jumps over the lazy dog.") < 2.4);
+ * assert.ok(compressionRatio("de la rivière ".repeat(20)) > 2.4);
+ * ```
+ */
+export function compressionRatio(text: string): number {
+  const bytes = new TextEncoder().encode(text);
+  return bytes.length === 0 ? 0 : bytes.length / deflateSync(bytes).length;
 }
 
 /**
@@ -96,9 +123,14 @@ export function readBack(
     // Rows shorter than the longest share its limit; hold each to its own.
     return E.right(decoded.right.map((r, i) => {
       const limit = tokenLimit(lengths[i]), cut = r.tokens.slice(0, limit);
+      const text = tokenizer.decode(cut, { skipSpecial: true }).trim();
+      const finished = r.finished && r.tokens.length <= limit, ratio = compressionRatio(text);
       return {
-        text: tokenizer.decode(cut, { skipSpecial: true }).trim(),
-        finished: r.finished && r.tokens.length <= limit,
+        text,
+        tokens: cut.length,
+        finished,
+        compressionRatio: ratio,
+        looped: !finished || ratio > COMPRESSION_RATIO_LIMIT,
       };
     }));
   };
