@@ -15,6 +15,11 @@ import { ESPEAK_VOICES, espeakVoice, spokenLanguages } from "../lib/speech/voice
 import { LANGUAGE_CODES } from "../lib/whisper/languages.ts";
 import { whisperModel } from "../lib/whisper/runtime.ts";
 import { tinyRandomWhisper } from "../lib/whisper/tiny_random.ts";
+import { modelTokenizer } from "../lib/whisper/transcribe.ts";
+import { prepareSentences } from "../lib/model/training.ts";
+import { assembleBatch, maskFrames, shapeFor } from "../lib/model/batch.ts";
+import { invertStates } from "../lib/model/states.ts";
+import { rightOf } from "./harness.ts";
 
 const model = whisperModel(tinyRandomWhisper({ seed: 5 }), { threads: 1 });
 
@@ -144,4 +149,35 @@ Deno.test("frechetDistance() scores prior states nearer other prior states than 
   const priorVsPrior = frechetDistance(states.slice(0, 2), states.slice(2), { width: 32 });
   const noiseVsPrior = frechetDistance(noise.slice(0, 2), states.slice(2), { width: 32 });
   assert.ok(priorVsPrior < noiseVsPrior, `${priorVsPrior} vs ${noiseVsPrior}`);
+});
+
+Deno.test("frechetDistance() scores decoder-inverted noise worse than prior states", async () => {
+  // Inversion makes noise that the decoder reads as the text, not noise that looks like speech.
+  const texts = ["Good morning.", "Where is the station?", "I like green tea.", "See you soon."];
+  const speeches = [];
+  for (const t of texts) speeches.push(await orThrow(speak(t, { lang: "en" })));
+  const states = await orThrow(encodeSpeech(model, speeches));
+  const tokenizer = rightOf(modelTokenizer(model));
+  const items = rightOf(prepareSentences(
+    texts.slice(0, 2).map((text, i) => ({
+      id: `s${i}`,
+      text,
+      lang: "en",
+      frames: states[i].length / 32,
+    })),
+    { tokenizer },
+  ));
+  const prepared = [...items.values()];
+  const batch = rightOf(assembleBatch(prepared, { shape: shapeFor(prepared, { batch: 2 }) }));
+  const f = batch.shape.frames;
+  const noise = maskFrames(fillNormal(new Float32Array(2 * f * 32), createRng(3)), {
+    mask: batch.mask,
+    width: 32,
+  });
+  const inverted = await orThrow(invertStates(model, noise, { batch, steps: 10, lr: 0.1 }));
+  assert.ok(inverted.losses.at(-1)! < inverted.losses[0], "inversion lowered the cross-entropy");
+  const rows = prepared.map((p, r) => inverted.states.slice(r * f * 32, (r * f + p.frames) * 32));
+  const priorVsPrior = frechetDistance(states.slice(0, 2), states.slice(2), { width: 32 });
+  const invertedVsPrior = frechetDistance(rows, states.slice(2), { width: 32 });
+  assert.ok(priorVsPrior < invertedVsPrior, `${priorVsPrior} vs ${invertedVsPrior}`);
 });
