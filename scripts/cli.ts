@@ -1,0 +1,283 @@
+/**
+ * The command-line plumbing every script shares: a command's options declared once, as a table
+ * (type, range or choices, default, help line), parsed into typed values; `--help` written from
+ * that table; one way out on error.
+ *
+ * Exit codes: 0 done, 1 failed while running (bad data, missing file, a failing model),
+ * 2 bad usage (unknown flag, a value out of range), 130 interrupted before anything was saved.
+ *
+ * @example
+ * ```ts
+ * import assert from "@std/assert";
+ * import { helpText, parseCommand } from "./cli.ts";
+ * const command = {
+ *   name: "demo",
+ *   usage: "deno task demo [options]",
+ *   options: {
+ *     steps: { type: "int", min: 1, default: 10, help: "optimizer steps" },
+ *     lr: { type: "number", min: 0, exclusiveMin: true, help: "learning rate" },
+ *     solver: { type: "choice", choices: ["euler", "midpoint"], default: "euler", help: "ODE solver" },
+ *     quiet: { type: "boolean", help: "no progress output" },
+ *   },
+ * } as const;
+ * const parsed = parseCommand(command, ["--steps", "5", "--lr", "0.1"]);
+ * if (parsed._tag === "Left") throw new Error(parsed.left.message);
+ * const { steps, lr, solver, quiet } = parsed.right.values;
+ * assert.deepEqual([steps, lr, solver, quiet], [5, 0.1, "euler", false]);
+ * const bad = parseCommand(command, ["--steps", "abc"]);
+ * assert.ok(bad._tag === "Left" && /--steps: 'abc' is not an integer/.test(bad.left.message));
+ * assert.match(helpText(command), /--steps N +optimizer steps \(default 10\)/);
+ * ```
+ * @module
+ */
+import { parseArgs } from "@std/cli";
+import { either as E } from "fp-ts";
+import type { Either } from "../lib/result.ts";
+
+/** Exit codes of every script. */
+export const EXIT = { ok: 0, failed: 1, usage: 2, interrupted: 130 } as const;
+
+interface Common {
+  /** One line of help (more lines with "\n"). */
+  readonly help: string;
+  /** The value's placeholder in --help (default by type: N, X, C, TEXT). */
+  readonly arg?: string;
+}
+
+/** One option of a command. */
+export type OptionSpec =
+  | Common & { readonly type: "string"; readonly default?: string }
+  | Common & {
+    readonly type: "choice";
+    readonly choices: readonly string[];
+    readonly default?: string;
+  }
+  | Common & {
+    readonly type: "int" | "number";
+    readonly default?: number;
+    readonly min?: number;
+    readonly max?: number;
+    /** The minimum itself is out of range. */
+    readonly exclusiveMin?: boolean;
+  }
+  | Common & { readonly type: "boolean" };
+
+/** A command: its usage line and its options by flag name (kebab-case). */
+export interface CommandSpec {
+  /** The script's name, prefixed to its messages. */
+  readonly name: string;
+  /** The usage line of --help. */
+  readonly usage: string;
+  /** Options by flag name. */
+  readonly options: Readonly<Record<string, OptionSpec>>;
+  /** Lines printed after the options in --help. */
+  readonly epilog?: string;
+}
+
+type ValueOf<O> = O extends { type: "boolean" } ? boolean
+  : O extends { type: "int" | "number" }
+    ? (O extends { default: number } ? number : number | undefined)
+  : O extends { type: "choice"; choices: readonly (infer C)[] }
+    ? (O extends { default: string } ? C : C | undefined)
+  : O extends { default: string } ? string
+  : string | undefined;
+
+/** The typed values of a command's options. */
+export type Values<C extends CommandSpec> = {
+  -readonly [K in keyof C["options"]]: ValueOf<C["options"][K]>;
+};
+
+/** A parsed command line. */
+export interface Parsed<C extends CommandSpec> {
+  /** Option values, defaults filled in. */
+  readonly values: Values<C>;
+  /** Arguments that are not options. */
+  readonly positionals: string[];
+  /** Whether --help was asked for. */
+  readonly help: boolean;
+  /** The options given on the command line (not defaulted). */
+  readonly given: ReadonlySet<string>;
+}
+
+/** Bad usage, with the message to print. */
+export interface UsageError {
+  /** What is wrong and what to do. */
+  readonly message: string;
+}
+
+/**
+ * Checks one raw value against its option; `from` names where it came from (flag or file).
+ *
+ * @example
+ * ```ts
+ * import assert from "@std/assert";
+ * import { checkOption } from "./cli.ts";
+ * const spec = { type: "int", min: 1, help: "steps" } as const;
+ * const out = checkOption("steps", spec, "0");
+ * assert.ok(out._tag === "Left" && /must be >= 1/.test(out.left.message));
+ * ```
+ */
+export function checkOption(
+  name: string,
+  spec: OptionSpec,
+  raw: unknown,
+  from = `--${name}`,
+): Either<UsageError, unknown> {
+  const bad = (why: string) => E.left({ message: `${from}: '${raw}' ${why}` });
+  switch (spec.type) {
+    case "boolean":
+      return typeof raw === "boolean" ? E.right(raw) : bad("must be true or false");
+    case "string":
+      return E.right(String(raw));
+    case "choice":
+      return spec.choices.includes(String(raw))
+        ? E.right(String(raw))
+        : bad(`is not one of ${spec.choices.join(", ")}`);
+    case "int":
+    case "number": {
+      const n = typeof raw === "number" ? raw : Number(String(raw).trim() || NaN);
+      if (!Number.isFinite(n)) {
+        return bad(`is not ${spec.type === "int" ? "an integer" : "a number"}`);
+      }
+      if (spec.type === "int" && !Number.isInteger(n)) return bad("is not an integer");
+      if (spec.min !== undefined && (spec.exclusiveMin ? n <= spec.min : n < spec.min)) {
+        return bad(`must be ${spec.exclusiveMin ? ">" : ">="} ${spec.min}`);
+      }
+      if (spec.max !== undefined && n > spec.max) return bad(`must be <= ${spec.max}`);
+      return E.right(n);
+    }
+  }
+}
+
+/**
+ * Parses `args` against a command's options: typed values, ranges and choices checked, defaults
+ * filled in, `file` values (camelCase keys, e.g. from a JSON config) used where a flag is absent.
+ */
+export function parseCommand<const C extends CommandSpec>(
+  command: C,
+  args: readonly string[],
+  options: { file?: Readonly<Record<string, unknown>>; fileName?: string } = {},
+): Either<UsageError, Parsed<C>> {
+  const flags: Record<string, { type: "string" | "boolean" }> = { help: { type: "boolean" } };
+  for (const [name, spec] of Object.entries(command.options)) {
+    flags[name] = { type: spec.type === "boolean" ? "boolean" : "string" };
+  }
+  let parsed;
+  try {
+    parsed = parseArgs({ args: [...args], options: flags, allowPositionals: true, strict: true });
+  } catch (e) {
+    return E.left({ message: `${e instanceof Error ? e.message : e} (see --help)` });
+  }
+  const raw = parsed.values as Record<string, unknown>, file = options.file ?? {};
+  const known = new Set(Object.keys(command.options).map(camelCase));
+  for (const key of Object.keys(file)) {
+    if (!known.has(key)) {
+      return E.left({
+        message: `${options.fileName ?? "config"}: unknown option '${key}' (see --help)`,
+      });
+    }
+  }
+  const values: Record<string, unknown> = {}, given = new Set<string>();
+  for (const [name, spec] of Object.entries(command.options)) {
+    const fromFlag = raw[name], fromFile = file[camelCase(name)];
+    const value = fromFlag ?? fromFile;
+    if (fromFlag !== undefined) given.add(name);
+    if (value === undefined) {
+      values[name] = spec.type === "boolean" ? false : spec.default;
+      continue;
+    }
+    const from = fromFlag !== undefined
+      ? `--${name}`
+      : `${options.fileName ?? "config"} ${camelCase(name)}`;
+    const checked = checkOption(name, spec, value, from);
+    if (E.isLeft(checked)) return checked;
+    values[name] = checked.right;
+  }
+  return E.right({
+    values: values as Values<C>,
+    positionals: parsed.positionals,
+    help: raw.help === true,
+    given,
+  });
+}
+
+/** A flag name in camelCase (the key a JSON config uses). */
+export function camelCase(flag: string): string {
+  return flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+}
+
+/** The --help text of a command, from its option table. */
+export function helpText(command: CommandSpec): string {
+  const placeholder = (spec: OptionSpec) =>
+    spec.type === "boolean"
+      ? ""
+      : ` ${spec.arg ?? { string: "TEXT", choice: "C", int: "N", number: "X" }[spec.type]}`;
+  const lines = [`Usage: ${command.usage}`];
+  const heads = Object.entries(command.options).map(([n, s]) => `  --${n}${placeholder(s)}`);
+  const column = Math.max(22, ...heads.map((h) => h.length + 2));
+  Object.values(command.options).forEach((spec, i) => {
+    const notes = [];
+    if (spec.type === "choice") notes.push(spec.choices.join(", "));
+    if (spec.type !== "boolean" && spec.default !== undefined) {
+      notes.push(`default ${spec.default}`);
+    }
+    const text = spec.help + (notes.length ? ` (${notes.join("; ")})` : "");
+    text.split("\n").forEach((line, k) => {
+      lines.push(`${k === 0 ? heads[i].padEnd(column) : " ".repeat(column)}${line}`);
+    });
+  });
+  if (command.epilog) lines.push("", command.epilog);
+  return lines.join("\n");
+}
+
+/** Prints `name: message` to stderr and exits with `code` (default 1, a failure while running). */
+export function fail(name: string, message: string, code: number = EXIT.failed): never {
+  console.error(`${name}: ${message}`);
+  Deno.exit(code);
+}
+
+/**
+ * The command line of a script, or its --help (exit 0), or a usage error (exit 2): the one
+ * entry point every script calls.
+ */
+export function commandLine<const C extends CommandSpec>(
+  command: C,
+  options: {
+    args?: readonly string[];
+    file?: Readonly<Record<string, unknown>>;
+    fileName?: string;
+  } = {},
+): Parsed<C> {
+  const parsed = parseCommand(command, options.args ?? Deno.args, options);
+  if (E.isLeft(parsed)) fail(command.name, parsed.left.message, EXIT.usage);
+  if (parsed.right.help) {
+    console.log(helpText(command));
+    Deno.exit(EXIT.ok);
+  }
+  return parsed.right;
+}
+
+/**
+ * A progress line on stderr: redrawn in place on a terminal, printed as a plain line every
+ * `every` ms when stderr is redirected (so logs hold lines, not carriage returns).
+ */
+export function progressLine(options: { quiet?: boolean; every?: number } = {}) {
+  const terminal = Deno.stderr.isTerminal(), every = options.every ?? 30_000;
+  let last = -Infinity;
+  const encoder = new TextEncoder();
+  return {
+    /** Shows `text` (now on a terminal, at most every `every` ms otherwise). */
+    update(text: string, force = false): void {
+      if (options.quiet) return;
+      if (terminal) Deno.stderr.writeSync(encoder.encode(`\r${text} `));
+      else if (force || performance.now() - last >= every) {
+        Deno.stderr.writeSync(encoder.encode(`${text}\n`));
+        last = performance.now();
+      }
+    },
+    /** Ends the line on a terminal. */
+    done(): void {
+      if (!options.quiet && terminal) Deno.stderr.writeSync(encoder.encode("\n"));
+    },
+  };
+}
