@@ -59,6 +59,8 @@ export type OptionSpec =
     readonly max?: number;
     /** The minimum itself is out of range. */
     readonly exclusiveMin?: boolean;
+    /** The maximum itself is out of range. */
+    readonly exclusiveMax?: boolean;
   }
   | Common & { readonly type: "boolean" };
 
@@ -143,7 +145,9 @@ export function checkOption(
       if (spec.min !== undefined && (spec.exclusiveMin ? n <= spec.min : n < spec.min)) {
         return bad(`must be ${spec.exclusiveMin ? ">" : ">="} ${spec.min}`);
       }
-      if (spec.max !== undefined && n > spec.max) return bad(`must be <= ${spec.max}`);
+      if (spec.max !== undefined && (spec.exclusiveMax ? n >= spec.max : n > spec.max)) {
+        return bad(`must be ${spec.exclusiveMax ? "<" : "<="} ${spec.max}`);
+      }
       return E.right(n);
     }
   }
@@ -221,7 +225,12 @@ export function helpText(command: CommandSpec): string {
     if (spec.type !== "boolean" && spec.default !== undefined) {
       notes.push(`default ${spec.default}`);
     }
-    const text = spec.help + (notes.length ? ` (${notes.join("; ")})` : "");
+    const note = notes.length ? `(${notes.join("; ")})` : "";
+    const text = !note
+      ? spec.help
+      : spec.help.includes("\n")
+      ? `${spec.help}\n${note}`
+      : `${spec.help} ${note}`;
     text.split("\n").forEach((line, k) => {
       lines.push(`${k === 0 ? heads[i].padEnd(column) : " ".repeat(column)}${line}`);
     });

@@ -4,7 +4,7 @@
  * --help. Writes checkpoint.safetensors, metrics.jsonl and loss.svg into --out; Ctrl-C saves
  * and stops; --resume continues exactly.
  */
-import { parseArgs } from "@std/cli";
+import { commandLine, fail as failWith, progressLine } from "./cli.ts";
 import { either as E } from "fp-ts";
 import { loadSentences, splitHeldOut, withFrames } from "../lib/data/mod.ts";
 import { pathExists, writeFileAtomic } from "../lib/io.ts";
@@ -27,190 +27,219 @@ import { buildPriorCache, loadPriorStates } from "../lib/speech/cache.ts";
 import { channelStats, speechFrames } from "../lib/speech/prior.ts";
 import { speak } from "../lib/speech/espeak.ts";
 import { probeReadBack, type ProbeSentence } from "../lib/model/probe.ts";
-import { decoderInterface } from "../lib/whisper/silence.ts";
+import { DECODER_INTERFACES } from "../lib/whisper/silence.ts";
 import { openWhisper } from "../lib/whisper/open.ts";
 import { modelTokenizer } from "../lib/whisper/transcribe.ts";
 
-const HELP = `Usage: deno task train [options]
-  --config FILE       JSON with any of the options below (camelCase keys); flags win
-  --data FILE         .txt (with --lang), .jsonl {text, lang} or .tsv text<TAB>lang
-                      (default data/sentences.jsonl, the project's multilingual set)
-  --lang L            language of a .txt file
-  --whisper M         Whisper: hub id, folder, or tiny-random for a smoke run
-                      (default openai/whisper-base, from the cache or downloaded)
-  --recipe R          ${
-  RECIPES.map((r) => `${r}: ${recipeSpec(r).summary}`).join("\n                      ")
-}
-                      (default distill; recipes from the prior take frame counts from eSpeak NG)
-  --size S            tiny, small (default) or base
-  --steps N           optimizer steps (default ${RUN_DEFAULTS.steps})
-  --batch N           sentences per batch (default ${RUN_DEFAULTS.batch})
-  --lr X              peak learning rate (default ${RUN_DEFAULTS.lr})
-  --warmup N          warmup steps (default ${RUN_DEFAULTS.warmup})
-  --seed N            seed of every random choice (default 0)
-  --lambda X          distill, anchored-ce, prior: weight of the decoder term on the one-step
-                      estimate (default ${RUN_DEFAULTS.lambda})
-  --unroll-steps N    unrolled: Euler steps (default ${RUN_DEFAULTS.unrollSteps})
-  --invert-steps N    decoder-inversion steps per target (default ${RUN_DEFAULTS.invertSteps})
-  --invert-lr X       decoder-inversion learning rate (default ${RUN_DEFAULTS.invertLr})
-  --refresh-every N   distill: remake targets older than N steps (default ${RUN_DEFAULTS.refreshEvery})
-  --target-nfe N      distill: ODE steps when sampling targets (default ${RUN_DEFAULTS.targetNfe})
-  --pull X            anchored(-ce): weight of the pull back to the prior (default ${RUN_DEFAULTS.pullWeight})
-  --prior DIR         anchored(-ce), prior: the prior cache (default .cache/prior/<Whisper folder name>;
-                      missing sentences are rendered and encoded into it first)
-  --interface I       how the decoder reads states: silence (default) or mask
-  --coupling C        noise-target pairing in a batch: ot (exact minibatch OT, default),
-                      independent (I-CFM) or c2ot (OT with a condition term)
-  --condition-weight X  c2ot: extra cost of pairing one sentence's noise with another
-                      (default ${RUN_DEFAULTS.conditionWeight}: pairs stay within their text)
-  --ema X             EMA decay (default ${RUN_DEFAULTS.emaDecay})
-  --cfg-drop X        text dropout for guidance (default ${RUN_DEFAULTS.cfgDrop})
-  --held-out X        fraction of sentences kept for eval (default 0.05)
-  --out DIR           run folder (default runs/t2s)
-  --save-every N      checkpoint every N steps (default 50)
-  --probe-every N     every N steps, sample and read back a few training and held-out
-                      sentences with the EMA weights (probes.jsonl, probe.svg; default 250,
-                      0 turns it off)
-  --probe N           sentences per split in a probe (default 4)
-  --resume            continue the run in --out exactly
-  --force             overwrite an existing run in --out
-  --stop-after N      stop (and save) after step N, for tests and budgets
-  --minutes X         stop (and save) after X minutes of this invocation's wall time
-  --threads N         ONNX Runtime threads
-  --provider P        cpu (default) or cuda
-  --offline           never contact the Hugging Face hub
-  --quiet             no progress bar`;
-
-function fail(message: string): never {
-  console.error(`train: ${message}`);
-  Deno.exit(1);
-}
-
-const flagSpec = {
-  config: { type: "string" },
-  data: { type: "string" },
-  lang: { type: "string" },
-  whisper: { type: "string" },
-  recipe: { type: "string" },
-  size: { type: "string" },
-  steps: { type: "string" },
-  batch: { type: "string" },
-  lr: { type: "string" },
-  warmup: { type: "string" },
-  seed: { type: "string" },
-  lambda: { type: "string" },
-  "unroll-steps": { type: "string" },
-  "invert-steps": { type: "string" },
-  "invert-lr": { type: "string" },
-  "refresh-every": { type: "string" },
-  "target-nfe": { type: "string" },
-  ema: { type: "string" },
-  pull: { type: "string" },
-  prior: { type: "string" },
-  interface: { type: "string" },
-  coupling: { type: "string" },
-  "condition-weight": { type: "string" },
-  "cfg-drop": { type: "string" },
-  "held-out": { type: "string" },
-  out: { type: "string" },
-  "save-every": { type: "string" },
-  "probe-every": { type: "string" },
-  probe: { type: "string" },
-  "stop-after": { type: "string" },
-  minutes: { type: "string" },
-  threads: { type: "string" },
-  provider: { type: "string" },
-  resume: { type: "boolean", default: false },
-  force: { type: "boolean", default: false },
-  offline: { type: "boolean", default: false },
-  quiet: { type: "boolean", default: false },
-  help: { type: "boolean", default: false },
+const D = RUN_DEFAULTS;
+const COMMAND = {
+  name: "train",
+  usage: "deno task train [options]",
+  options: {
+    config: {
+      type: "string",
+      arg: "FILE",
+      help: "JSON with any of the options below (camelCase keys); flags win",
+    },
+    data: {
+      type: "string",
+      arg: "FILE",
+      help: ".txt (with --lang), .jsonl {text, lang}, .tsv text<TAB>lang, or udhr:de,fr|all\n" +
+        "(default data/sentences.jsonl, the project's multilingual set)",
+    },
+    lang: { type: "string", arg: "L", help: "language of a .txt file" },
+    whisper: {
+      type: "string",
+      arg: "M",
+      default: "openai/whisper-base",
+      help: "Whisper: hub id, folder, or tiny-random for a smoke run",
+    },
+    recipe: {
+      type: "choice",
+      choices: RECIPES,
+      default: D.recipe,
+      help: RECIPES.map((r) => `${r}: ${recipeSpec(r).summary}`).join("\n") +
+        "\n(recipes from the prior take frame counts from eSpeak NG)",
+    },
+    size: {
+      type: "choice",
+      choices: ["tiny", "small", "base"],
+      default: "small",
+      help: "network size",
+    },
+    steps: { type: "int", min: 1, default: D.steps, help: "optimizer steps" },
+    batch: { type: "int", min: 1, default: D.batch, help: "sentences per batch" },
+    lr: { type: "number", min: 0, exclusiveMin: true, default: D.lr, help: "peak learning rate" },
+    warmup: { type: "int", min: 0, default: D.warmup, help: "warmup steps" },
+    seed: { type: "int", min: 0, default: D.seed, help: "seed of every random choice" },
+    lambda: {
+      type: "number",
+      min: 0,
+      default: D.lambda,
+      help: "distill, anchored-ce, prior: weight of the decoder term on the one-step estimate",
+    },
+    "unroll-steps": { type: "int", min: 1, default: D.unrollSteps, help: "unrolled: Euler steps" },
+    "invert-steps": {
+      type: "int",
+      min: 0,
+      default: D.invertSteps,
+      help: "decoder-inversion steps per target",
+    },
+    "invert-lr": {
+      type: "number",
+      min: 0,
+      exclusiveMin: true,
+      default: D.invertLr,
+      help: "decoder-inversion learning rate",
+    },
+    "refresh-every": {
+      type: "int",
+      min: 1,
+      default: D.refreshEvery,
+      help: "distill: remake targets older than N steps",
+    },
+    "target-nfe": {
+      type: "int",
+      min: 1,
+      default: D.targetNfe,
+      help: "distill: ODE steps when sampling targets",
+    },
+    pull: {
+      type: "number",
+      min: 0,
+      default: D.pullWeight,
+      help: "anchored(-ce): weight of the pull back to the prior",
+    },
+    prior: {
+      type: "string",
+      arg: "DIR",
+      help:
+        "recipes from the prior: the prior cache (default .cache/prior/<Whisper folder name>;\n" +
+        "missing sentences are rendered and encoded into it first)",
+    },
+    interface: {
+      type: "choice",
+      choices: DECODER_INTERFACES,
+      default: D.decoderInterface,
+      help: "how the decoder reads states",
+    },
+    coupling: {
+      type: "choice",
+      choices: COUPLINGS,
+      default: D.coupling,
+      help: "noise-target pairing in a batch: exact minibatch OT, independent (I-CFM),\n" +
+        "or OT with a condition term (C2OT)",
+    },
+    "condition-weight": {
+      type: "number",
+      min: 0,
+      default: D.conditionWeight,
+      help: "c2ot: extra cost of pairing one sentence's noise with another",
+    },
+    ema: {
+      type: "number",
+      min: 0,
+      max: 1,
+      exclusiveMax: true,
+      default: D.emaDecay,
+      help: "EMA decay",
+    },
+    "cfg-drop": {
+      type: "number",
+      min: 0,
+      max: 1,
+      exclusiveMax: true,
+      default: D.cfgDrop,
+      help: "text dropout for guidance",
+    },
+    "held-out": {
+      type: "number",
+      min: 0,
+      max: 1,
+      exclusiveMax: true,
+      default: 0.05,
+      help: "fraction of sentences kept for eval",
+    },
+    out: { type: "string", arg: "DIR", default: "runs/t2s", help: "run folder" },
+    "save-every": { type: "int", min: 1, default: 50, help: "checkpoint every N steps" },
+    "probe-every": {
+      type: "int",
+      min: 0,
+      default: 250,
+      help: "every N steps, sample and read back a few training and held-out sentences with\n" +
+        "the EMA weights (probes.jsonl, probe.svg; 0 turns it off)",
+    },
+    probe: { type: "int", min: 1, default: 4, help: "sentences per split in a probe" },
+    resume: { type: "boolean", help: "continue the run in --out exactly" },
+    force: { type: "boolean", help: "overwrite an existing run in --out" },
+    "stop-after": {
+      type: "int",
+      min: 0,
+      help: "stop (and save) after step N, for tests and budgets",
+    },
+    minutes: {
+      type: "number",
+      min: 0,
+      exclusiveMin: true,
+      help: "stop (and save) after X minutes of this invocation's wall time",
+    },
+    threads: { type: "int", min: 1, help: "ONNX Runtime threads" },
+    provider: {
+      type: "choice",
+      choices: ["cpu", "cuda"],
+      default: "cpu",
+      help: "execution provider",
+    },
+    offline: { type: "boolean", help: "never contact the Hugging Face hub" },
+    quiet: { type: "boolean", help: "no progress bar" },
+  },
 } as const;
 
-let parsed;
-try {
-  parsed = parseArgs({ args: Deno.args, options: flagSpec });
-} catch (e) {
-  fail(`${e instanceof Error ? e.message : e}\n${HELP}`);
-}
-const flags = parsed.values;
-if (flags.help) {
-  console.log(HELP);
-  Deno.exit(0);
+function fail(message: string): never {
+  return failWith(COMMAND.name, message);
 }
 
-// Options from --config, then flags; keys are camelCase in the file, kebab-case as flags.
-const camel = (k: string) => k.replace(/-([a-z])/g, (_, c) => c.toUpperCase());
-const fileOptions: Record<string, unknown> = {};
-if (flags.config) {
+// Options from --config, then flags (which win); keys are camelCase in the file.
+const configPath = commandLine(COMMAND).values.config;
+let fileOptions: Record<string, unknown> | undefined;
+if (configPath) {
   try {
-    Object.assign(fileOptions, JSON.parse(await Deno.readTextFile(flags.config)));
+    fileOptions = JSON.parse(await Deno.readTextFile(configPath));
   } catch (e) {
-    fail(`--config ${flags.config}: ${e instanceof Error ? e.message : e}`);
-  }
-  const known = new Set(Object.keys(flagSpec).map(camel));
-  for (const k of Object.keys(fileOptions)) {
-    if (!known.has(k)) fail(`--config ${flags.config}: unknown option '${k}' (see --help)`);
+    fail(`--config ${configPath}: ${e instanceof Error ? e.message : e}`);
   }
 }
-const option = (name: string): unknown =>
-  (flags as Record<string, unknown>)[name] ?? fileOptions[camel(name)];
-const num = (name: string, fallback: number, check: (n: number) => boolean = (n) => n >= 0) => {
-  const raw = option(name);
-  if (raw === undefined) return fallback;
-  const n = Number(raw);
-  if (!Number.isFinite(n) || !check(n)) fail(`--${name}: '${raw}' is out of range`);
-  return n;
-};
-const int = (name: string, fallback: number, min = 1) =>
-  num(name, fallback, (n) => Number.isInteger(n) && n >= min);
-const str = (name: string, fallback: string) => String(option(name) ?? fallback);
-
-const recipe = str("recipe", RUN_DEFAULTS.recipe);
-if (!(RECIPES as readonly string[]).includes(recipe)) {
-  fail(`--recipe must be one of ${RECIPES.join(", ")}, got '${recipe}'`);
-}
-const coupling = str("coupling", RUN_DEFAULTS.coupling);
-if (!(COUPLINGS as readonly string[]).includes(coupling)) {
-  fail(`--coupling must be one of ${COUPLINGS.join(", ")}, got '${coupling}'`);
-}
-const iface = decoderInterface(str("interface", RUN_DEFAULTS.decoderInterface));
-if (E.isLeft(iface)) fail(`--interface: ${iface.left.message}`);
-const size = str("size", "small");
-if (!["tiny", "small", "base"].includes(size)) {
-  fail(`--size must be tiny, small or base, got '${size}'`);
-}
-const provider = str("provider", "cpu");
-if (provider !== "cpu" && provider !== "cuda") fail(`--provider must be cpu or cuda`);
+const flags =
+  commandLine(COMMAND, { file: fileOptions, fileName: `--config ${configPath}` }).values;
 const settings: RunSettings = {
-  recipe: recipe as RunSettings["recipe"],
-  steps: int("steps", RUN_DEFAULTS.steps),
-  batch: int("batch", RUN_DEFAULTS.batch),
-  lr: num("lr", RUN_DEFAULTS.lr, (n) => n > 0),
-  warmup: int("warmup", RUN_DEFAULTS.warmup, 0),
-  seed: int("seed", RUN_DEFAULTS.seed, 0),
-  lambda: num("lambda", RUN_DEFAULTS.lambda),
-  unrollSteps: int("unroll-steps", RUN_DEFAULTS.unrollSteps),
-  invertSteps: int("invert-steps", RUN_DEFAULTS.invertSteps, 0),
-  invertLr: num("invert-lr", RUN_DEFAULTS.invertLr, (n) => n > 0),
-  refreshEvery: int("refresh-every", RUN_DEFAULTS.refreshEvery),
-  targetNfe: int("target-nfe", RUN_DEFAULTS.targetNfe),
-  emaDecay: num("ema", RUN_DEFAULTS.emaDecay, (n) => n >= 0 && n < 1),
-  cfgDrop: num("cfg-drop", RUN_DEFAULTS.cfgDrop, (n) => n >= 0 && n < 1),
-  maxGradNorm: RUN_DEFAULTS.maxGradNorm,
-  pullWeight: num("pull", RUN_DEFAULTS.pullWeight),
-  decoderInterface: iface.right,
-  coupling: coupling as RunSettings["coupling"],
-  conditionWeight: num("condition-weight", RUN_DEFAULTS.conditionWeight, (n) => n >= 0),
+  recipe: flags.recipe,
+  steps: flags.steps,
+  batch: flags.batch,
+  lr: flags.lr,
+  warmup: flags.warmup,
+  seed: flags.seed,
+  lambda: flags.lambda,
+  unrollSteps: flags["unroll-steps"],
+  invertSteps: flags["invert-steps"],
+  invertLr: flags["invert-lr"],
+  refreshEvery: flags["refresh-every"],
+  targetNfe: flags["target-nfe"],
+  emaDecay: flags.ema,
+  cfgDrop: flags["cfg-drop"],
+  maxGradNorm: D.maxGradNorm,
+  pullWeight: flags.pull,
+  decoderInterface: flags.interface,
+  coupling: flags.coupling,
+  conditionWeight: flags["condition-weight"],
 };
-const out = str("out", "runs/t2s");
-const dataPath = str("data", new URL("../data/sentences.jsonl", import.meta.url).pathname);
-const whisperName = str("whisper", "openai/whisper-base");
-const saveEvery = int("save-every", 50);
-const probeEvery = int("probe-every", 250, 0), probeCount = int("probe", 4);
-const stopAfter = int("stop-after", Number.MAX_SAFE_INTEGER, 0);
-const minutes = num("minutes", Infinity, (n) => n > 0);
-const threads = option("threads") === undefined ? undefined : int("threads", 1);
+const size = flags.size, provider = flags.provider, out = flags.out;
+const dataPath = flags.data ?? new URL("../data/sentences.jsonl", import.meta.url).pathname;
+const whisperName = flags.whisper;
+const saveEvery = flags["save-every"];
+const probeEvery = flags["probe-every"], probeCount = flags.probe;
+const stopAfter = flags["stop-after"] ?? Number.MAX_SAFE_INTEGER;
+const minutes = flags.minutes ?? Infinity;
+const threads = flags.threads;
 const ckptPath = `${out}/checkpoint.safetensors`, metricsPath = `${out}/metrics.jsonl`;
 const probesPath = `${out}/probes.jsonl`;
 
@@ -227,11 +256,11 @@ const whisper = await openWhisper(whisperName, {
 if (E.isLeft(whisper)) fail(`--whisper ${whisperName}: ${whisper.left.message}`);
 const tokenizer = modelTokenizer(whisper.right);
 if (E.isLeft(tokenizer)) fail(tokenizer.left.message);
-const loaded = await loadSentences(dataPath, { lang: option("lang") as string | undefined })();
+const loaded = await loadSentences(dataPath, { lang: flags.lang })();
 if (E.isLeft(loaded)) fail(loaded.left.message);
 const framed = withFrames(loaded.right);
 if (E.isLeft(framed)) fail(framed.left.message);
-const heldOut = num("held-out", 0.05, (n) => n >= 0 && n < 1);
+const heldOut = flags["held-out"];
 const split = heldOut === 0
   ? { train: framed.right, heldOut: [] }
   : splitHeldOut(framed.right, { fraction: heldOut, seed: settings.seed });
@@ -241,7 +270,7 @@ let prior: RunContext["prior"];
 let trainSet = train;
 if (recipeSpec(settings.recipe).targets?.start === "prior") {
   // Frame counts come from the renderings: a target has as many frames as its prior.
-  const dir = str("prior", `.cache/prior/${whisperName.replace(/\/+$/, "").split("/").pop()}`);
+  const dir = flags.prior ?? `.cache/prior/${whisperName.replace(/\/+$/, "").split("/").pop()}`;
   const modelName = whisperName.replace(/\/+$/, "").split("/").pop()!;
   console.error(`train: prior states from ${dir} (missing ones are built first)`);
   const built = await buildPriorCache(whisper.right, train, { dir, modelName })();
@@ -381,18 +410,16 @@ let stop = false;
 Deno.addSignalListener("SIGINT", () => (stop = true));
 const sessions: RunSessions = { trainers: new Map(), velocity: new Map() };
 const started = performance.now(), startStep = state.train.step;
+const progress = progressLine({ quiet: flags.quiet });
 const bar = (loss: number) => {
-  if (flags.quiet) return;
   const step = state.train.step, total = settings.steps;
   const rate = (step - startStep) / ((performance.now() - started) / 1000);
   const eta = rate > 0 ? (total - step) / rate : 0;
   const filled = Math.round((step / total) * 30);
-  Deno.stderr.writeSync(new TextEncoder().encode(
-    `\r[${"#".repeat(filled)}${".".repeat(30 - filled)}] ${step}/${total} loss ${
-      loss.toFixed(4)
-    } ` +
-      `${rate.toFixed(2)} steps/s ETA ${eta.toFixed(0)}s `,
-  ));
+  progress.update(
+    `[${"#".repeat(filled)}${".".repeat(30 - filled)}] ${step}/${total} loss ${loss.toFixed(4)} ` +
+      `${rate.toFixed(2)} steps/s ETA ${eta.toFixed(0)}s`,
+  );
 };
 console.error(
   `train: ${settings.recipe}, ${size} (width ${config.right.width}, depth ${config.right.depth}), ` +

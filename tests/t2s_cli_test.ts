@@ -161,7 +161,7 @@ Deno.test("train, sample and eval name bad input", async () => {
     const badRecipe = await run("train.ts", [...common(data, `${dir}/c`), "--recipe", "magic"]);
     assert.match(
       badRecipe.stderr,
-      /--recipe must be one of distill, unrolled, inversion, paired, anchored, anchored-ce, prior/,
+      /--recipe: 'magic' is not one of distill, unrolled, inversion, paired, anchored, anchored-ce, prior/,
     );
     await Deno.writeFile(`${dir}/corrupt.safetensors`, new Uint8Array([1, 2, 3]));
     const corrupt = await run("sample.ts", ["--checkpoint", `${dir}/corrupt.safetensors`, "Hi."]);
