@@ -4,7 +4,7 @@
  * --help. Writes checkpoint.safetensors, metrics.jsonl and loss.svg into --out; Ctrl-C saves
  * and stops; --resume continues exactly.
  */
-import { commandLine, fail as failWith, progressLine } from "./cli.ts";
+import { camelCase, commandLine, fail as failWith, progressLine } from "./cli.ts";
 import { either as E } from "fp-ts";
 import { loadSentences, splitHeldOut, withFrames } from "../lib/data/mod.ts";
 import { pathExists, writeFileAtomic } from "../lib/io.ts";
@@ -199,18 +199,48 @@ function fail(message: string): never {
   return failWith(COMMAND.name, message);
 }
 
-// Options from --config, then flags (which win); keys are camelCase in the file.
-const configPath = commandLine(COMMAND).values.config;
-let fileOptions: Record<string, unknown> | undefined;
-if (configPath) {
+// Options: a resumed run's own config.json, then --config, then flags (which win); keys are
+// camelCase in the files. A run folder records every setting, so `--resume --out DIR` is enough.
+const first = commandLine(COMMAND).values;
+const readJson = async (path: string, what: string) => {
   try {
-    fileOptions = JSON.parse(await Deno.readTextFile(configPath));
+    return JSON.parse(await Deno.readTextFile(path)) as Record<string, unknown>;
   } catch (e) {
-    fail(`--config ${configPath}: ${e instanceof Error ? e.message : e}`);
+    return fail(`${what} ${path}: ${e instanceof Error ? e.message : e}`);
   }
+};
+const configFile = first.config ? await readJson(first.config, "--config") : {};
+const firstLine = commandLine(COMMAND, { file: configFile, fileName: first.config });
+const runConfigPath = `${firstLine.values.out}/config.json`;
+const fileOptions: Record<string, unknown> = {};
+const fileNames: string[] = [];
+if (first.resume && (await pathExists(runConfigPath))) {
+  Object.assign(fileOptions, await readJson(runConfigPath, "the run's config"));
+  fileNames.push(runConfigPath);
 }
-const flags =
-  commandLine(COMMAND, { file: fileOptions, fileName: `--config ${configPath}` }).values;
+if (first.config) {
+  Object.assign(fileOptions, configFile);
+  fileNames.push(first.config);
+}
+const parsedLine = commandLine(COMMAND, { file: fileOptions, fileName: fileNames.join(" + ") });
+const flags = parsedLine.values;
+/** Options that say how this invocation runs, not what the run is: never recorded. */
+const PER_INVOCATION = new Set([
+  "config",
+  "resume",
+  "force",
+  "stop-after",
+  "minutes",
+  "threads",
+  "provider",
+  "offline",
+  "quiet",
+]);
+const runConfig = Object.fromEntries(
+  Object.entries(flags).filter(([k, v]) => !PER_INVOCATION.has(k) && v !== undefined).map((
+    [k, v],
+  ) => [camelCase(k), v]),
+);
 const settings: RunSettings = {
   recipe: flags.recipe,
   steps: flags.steps,
@@ -338,6 +368,11 @@ await Deno.mkdir(out, { recursive: true });
 let state = flags.resume
   ? await loadRun(ckptPath, context).catch((e) => fail(e.message))
   : initRun(context);
+// Recorded once the run is known to be this one (a refused resume leaves the old record).
+await writeFileAtomic(
+  runConfigPath,
+  new TextEncoder().encode(JSON.stringify(runConfig, null, 2) + "\n"),
+);
 
 /** Metrics up to the checkpoint's step, so a resumed log equals an uninterrupted one. */
 async function metricsUpTo(step: number, path: string): Promise<string[]> {

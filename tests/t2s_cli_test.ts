@@ -175,3 +175,46 @@ Deno.test("train, sample and eval name bad input", async () => {
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("train --resume takes the run's settings from its config.json, extends a finished run, and names a changed setting", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const data = await dataFile(dir), out = `${dir}/run`;
+    const first = await run("train.ts", [
+      ...common(data, out),
+      "--lr",
+      "0.002",
+      "--probe-every",
+      "0",
+    ]);
+    assert.equal(first.code, 0, first.stderr);
+    const config = JSON.parse(await Deno.readTextFile(`${out}/config.json`));
+    assert.equal(config.lr, 0.002);
+    assert.equal(config.whisper, "tiny-random");
+    assert.ok(
+      !("resume" in config) && !("threads" in config),
+      "per-invocation flags are not recorded",
+    );
+    // Only --out and the new step count: everything else comes from the run's record.
+    const more = await run("train.ts", ["--resume", "--out", out, "--steps", "8", "--quiet"]);
+    assert.equal(more.code, 0, more.stderr);
+    const steps = (await Deno.readTextFile(`${out}/metrics.jsonl`)).trim().split("\n").map((l) =>
+      JSON.parse(l).step
+    );
+    assert.deepEqual(steps, [1, 2, 3, 4, 5, 6, 7, 8]);
+    assert.equal(JSON.parse(await Deno.readTextFile(`${out}/config.json`)).steps, 8);
+    const changed = await run("train.ts", [
+      "--resume",
+      "--out",
+      out,
+      "--lr",
+      "0.01",
+      "--steps",
+      "9",
+    ]);
+    assert.equal(changed.code, 1);
+    assert.match(changed.stderr, /lr: 0\.002 → 0\.01/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -569,6 +569,48 @@ export function runIdentity(context: RunContext): string {
   });
 }
 
+/** Settings a resumed run may change: more steps extend a run (the schedule stretches). */
+export const RESUMABLE_SETTINGS: readonly (keyof RunSettings)[] = ["steps"];
+
+/**
+ * What differs between a checkpoint's run identity and this run's, as "name: old → new" lines
+ * (settings a resume may change left out); empty when the run may resume.
+ *
+ * @example
+ * ```ts
+ * import assert from "@std/assert";
+ * import { identityDifferences } from "./training.ts";
+ * const a = JSON.stringify({ settings: { lr: 0.001, steps: 100 }, whisper: "base" });
+ * const b = JSON.stringify({ settings: { lr: 0.002, steps: 300 }, whisper: "base" });
+ * assert.deepEqual(identityDifferences(a, b), ["lr: 0.001 → 0.002"]);
+ * assert.deepEqual(identityDifferences(a, a), []);
+ * ```
+ */
+export function identityDifferences(saved: string, current: string): string[] {
+  let old: Record<string, unknown>, now: Record<string, unknown>;
+  try {
+    old = JSON.parse(saved);
+    now = JSON.parse(current);
+  } catch {
+    return saved === current ? [] : ["the checkpoint's run record is not readable"];
+  }
+  const show = (v: unknown) => (v === undefined ? "(unset)" : JSON.stringify(v));
+  const out: string[] = [];
+  const settingsOld = (old.settings ?? {}) as Record<string, unknown>;
+  const settingsNow = (now.settings ?? {}) as Record<string, unknown>;
+  for (const k of new Set([...Object.keys(settingsOld), ...Object.keys(settingsNow)])) {
+    if ((RESUMABLE_SETTINGS as readonly string[]).includes(k)) continue;
+    const a = show(settingsOld[k]), b = show(settingsNow[k]);
+    if (a !== b) out.push(`${k}: ${a} → ${b}`);
+  }
+  for (const k of new Set([...Object.keys(old), ...Object.keys(now)])) {
+    if (k === "settings") continue;
+    const a = show(old[k]), b = show(now[k]);
+    if (a !== b) out.push(`${k === "data" ? "data (sentences' text and frames)" : k}: ${a} → ${b}`);
+  }
+  return out;
+}
+
 /**
  * Writes the run's checkpoint atomically; {@link loadRun} reads it back.
  *
@@ -648,10 +690,11 @@ export async function saveRun(
  */
 export async function loadRun(path: string, context: RunContext): Promise<RunState> {
   const { params, ema, m, v, targets, metadata } = await orThrow(loadT2S(path));
-  if (metadata.run !== runIdentity(context)) {
+  const differences = identityDifferences(metadata.run, runIdentity(context));
+  if (differences.length > 0) {
     throw new Error(
-      `checkpoint ${path} belongs to another run (${metadata.run}); resume with the same ` +
-        `settings, data and Whisper model, or start afresh with --force`,
+      `checkpoint ${path} belongs to another run: ${differences.join("; ")}. Resume with the ` +
+        `run's settings, data and Whisper model, or start afresh with --force`,
     );
   }
   const made: Record<string, number> = JSON.parse(metadata.made);
