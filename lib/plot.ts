@@ -18,6 +18,8 @@ export interface LineChartOptions {
   readonly width?: number;
   /** Image height in pixels (default 360). */
   readonly height?: number;
+  /** x is a count (steps): tick labels are whole numbers. */
+  readonly integerX?: boolean;
 }
 
 const esc = (s: string) => s.replace(/[<>&"]/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -109,7 +111,7 @@ export function seriesChartSvg(
     ),
     ...ticks.map((t) => x0 + t * (x1 - x0)).map((v) =>
       `<text x="${sx(v)}" y="${m.top + h + 16}" text-anchor="middle">${
-        Number(v.toPrecision(4))
+        options.integerX ? Math.round(v) : Number(v.toPrecision(4))
       }</text>`
     ),
     `<rect x="${m.left}" y="${m.top}" width="${w}" height="${h}" fill="none" stroke="#333"/>`,
@@ -219,4 +221,29 @@ export function heatmapSvg(
     })" text-anchor="middle">${esc(options.yLabel ?? "")}</text>`,
     `</svg>`,
   ].join("\n");
+}
+
+/**
+ * Exponential moving average of a curve's y values (bias-corrected, as TensorBoard's smoothing):
+ * `weight` 0 returns the points, 0.9 a smooth trend.
+ *
+ * @example
+ * ```ts
+ * import assert from "@std/assert";
+ * import { smoothed } from "./plot.ts";
+ * assert.deepEqual(smoothed([[0, 1], [1, 1], [2, 1]], { weight: 0.9 }).map(([, y]) => y), [1, 1, 1]);
+ * assert.deepEqual(smoothed([[0, 0], [1, 2]], { weight: 0 }), [[0, 0], [1, 2]]);
+ * ```
+ */
+export function smoothed(
+  points: readonly (readonly [number, number])[],
+  options: { weight: number },
+): [number, number][] {
+  const { weight } = options;
+  let acc = 0, norm = 0;
+  return points.map(([x, y]) => {
+    acc = weight * acc + (1 - weight) * y;
+    norm = weight * norm + (1 - weight);
+    return [x, acc / norm];
+  });
 }

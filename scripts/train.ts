@@ -20,7 +20,8 @@ import {
   saveRun,
   trainStep,
 } from "../lib/model/training.ts";
-import { lineChartSvg, seriesChartSvg } from "../lib/plot.ts";
+import { lineChartSvg } from "../lib/plot.ts";
+import { runReportHtml } from "../lib/model/report.ts";
 import { RECIPES, recipeSpec } from "../lib/model/objective.ts";
 import { COUPLINGS } from "../lib/model/coupling.ts";
 import { buildPriorCache, loadPriorStates } from "../lib/speech/cache.ts";
@@ -167,7 +168,7 @@ const COMMAND = {
       min: 0,
       default: 250,
       help: "every N steps, sample and read back a few training and held-out sentences with\n" +
-        "the EMA weights (probes.jsonl, probe.svg; 0 turns it off)",
+        "the EMA weights (probes.jsonl, plotted in report.html; 0 turns it off)",
     },
     probe: { type: "int", min: 1, default: 4, help: "sentences per split in a probe" },
     resume: { type: "boolean", help: "continue the run in --out exactly" },
@@ -387,34 +388,32 @@ async function flush(): Promise<void> {
   lastSaved = state.train.step;
   await writeFileAtomic(metricsPath, new TextEncoder().encode(lines.map((l) => l + "\n").join("")));
   await saveRun(ckptPath, { context, state });
-  const points = lines.map((l) => JSON.parse(l)).map((m) => [m.step, m.loss] as [number, number]);
-  const svg = lineChartSvg(points, {
-    title: `${settings.recipe}: training loss`,
-    xLabel: "step",
-    yLabel: recipeSpec(settings.recipe).lossLabel,
-    logY: true,
-  });
-  await writeFileAtomic(`${out}/loss.svg`, new TextEncoder().encode(svg));
-  if (probeLines.length === 0) return;
-  await writeFileAtomic(
-    probesPath,
-    new TextEncoder().encode(probeLines.map((l) => l + "\n").join("")),
+  const metrics = lines.map((l) => JSON.parse(l));
+  const records = probeLines.map((l) => JSON.parse(l));
+  const write = (name: string, text: string) =>
+    writeFileAtomic(`${out}/${name}`, new TextEncoder().encode(text));
+  const lossLabel = recipeSpec(settings.recipe).lossLabel;
+  await write(
+    "loss.svg",
+    lineChartSvg(metrics.map((m) => [m.step, m.loss] as [number, number]), {
+      title: `${settings.recipe}: training loss`,
+      xLabel: "step",
+      yLabel: lossLabel,
+      logY: true,
+      integerX: true,
+    }),
   );
-  const records = probeLines.map((l) =>
-    JSON.parse(l) as { step: number; split: string; cer: number }
+  await write(
+    "report.html",
+    runReportHtml({
+      title: `${settings.recipe}: ${out}`,
+      settings: runConfig,
+      metrics,
+      probes: records,
+      lossLabel,
+    }),
   );
-  const curve = (split: string) => ({
-    name: `${split} CER`,
-    points: records.filter((r) => r.split === split).map((r) =>
-      [r.step, 100 * r.cer] as [number, number]
-    ),
-  });
-  const probeSvg = seriesChartSvg(probes.map((p) => curve(p.split)), {
-    title: `${settings.recipe}: read-back CER of probe sentences (EMA weights, greedy)`,
-    xLabel: "step",
-    yLabel: "CER %",
-  });
-  await writeFileAtomic(`${out}/probe.svg`, new TextEncoder().encode(probeSvg));
+  if (probeLines.length > 0) await write("probes.jsonl", probeLines.map((l) => l + "\n").join(""));
 }
 
 const probeSessions = new Map();

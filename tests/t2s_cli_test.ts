@@ -90,7 +90,8 @@ Deno.test("train resumes exactly: 3 + 3 steps equal 6 uninterrupted steps (disti
     const probed = await probes(`${dir}/full`);
     assert.ok(probed.length >= 1 && probed.every((p) => p.step === 6 && p.cer >= 0), `${probed}`);
     assert.deepEqual(await probes(`${dir}/split`), probed);
-    assert.ok((await Deno.readTextFile(`${dir}/full/probe.svg`)).startsWith("<svg"));
+    const html = await Deno.readTextFile(`${dir}/full/report.html`);
+    assert.ok(html.includes("training loss") && html.includes("CER"), "report.html");
 
     // sample: states and lengths for each text, and the decoder's reading.
     const samples = `${dir}/samples.safetensors`;

@@ -15,3 +15,4 @@ export * from "./coupling.ts";
 export * from "./training.ts";
 export * from "./generate.ts";
 export * from "./probe.ts";
+export * from "./report.ts";
