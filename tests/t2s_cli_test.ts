@@ -219,3 +219,49 @@ Deno.test("train --resume takes the run's settings from its config.json, extends
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("export writes a weights-only artifact that samples exactly as its checkpoint and cannot resume", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const data = await dataFile(dir), out = `${dir}/run`;
+    const trained = await run("train.ts", [
+      ...common(data, out),
+      "--steps",
+      "2",
+      "--probe-every",
+      "0",
+    ]);
+    assert.equal(trained.code, 0, trained.stderr);
+    const ckpt = `${out}/checkpoint.safetensors`, model = `${dir}/model.safetensors`;
+    const exported = await run("export.ts", ["--checkpoint", ckpt, "--out", model]);
+    assert.equal(exported.code, 0, exported.stderr);
+    assert.ok(Deno.statSync(model).size < Deno.statSync(ckpt).size / 2, "no moments, no targets");
+    const sampleFrom = async (path: string, to: string) => {
+      const s = await run("sample.ts", [
+        "--checkpoint",
+        path,
+        "--out",
+        to,
+        "--nfe",
+        "2",
+        "Hello world.",
+      ]);
+      assert.equal(s.code, 0, s.stderr);
+      return rightOf(decodeSafetensors(await Deno.readFile(to))).tensors["states/0"].data;
+    };
+    assert.deepEqual(
+      await sampleFrom(model, `${dir}/a.safetensors`),
+      await sampleFrom(ckpt, `${dir}/b.safetensors`),
+    );
+    await Deno.mkdir(`${dir}/other`);
+    await Deno.copyFile(model, `${dir}/other/checkpoint.safetensors`);
+    const fromExport = await run("train.ts", [...common(data, `${dir}/other`), "--resume"]);
+    assert.equal(fromExport.code, 1);
+    assert.match(fromExport.stderr, /exported model/);
+    const missing = await run("export.ts", ["--out", model]);
+    assert.equal(missing.code, 2);
+    assert.match(missing.stderr, /--checkpoint is required/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -98,7 +98,7 @@ export function loadT2S(path: string): TaskEither<T2SCheckpointError, T2SCheckpo
     loadParams(path),
     TE.mapLeft((e) => fail(`cannot load checkpoint ${path}: ${e.message}`)),
     TE.chainEitherK(({ stores, metadata }) => {
-      if (metadata.format !== "flowt2s-t2s/1") {
+      if (metadata.format !== "flowt2s-t2s/1" && metadata.format !== EXPORT_FORMAT) {
         return E.left(
           fail(`${path} is not a flowt2s T2S checkpoint (format '${metadata.format}')`),
         );
@@ -114,8 +114,11 @@ export function loadT2S(path: string): TaskEither<T2SCheckpointError, T2SCheckpo
       const shapes = Object.fromEntries(
         Object.entries(t2sParamDefs(config.right)).map(([n, d]) => [n, d.shape]),
       );
-      const stores2: Record<string, ParamStore> = {};
-      for (const name of ["model", "ema", "adam.m", "adam.v"]) {
+      const stores2: Record<string, ParamStore> = { "adam.m": {}, "adam.v": {} };
+      // An export holds the sampling weights only (as "ema"); they also stand in for "model".
+      const exported = metadata.format === EXPORT_FORMAT;
+      if (exported) stores.model = stores.ema;
+      for (const name of exported ? ["model", "ema"] : ["model", "ema", "adam.m", "adam.v"]) {
         const checked = checkParams(stores[name] ?? {}, shapes);
         if (E.isLeft(checked)) return E.left(fail(`${path}, ${name}: ${checked.left.message}`));
         stores2[name] = checked.right;
@@ -130,5 +133,61 @@ export function loadT2S(path: string): TaskEither<T2SCheckpointError, T2SCheckpo
         metadata,
       });
     }),
+  );
+}
+
+/** The format of an inference artifact written by {@link exportT2S}. */
+export const EXPORT_FORMAT = "flowt2s-t2s-export/1";
+
+/**
+ * Writes the inference artifact of a checkpoint: one set of weights (the EMA by default), the
+ * network config and the metadata sampling needs (Whisper model, normalisation, decoder
+ * interface, step), without AdamW moments or cached targets. {@link loadT2S} reads it, so
+ * `generate`, `sample` and `eval` take it like a checkpoint; training cannot resume from it.
+ *
+ * @example
+ * ```ts
+ * import assert from "@std/assert";
+ * import { initParams, zerosLike } from "../graph/params.ts";
+ * import { orThrow } from "../graph/session.ts";
+ * import { createRng } from "../random.ts";
+ * import { exportT2S, loadT2S } from "./checkpoint.ts";
+ * import { t2sConfig } from "./config.ts";
+ * import { t2sParamDefs } from "./network.ts";
+ * const config = t2sConfig("tiny", { width: 32 });
+ * if (config._tag === "Left") throw new Error(config.left.message);
+ * const params = initParams(t2sParamDefs(config.right), { rng: createRng(0) });
+ * const ckpt = { config: config.right, params, ema: params, m: zerosLike(params),
+ *   v: zerosLike(params), targets: {}, metadata: { step: "7", whisper: "tiny-random" } };
+ * const path = `${await Deno.makeTempDir()}/model.safetensors`;
+ * await orThrow(exportT2S(path, ckpt));
+ * const back = await orThrow(loadT2S(path));
+ * assert.deepEqual(back.ema["in.w"].data, params["in.w"].data);
+ * assert.equal(back.metadata.whisper, "tiny-random");
+ * assert.equal(Object.keys(back.m).length, 0);
+ * ```
+ */
+export function exportT2S(
+  path: string,
+  checkpoint: T2SCheckpoint,
+  options: { weights?: "ema" | "params" } = {},
+): TaskEither<T2SCheckpointError, void> {
+  const { config, metadata } = checkpoint;
+  const weights = options.weights === "params" ? checkpoint.params : checkpoint.ema;
+  const kept = Object.fromEntries(
+    ["whisper", "step", "norm", "interface", "data", "run"].flatMap((k) =>
+      metadata[k] === undefined ? [] : [[k, metadata[k]]]
+    ),
+  );
+  return F.pipe(
+    saveParams(path, { ema: weights }, {
+      metadata: {
+        ...kept,
+        weights: options.weights ?? "ema",
+        format: EXPORT_FORMAT,
+        config: JSON.stringify(config),
+      },
+    }),
+    TE.mapLeft((e) => fail(e.message)),
   );
 }

@@ -18,7 +18,7 @@ import { createRng, fillNormal, forkRng, type Rng, rngFromState } from "../rando
 import type { WhisperModel } from "../whisper/runtime.ts";
 import type { WhisperTokenizer } from "../whisper/tokenizer.ts";
 import { assembleBatch, type Batch, maskFrames, type Prepared, shapeFor } from "./batch.ts";
-import { loadT2S, saveT2S } from "./checkpoint.ts";
+import { EXPORT_FORMAT, loadT2S, saveT2S } from "./checkpoint.ts";
 import type { T2SConfig } from "./config.ts";
 import { type NoiseCoupling, pairNoise } from "./coupling.ts";
 import { t2sParamDefs } from "./network.ts";
@@ -690,6 +690,11 @@ export async function saveRun(
  */
 export async function loadRun(path: string, context: RunContext): Promise<RunState> {
   const { params, ema, m, v, targets, metadata } = await orThrow(loadT2S(path));
+  if (metadata.format === EXPORT_FORMAT) {
+    throw new Error(
+      `${path} is an exported model (weights only): training resumes from the run's checkpoint`,
+    );
+  }
   const differences = identityDifferences(metadata.run, runIdentity(context));
   if (differences.length > 0) {
     throw new Error(
