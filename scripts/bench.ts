@@ -6,7 +6,7 @@
  *
  *   deno task bench [--quick] [--threads 2] [--only 'block d384'] [--rounds 5] [--no-torch] [--json out.json]
  */
-import { parseArgs } from "@std/cli";
+import { commandLine } from "./cli.ts";
 import * as ort from "onnxruntime-node";
 import { Graph } from "../lib/graph/builder.ts";
 import { identity } from "../lib/graph/ops.ts";
@@ -16,18 +16,26 @@ import { blockProblem, mlpProblem, type ToyProblem } from "../lib/graph/toy.ts";
 import { initTrainState, openTrainer, stateName, trainCall } from "../lib/graph/train.ts";
 import { createRng, fillNormal } from "../lib/random.ts";
 
-const { values: args } = parseArgs({
-  args: Deno.args,
+const COMMAND = {
+  name: "bench",
+  usage: "deno task bench [options]",
   options: {
-    quick: { type: "boolean", default: false },
-    threads: { type: "string", default: "2" },
-    json: { type: "string" },
-    "no-torch": { type: "boolean", default: false },
-    only: { type: "string" },
-    rounds: { type: "string", default: "5" },
+    quick: { type: "boolean", help: "shorter timings (0.5 s per measurement) and one round" },
+    threads: { type: "int", min: 1, default: 2, help: "ONNX Runtime and PyTorch threads" },
+    only: { type: "string", help: "only the cases whose name contains TEXT, e.g. 'block d384'" },
+    rounds: {
+      type: "int",
+      min: 1,
+      default: 5,
+      help: "alternating rounds of ours and PyTorch per case",
+    },
+    "no-torch": { type: "boolean", help: "skip PyTorch (scripts/bench_torch.py)" },
+    json: { type: "string", arg: "FILE", help: "also write the results as JSON" },
   },
-});
-const threads = Number(args.threads);
+} as const;
+
+const args = commandLine(COMMAND).values;
+const threads = args.threads;
 const minSeconds = args.quick ? 0.5 : 1.5;
 
 interface Case {
@@ -204,7 +212,7 @@ function machine(): string {
     `onnxruntime-node ${ort.env.versions.common}, Deno ${Deno.version.deno}`;
 }
 
-const rounds = args.quick ? 1 : Number(args.rounds);
+const rounds = args.quick ? 1 : args.rounds;
 const worker = args["no-torch"] ? undefined : TorchWorker.start();
 const rows: Record<string, unknown>[] = [];
 const table: string[] = [];

@@ -6,7 +6,7 @@
  *
  *   deno run -A scripts/bench_ot.ts [--runs 9] [--threads 2] [--quick]
  */
-import { parseArgs } from "@std/cli";
+import { commandLine } from "./cli.ts";
 import type { Sequences } from "../lib/ot/costs.ts";
 import { type CostTerms, openCostSession, sessionCosts } from "../lib/ot/costs_graph.ts";
 import { couple, SINKHORN_TOLERANCE } from "../lib/ot/couple.ts";
@@ -17,15 +17,18 @@ import { gemm } from "../lib/graph/ops.ts";
 import { openSession, orThrow, runSession } from "../lib/graph/session.ts";
 import { createRng, fillNormal, randint } from "../lib/random.ts";
 
-const { values: args } = parseArgs({
-  args: Deno.args,
+const COMMAND = {
+  name: "bench:ot",
+  usage: "deno task bench:ot [options]",
   options: {
-    runs: { type: "string", default: "9" },
-    threads: { type: "string", default: "2" },
-    quick: { type: "boolean", default: false },
+    runs: { type: "int", min: 1, default: 9, help: "timed runs per case (the median is reported)" },
+    threads: { type: "int", min: 1, default: 2, help: "ONNX Runtime threads" },
+    quick: { type: "boolean", help: "3 runs per case" },
   },
-});
-const runs = args.quick ? 3 : Number(args.runs), threads = Number(args.threads);
+} as const;
+
+const args = commandLine(COMMAND).values;
+const runs = args.quick ? 3 : args.runs, threads = args.threads;
 const FRAMES = 150, DIM = 384;
 
 const median = (xs: number[]): number => {

@@ -8,44 +8,54 @@
  *   deno task bench:t2s [--whisper DIR] [--size tiny] [--batch 16] [--frames 150] [--tokens 32]
  *                       [--rounds 5] [--steps 3] [--threads 2]
  */
-import { parseArgs } from "@std/cli";
+import { commandLine } from "./cli.ts";
 import { either as E } from "fp-ts";
 import { openTrainer, trainCall } from "../lib/graph/train.ts";
 import { initParams, zerosLike } from "../lib/graph/params.ts";
-import { t2sConfig, type T2SSize } from "../lib/model/config.ts";
+import { t2sConfig } from "../lib/model/config.ts";
 import { t2sParamDefs } from "../lib/model/network.ts";
 import { objective } from "../lib/model/objective.ts";
 import { createRng, fillNormal } from "../lib/random.ts";
 import { loadWhisper } from "../lib/whisper/runtime.ts";
 
-const { values: a } = parseArgs({
-  args: Deno.args,
+const COMMAND = {
+  name: "bench:t2s",
+  usage: "deno task bench:t2s [options]",
   options: {
-    whisper: { type: "string", default: ".cache/whisper/tiny.en" },
-    size: { type: "string", default: "tiny" },
-    batch: { type: "string", default: "16" },
-    frames: { type: "string", default: "150" },
-    tokens: { type: "string", default: "32" },
-    rounds: { type: "string", default: "5" },
-    steps: { type: "string", default: "3" },
-    threads: { type: "string", default: "2" },
-    python: { type: "string", default: ".venv/bin/python" },
+    whisper: {
+      type: "string",
+      arg: "DIR",
+      default: ".cache/whisper/tiny.en",
+      help: "Whisper folder",
+    },
+    size: {
+      type: "choice",
+      choices: ["tiny", "small", "base"],
+      default: "tiny",
+      help: "network size",
+    },
+    batch: { type: "int", min: 1, default: 16, help: "sentences per batch" },
+    frames: { type: "int", min: 1, default: 150, help: "frames per sentence" },
+    tokens: { type: "int", min: 1, default: 32, help: "tokens per sentence" },
+    rounds: { type: "int", min: 1, default: 5, help: "alternating rounds of ours and PyTorch" },
+    steps: { type: "int", min: 1, default: 3, help: "timed steps per round" },
+    threads: { type: "int", min: 1, default: 2, help: "ONNX Runtime and PyTorch threads" },
+    python: {
+      type: "string",
+      arg: "FILE",
+      default: ".venv/bin/python",
+      help: "Python with torch and transformers",
+    },
   },
-});
-const [batch, frames, tokens, rounds, steps, threads] = [
-  a.batch,
-  a.frames,
-  a.tokens,
-  a.rounds,
-  a.steps,
-  a.threads,
-]
-  .map(Number);
-const whisper = await loadWhisper(a.whisper!, { threads })();
+} as const;
+
+const a = commandLine(COMMAND).values;
+const { batch, frames, tokens, rounds, steps, threads } = a;
+const whisper = await loadWhisper(a.whisper, { threads })();
 if (E.isLeft(whisper)) {
   throw new Error(`${whisper.left.message} (convert or download a Whisper model first)`);
 }
-const configured = t2sConfig(a.size as T2SSize, { width: whisper.right.config.dModel });
+const configured = t2sConfig(a.size, { width: whisper.right.config.dModel });
 if (E.isLeft(configured)) throw new Error(configured.left.message);
 const config = configured;
 const shape = { batch, frames, tokens };
@@ -102,7 +112,7 @@ class Torch {
       attn,
       threads,
     });
-    const proc = new Deno.Command(a.python!, {
+    const proc = new Deno.Command(a.python, {
       args: ["scripts/bench_t2s_torch.py", arg],
       stdin: "piped",
       stdout: "piped",

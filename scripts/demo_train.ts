@@ -1,13 +1,13 @@
 /**
- * `deno task train`: the engine's demo job until the Whisper round-trip trainer replaces it.
+ * `deno task train:demo`: the graph engine's demo job.
  * Trains one causal pre-LN transformer block to output the running mean of its input
  * sequence (solvable only by attending to the past), with a progress bar, a metrics log
  * (JSONL), safetensors checkpoints written atomically (parameters, AdamW moments, step, RNG
  * state, configuration), an SVG loss curve, exact --resume, and Ctrl-C saving cleanly.
  *
- *   deno task train [--steps 400] [--out runs/demo] [--resume] [--seed 0] [--lr 3e-3]
+ *   deno task train:demo [--steps 400] [--out runs/demo] [--resume] [--seed 0] [--lr 3e-3]
  */
-import { parseArgs } from "@std/cli";
+import { commandLine, EXIT, fail as failWith, progressLine } from "./cli.ts";
 import { pathExists, writeFileAtomic } from "../lib/io.ts";
 import { checkParams, initParams, loadParams, saveParams } from "../lib/graph/params.ts";
 import { orThrow } from "../lib/graph/session.ts";
@@ -16,81 +16,82 @@ import { initTrainState, openTrainer, trainCall, type TrainState } from "../lib/
 import { lineChartSvg } from "../lib/plot.ts";
 import { createRng, type Rng, rngFromState } from "../lib/random.ts";
 
-const HELP = `Usage: deno task train [options]
-  --steps N           optimizer steps in total (default 400)
-  --out DIR           run folder: checkpoint.safetensors, metrics.jsonl, loss.svg (default runs/demo)
-  --resume            continue from DIR/checkpoint.safetensors
-  --seed N            seed for parameters and data (default 0)
-  --lr X              peak learning rate, linear warm-up then cosine decay (default 3e-3)
-  --batch N --seq N --d N --heads N   problem size (default 8, 32, 64, 4)
-  --steps-per-call N  optimizer steps fused into one ONNX Runtime call (default 10)
-  --save-every N      checkpoint interval in steps (default 100)
-  --threads N         ONNX Runtime threads (default: all cores)
-  --provider P        cpu (default) or cuda
-  --stop-after N      stop and save after N steps, as Ctrl-C would (for tests and time-boxed runs)
-  --quiet             no progress bar
-  --force             start afresh even if --out already holds a checkpoint`;
-
-const { values: a } = parseArgs({
-  args: Deno.args,
+const COMMAND = {
+  name: "train:demo",
+  usage: "deno task train:demo [options]",
   options: {
-    steps: { type: "string", default: "400" },
-    out: { type: "string", default: "runs/demo" },
-    resume: { type: "boolean", default: false },
-    seed: { type: "string", default: "0" },
-    lr: { type: "string", default: "3e-3" },
-    batch: { type: "string", default: "8" },
-    seq: { type: "string", default: "32" },
-    d: { type: "string", default: "64" },
-    heads: { type: "string", default: "4" },
-    "steps-per-call": { type: "string", default: "10" },
-    "save-every": { type: "string", default: "100" },
-    threads: { type: "string" },
-    provider: { type: "string", default: "cpu" },
-    quiet: { type: "boolean", default: false },
-    "stop-after": { type: "string" },
-    force: { type: "boolean", default: false },
-    help: { type: "boolean", default: false },
+    steps: { type: "int", min: 1, default: 400, help: "optimizer steps in total" },
+    out: {
+      type: "string",
+      arg: "DIR",
+      default: "runs/demo",
+      help: "run folder: checkpoint.safetensors, metrics.jsonl, loss.svg",
+    },
+    resume: { type: "boolean", help: "continue from DIR/checkpoint.safetensors" },
+    seed: { type: "int", min: 0, default: 0, help: "seed for parameters and data" },
+    lr: {
+      type: "number",
+      min: 0,
+      exclusiveMin: true,
+      default: 3e-3,
+      help: "peak learning rate, linear warm-up then cosine decay",
+    },
+    batch: { type: "int", min: 1, default: 8, help: "problem size: sequences per batch" },
+    seq: { type: "int", min: 1, default: 32, help: "problem size: sequence length" },
+    d: { type: "int", min: 1, default: 64, help: "problem size: model width" },
+    heads: { type: "int", min: 1, default: 4, help: "problem size: attention heads" },
+    "steps-per-call": {
+      type: "int",
+      min: 1,
+      default: 10,
+      help: "optimizer steps fused into one ONNX Runtime call",
+    },
+    "save-every": { type: "int", min: 1, default: 100, help: "checkpoint interval in steps" },
+    threads: { type: "int", min: 1, help: "ONNX Runtime threads (default: all cores)" },
+    provider: {
+      type: "choice",
+      choices: ["cpu", "cuda"],
+      default: "cpu",
+      arg: "P",
+      help: "execution provider",
+    },
+    "stop-after": {
+      type: "int",
+      min: 1,
+      help: "stop and save after N steps, as Ctrl-C would (for tests and time-boxed runs)",
+    },
+    quiet: { type: "boolean", help: "no progress bar" },
+    force: { type: "boolean", help: "start afresh even if --out already holds a checkpoint" },
   },
-});
-if (a.help) {
-  console.log(HELP);
-  Deno.exit(0);
+} as const;
+
+function fail(message: string, code?: number): never {
+  return failWith(COMMAND.name, message, code);
 }
 
-function fail(message: string): never {
-  console.error(`error: ${message}`);
-  Deno.exit(2);
-}
-function int(name: string, v: string | undefined, min = 1): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min) fail(`--${name} must be an integer >= ${min}, got '${v}'`);
-  return n;
-}
-
+const a = commandLine(COMMAND).values;
 const config = {
-  batch: int("batch", a.batch),
-  seq: int("seq", a.seq),
-  d: int("d", a.d),
-  heads: int("heads", a.heads),
-  seed: int("seed", a.seed, 0),
-  lr: Number(a.lr),
-  stepsPerCall: int("steps-per-call", a["steps-per-call"]),
+  batch: a.batch,
+  seq: a.seq,
+  d: a.d,
+  heads: a.heads,
+  seed: a.seed,
+  lr: a.lr,
+  stepsPerCall: a["steps-per-call"],
 };
-const totalSteps = int("steps", a.steps), saveEvery = int("save-every", a["save-every"]);
-const stopAfter = a["stop-after"] === undefined ? Infinity : int("stop-after", a["stop-after"]);
-if (!(config.lr > 0)) fail(`--lr must be a positive number, got '${a.lr}'`);
+const totalSteps = a.steps, saveEvery = a["save-every"];
+const stopAfter = a["stop-after"] ?? Infinity;
 if (config.d % config.heads !== 0) {
-  fail(`--d ${config.d} must be divisible by --heads ${config.heads}`);
+  fail(`--d ${config.d} must be divisible by --heads ${config.heads}`, EXIT.usage);
 }
 if (saveEvery % config.stepsPerCall !== 0 || totalSteps % config.stepsPerCall !== 0) {
-  fail(`--steps and --save-every must be multiples of --steps-per-call (${config.stepsPerCall})`);
-}
-if (a.provider !== "cpu" && a.provider !== "cuda") {
-  fail(`--provider must be cpu or cuda, got '${a.provider}'`);
+  fail(
+    `--steps and --save-every must be multiples of --steps-per-call (${config.stepsPerCall})`,
+    EXIT.usage,
+  );
 }
 
-const out = a.out!;
+const out = a.out;
 const ckptPath = `${out}/checkpoint.safetensors`, metricsPath = `${out}/metrics.jsonl`;
 const problem = blockProblem(config);
 const warmup = Math.min(20, totalSteps);
@@ -175,23 +176,23 @@ if (a.resume) {
 const lines = a.resume ? await metricsUpTo(state.step) : [];
 const trainer = await orThrow(openTrainer(problem.spec, {
   stepsPerCall: config.stepsPerCall,
-  threads: a.threads ? int("threads", a.threads) : undefined,
-  provider: a.provider as "cpu" | "cuda",
+  threads: a.threads,
+  provider: a.provider,
 }));
 
 let stop = false;
 Deno.addSignalListener("SIGINT", () => (stop = true));
 const started = performance.now(), startStep = state.step;
+const progress = progressLine({ quiet: a.quiet });
 const bar = (loss: number) => {
-  if (a.quiet) return;
   const done = state.step / totalSteps;
   const rate = (state.step - startStep) / ((performance.now() - started) / 1000);
   const eta = rate > 0 ? (totalSteps - state.step) / rate : 0;
   const filled = Math.round(done * 30);
-  Deno.stderr.writeSync(new TextEncoder().encode(
-    `\r[${"#".repeat(filled)}${".".repeat(30 - filled)}] ${state.step}/${totalSteps} ` +
-      `loss ${loss.toFixed(4)} ${rate.toFixed(1)} steps/s ETA ${eta.toFixed(0)}s `,
-  ));
+  progress.update(
+    `[${"#".repeat(filled)}${".".repeat(30 - filled)}] ${state.step}/${totalSteps} ` +
+      `loss ${loss.toFixed(4)} ${rate.toFixed(1)} steps/s ETA ${eta.toFixed(0)}s`,
+  );
 };
 
 /** Metrics first: a crash between the writes then leaves extra lines, which resume drops. */
@@ -214,6 +215,7 @@ while (state.step < totalSteps && !stop) {
   const result = await trainCall(trainer, state, { batch, lr: schedule })();
   if (result._tag === "Left") {
     await flush(); // keep everything up to the last good step
+    progress.done();
     fail(`${result.left.message}; saved step ${state.step} to ${ckptPath}`);
   }
   state = result.right.state;
@@ -229,14 +231,15 @@ while (state.step < totalSteps && !stop) {
   if (state.step >= stopAfter) stop = true;
   if (state.step % saveEvery === 0 || state.step === totalSteps) await flush();
 }
+progress.done();
 if (stop) {
   await flush();
-  console.error(`\ninterrupted: saved step ${state.step} to ${ckptPath}; continue with --resume`);
+  console.error(`interrupted: saved step ${state.step} to ${ckptPath}; continue with --resume`);
 } else {
   const last = lines.slice(-config.stepsPerCall).map((l) => JSON.parse(l).loss);
   const mean = last.reduce((sum, v) => sum + v, 0) / last.length;
   console.error(
-    `\ndone: ${state.step} steps, final loss ${mean.toFixed(4)}; ` +
+    `done: ${state.step} steps, final loss ${mean.toFixed(4)}; ` +
       `${ckptPath}, ${metricsPath}, ${out}/loss.svg`,
   );
 }

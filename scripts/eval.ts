@@ -6,7 +6,7 @@
  *
  *   deno task eval --checkpoint runs/t2s/checkpoint.safetensors [--data FILE] [--out DIR]
  */
-import { parseArgs } from "@std/cli";
+import { commandLine, EXIT, fail as failWith, progressLine } from "./cli.ts";
 import { either as E } from "fp-ts";
 import { loadSentences, splitHeldOut, withFrames } from "../lib/data/mod.ts";
 import { writeFileAtomic } from "../lib/io.ts";
@@ -18,76 +18,82 @@ import { readBack } from "../lib/whisper/readback.ts";
 import { encodeSpeech, speechFrames } from "../lib/speech/prior.ts";
 import { charErrorRate, wordErrorRate } from "../lib/whisper/normalize.ts";
 
-const HELP = `Usage: deno task eval --checkpoint FILE [options]
-  --checkpoint FILE   a checkpoint written by deno task train
-  --data FILE         sentences (default: the run's data, recorded in the checkpoint); the
-                      held-out split is taken with the run's seed and --held-out
-  --held-out X        held-out fraction (default: the run's, recorded in the checkpoint)
-  --all               evaluate every sentence of --data instead of the held-out split
-  --limit N           at most N sentences (default all)
-  --seeds K           seeds per sentence for diversity (default 3, on up to 16 sentences)
-  --nfe N             ODE steps (default 16)
-  --guidance W        guidance weight (default 0)
-  --sway X            sway of the time grid, -1..1 (default -1; 0 = uniform, as "unrolled" trains)
-  --weights W         ema (default) or params (the raw trained weights)
-  --out DIR           where eval.md and eval.json go (default: the checkpoint's folder)
-  --whisper M         override the checkpoint's Whisper model
-  --frames F          frame counts: espeak (eSpeak NG durations, what "anchored" trains on;
-                      its default) or heuristic (lib/length; the default otherwise)
-  --no-timing         skip the warm timing pass (speed is then not reported)
-  --threads N         ONNX Runtime threads
-  --offline           never contact the hub`;
-
-function fail(message: string): never {
-  console.error(`eval: ${message}`);
-  Deno.exit(1);
-}
-
-let args;
-try {
-  args = parseArgs({
-    args: Deno.args,
-    options: {
-      checkpoint: { type: "string" },
-      data: { type: "string" },
-      "held-out": { type: "string" },
-      all: { type: "boolean", default: false },
-      limit: { type: "string" },
-      seeds: { type: "string", default: "3" },
-      nfe: { type: "string", default: "16" },
-      guidance: { type: "string", default: "0" },
-      sway: { type: "string", default: "-1" },
-      weights: { type: "string", default: "ema" },
-      out: { type: "string" },
-      whisper: { type: "string" },
-      threads: { type: "string" },
-      offline: { type: "boolean", default: false },
-      frames: { type: "string" },
-      "no-timing": { type: "boolean", default: false },
-      help: { type: "boolean", default: false },
+const COMMAND = {
+  name: "eval",
+  usage: "deno task eval --checkpoint FILE [options]",
+  options: {
+    checkpoint: { type: "string", arg: "FILE", help: "a checkpoint written by deno task train" },
+    data: {
+      type: "string",
+      arg: "FILE",
+      help: "sentences (default: the run's data, recorded in the checkpoint); the\n" +
+        "held-out split is taken with the run's seed and --held-out",
     },
-  });
-} catch (e) {
-  fail(`${e instanceof Error ? e.message : e}\n${HELP}`);
+    "held-out": {
+      type: "number",
+      min: 0,
+      max: 1,
+      exclusiveMin: true,
+      exclusiveMax: true,
+      help: "held-out fraction (default: the run's, recorded in the checkpoint)",
+    },
+    all: {
+      type: "boolean",
+      help: "evaluate every sentence of --data instead of the held-out split",
+    },
+    limit: { type: "int", min: 1, help: "at most N sentences (default all)" },
+    seeds: {
+      type: "int",
+      min: 1,
+      default: 3,
+      arg: "K",
+      help: "seeds per sentence for diversity (on up to 16 sentences)",
+    },
+    nfe: { type: "int", min: 1, default: 16, help: "ODE steps" },
+    guidance: { type: "number", min: 0, default: 0, arg: "W", help: "guidance weight" },
+    sway: {
+      type: "number",
+      min: -1,
+      max: 1,
+      default: -1,
+      help: 'sway of the time grid, -1..1 (0 = uniform, as "unrolled" trains)',
+    },
+    weights: {
+      type: "choice",
+      choices: ["ema", "params"],
+      default: "ema",
+      arg: "W",
+      help: "which weights: the EMA (what sampling uses) or the raw trained weights",
+    },
+    out: {
+      type: "string",
+      arg: "DIR",
+      help: "where eval.md and eval.json go (default: the checkpoint's folder)",
+    },
+    whisper: { type: "string", arg: "M", help: "override the checkpoint's Whisper model" },
+    frames: {
+      type: "choice",
+      choices: ["espeak", "heuristic"],
+      arg: "F",
+      help: 'frame counts: espeak (eSpeak NG durations, what "anchored" trains on;\n' +
+        "its default) or heuristic (lib/length; the default otherwise)",
+    },
+    "no-timing": {
+      type: "boolean",
+      help: "skip the warm timing pass (speed is then not reported)",
+    },
+    threads: { type: "int", min: 1, help: "ONNX Runtime threads" },
+    offline: { type: "boolean", help: "never contact the hub" },
+  },
+} as const;
+
+function fail(message: string, code?: number): never {
+  return failWith(COMMAND.name, message, code);
 }
-const f = args.values;
-if (f.help) {
-  console.log(HELP);
-  Deno.exit(0);
-}
-if (!f.checkpoint) fail(`--checkpoint is required\n${HELP}`);
-const int = (name: string, text: string, min: number) => {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < min) fail(`--${name}: '${text}' must be an integer >= ${min}`);
-  return n;
-};
-const seeds = int("seeds", f.seeds!, 1), nfe = int("nfe", f.nfe!, 1);
-const guidance = Number(f.guidance);
-if (!(guidance >= 0)) fail(`--guidance must be >= 0`);
-const threads = f.threads ? int("threads", f.threads, 1) : undefined;
-const sway = Number(f.sway);
-if (!(sway >= -1 && sway <= 1)) fail(`--sway must be in [-1, 1]`);
-if (f.weights !== "ema" && f.weights !== "params") fail(`--weights must be ema or params`);
+
+const f = commandLine(COMMAND).values;
+if (!f.checkpoint) fail("--checkpoint is required (see --help)", EXIT.usage);
+const { seeds, nfe, guidance, sway, threads } = f;
 
 const ckpt = await loadT2S(f.checkpoint)();
 if (E.isLeft(ckpt)) fail(ckpt.left.message);
@@ -98,8 +104,10 @@ const recorded: { path?: string; heldOut?: number } =
   JSON.parse(ckpt.right.metadata.data ?? "null") ?? {};
 const dataPath = f.data ?? recorded.path ??
   new URL("../data/sentences.jsonl", import.meta.url).pathname;
-const heldOut = f["held-out"] === undefined ? recorded.heldOut ?? 0.05 : Number(f["held-out"]);
-if (!(heldOut > 0 && heldOut < 1) && !f.all) fail(`--held-out must be in (0, 1), or use --all`);
+const heldOut = f["held-out"] ?? recorded.heldOut ?? 0.05;
+if (!(heldOut > 0 && heldOut < 1) && !f.all) {
+  fail(`the run's held-out fraction ${heldOut} is not in (0, 1): give --held-out, or use --all`);
+}
 const loaded = await loadSentences(dataPath)();
 if (E.isLeft(loaded)) fail(loaded.left.message);
 const framed = withFrames(loaded.right);
@@ -107,7 +115,7 @@ if (E.isLeft(framed)) fail(framed.left.message);
 let sentences = f.all
   ? framed.right
   : splitHeldOut(framed.right, { fraction: heldOut, seed: runSeed }).heldOut;
-if (f.limit) sentences = sentences.slice(0, int("limit", f.limit, 1));
+if (f.limit !== undefined) sentences = sentences.slice(0, f.limit);
 if (sentences.length === 0) {
   fail(`no held-out sentences in ${dataPath}; use --all or a larger --held-out`);
 }
@@ -117,9 +125,6 @@ if (E.isLeft(opened)) fail(opened.left.message);
 const { name: whisperName, whisper, tokenizer } = opened.right;
 const reading = readingOf(ckpt.right);
 const frameSource = f.frames ?? (reading.norm ? "espeak" : "heuristic");
-if (frameSource !== "espeak" && frameSource !== "heuristic") {
-  fail(`--frames must be espeak or heuristic, got '${frameSource}'`);
-}
 const speeches: Speech[] = [];
 if (frameSource === "espeak") {
   const timed = [];
@@ -147,12 +152,14 @@ const common = {
 // Round trip. This first pass also opens a session per padded shape; speed is timed on a
 // second pass over the same sentences with the sessions warm (same seed, same outputs).
 const started = performance.now();
+const progress = progressLine();
 const result = await generate(sentences, {
   ...common,
   seed: 0,
   onBatch: (done) =>
-    Deno.stderr.writeSync(new TextEncoder().encode(`\rround trip ${done}/${sentences.length} `)),
+    progress.update(`round trip ${done}/${sentences.length}`, done === sentences.length),
 });
+progress.done();
 if (E.isLeft(result)) fail(result.left.message);
 const firstPass = (performance.now() - started) / 1000;
 const warmStart = performance.now();
@@ -341,5 +348,5 @@ await writeFileAtomic(
   new TextEncoder().encode(JSON.stringify(report, null, 2) + "\n"),
 );
 console.error(
-  `\nCER ${pct(report.cer)}, WER ${pct(report.wer)}; wrote ${outDir}/eval.md and eval.json`,
+  `CER ${pct(report.cer)}, WER ${pct(report.wer)}; wrote ${outDir}/eval.md and eval.json`,
 );

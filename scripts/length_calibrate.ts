@@ -10,7 +10,6 @@
  *
  *   deno task length:calibrate [--data FILE] [--held-out X] [--out DIR] [--wpm N] [--quiet]
  */
-import { parseArgs } from "@std/cli";
 import { fileURLToPath } from "node:url";
 import { either as E } from "fp-ts";
 import { loadSentences, type Sentence, splitHeldOut } from "../lib/data/mod.ts";
@@ -30,55 +29,58 @@ import {
 } from "../lib/length/mod.ts";
 import { ESPEAK_VERSION, speak } from "../lib/speech/espeak.ts";
 import { ESPEAK_VOICES, espeakVoice } from "../lib/speech/voices.ts";
+import { commandLine, fail as failWith, progressLine } from "./cli.ts";
 
-const HELP = `Usage: deno task length:calibrate [options]
-  --data FILE     sentences to render and fit (default data/sentences.jsonl)
-  --held-out X    fraction of each language held out for scoring (default 0.25; split by
-                  text hash with splitHeldOut, seed 0)
-  --out DIR       where durations.jsonl (the eSpeak NG cache), calibration.md and
-                  calibration.json go (default .cache/length)
-  --wpm N         eSpeak NG speaking rate, words per minute, 80-450 (default 175)
-  --quiet         no progress or notes on stderr (the markdown is still printed)
-  --help          this text`;
+const COMMAND = {
+  name: "length:calibrate",
+  usage: "deno task length:calibrate [options]",
+  options: {
+    data: {
+      type: "string",
+      arg: "FILE",
+      help: "sentences to render and fit (default data/sentences.jsonl)",
+    },
+    "held-out": {
+      type: "number",
+      min: 0,
+      max: 1,
+      exclusiveMin: true,
+      exclusiveMax: true,
+      default: 0.25,
+      help: "fraction of each language held out for scoring, in (0, 1) (split by\n" +
+        "text hash with splitHeldOut, seed 0)",
+    },
+    out: {
+      type: "string",
+      arg: "DIR",
+      default: ".cache/length",
+      help: "where durations.jsonl (the eSpeak NG cache), calibration.md and\n" +
+        "calibration.json go",
+    },
+    wpm: {
+      type: "int",
+      min: 80,
+      max: 450,
+      default: 175,
+      help: "eSpeak NG speaking rate, words per minute, 80-450",
+    },
+    quiet: {
+      type: "boolean",
+      help: "no progress or notes on stderr (the markdown is still printed)",
+    },
+  },
+} as const;
 
 function fail(message: string): never {
-  console.error(`length:calibrate: ${message}`);
-  Deno.exit(1);
+  return failWith(COMMAND.name, message);
 }
 
-let args;
-try {
-  args = parseArgs({
-    args: Deno.args,
-    options: {
-      data: { type: "string" },
-      "held-out": { type: "string", default: "0.25" },
-      out: { type: "string", default: ".cache/length" },
-      wpm: { type: "string", default: "175" },
-      quiet: { type: "boolean", default: false },
-      help: { type: "boolean", default: false },
-    },
-  });
-} catch (e) {
-  fail(`${e instanceof Error ? e.message : e}\n${HELP}`);
-}
-const f = args.values;
-if (f.help) {
-  console.log(HELP);
-  Deno.exit(0);
-}
-const heldOutFraction = Number(f["held-out"]);
-if (!(heldOutFraction > 0 && heldOutFraction < 1)) {
-  fail(`--held-out must be a number in (0, 1), got '${f["held-out"]}'`);
-}
-const wpm = Number(f.wpm);
-if (!Number.isInteger(wpm) || wpm < 80 || wpm > 450) {
-  fail(`--wpm must be an integer in 80-450 (eSpeak NG's range), got '${f.wpm}'`);
-}
+const f = commandLine(COMMAND).values;
+const heldOutFraction = f["held-out"], wpm = f.wpm;
 const SEED = 0;
 const dataPath = f.data ?? fileURLToPath(new URL("../data/sentences.jsonl", import.meta.url));
 const dataName = f.data ?? "data/sentences.jsonl";
-const outDir = f.out!;
+const outDir = f.out;
 const cachePath = `${outDir}/durations.jsonl`;
 const note = (message: string) => {
   if (!f.quiet) console.error(message);
@@ -155,7 +157,7 @@ if (missing.length > 0) {
       `(${usable.length - missing.length} cached in ${cachePath})`,
   );
   const tty = Deno.stderr.isTerminal(), started = performance.now();
-  const encoder = new TextEncoder();
+  const progress = progressLine({ quiet: f.quiet });
   let unsaved = 0;
   for (const [i, s] of missing.entries()) {
     const speech = await speak(s.text, { lang: s.lang, wpm })();
@@ -178,13 +180,13 @@ if (missing.length > 0) {
       }
     }
     const done = i + 1, elapsed = (performance.now() - started) / 1000;
-    const line = `rendered ${done}/${missing.length}, ${elapsed.toFixed(0)} s, about ` +
-      `${(elapsed / done * (missing.length - done)).toFixed(0)} s left`;
-    if (f.quiet) continue;
-    if (tty) Deno.stderr.writeSync(encoder.encode(`\r${line} `));
-    else if (done % 50 === 0 || done === missing.length) console.error(line);
+    progress.update(
+      `rendered ${done}/${missing.length}, ${elapsed.toFixed(0)} s, about ` +
+        `${(elapsed / done * (missing.length - done)).toFixed(0)} s left`,
+      done === missing.length,
+    );
   }
-  if (tty && !f.quiet) Deno.stderr.writeSync(encoder.encode("\n"));
+  progress.done();
   await saveCache();
 }
 

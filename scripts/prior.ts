@@ -5,7 +5,7 @@
  *
  *   deno task prior --data data/sentences.jsonl --whisper .cache/whisper/base [--eval]
  */
-import { parseArgs } from "@std/cli";
+import { commandLine, EXIT, fail as failWith, progressLine } from "./cli.ts";
 import { either as E } from "fp-ts";
 import { loadSentences } from "../lib/data/mod.ts";
 import { writeFileAtomic } from "../lib/io.ts";
@@ -16,59 +16,38 @@ import { readBack } from "../lib/whisper/readback.ts";
 import { DECODER_INTERFACES } from "../lib/whisper/silence.ts";
 import { modelTokenizer } from "../lib/whisper/transcribe.ts";
 
-const HELP = `Usage: deno task prior --data FILE --whisper MODEL [options]
-  --data FILE       sentences (.txt with --lang, .jsonl, .tsv)
-  --lang CODE       language of a .txt file
-  --whisper MODEL   Whisper folder, hub id or tiny-random
-  --out DIR         cache folder (default .cache/prior/<model folder name>)
-  --langs a,b,c     only these languages
-  --per-lang N      at most N sentences per language
-  --batch N         encoder batch (default 4)
-  --threads N       ONNX Runtime threads
-  --eval            read the prior back (greedy, both decoder interfaces): l0.md, l0.json
-  --quiet           no progress output`;
-
-function fail(message: string): never {
-  console.error(`prior: ${message}`);
-  Deno.exit(1);
-}
-
-let args;
-try {
-  args = parseArgs({
-    args: Deno.args,
-    options: {
-      data: { type: "string" },
-      lang: { type: "string" },
-      whisper: { type: "string" },
-      out: { type: "string" },
-      langs: { type: "string" },
-      "per-lang": { type: "string" },
-      batch: { type: "string", default: "4" },
-      threads: { type: "string" },
-      eval: { type: "boolean", default: false },
-      quiet: { type: "boolean", default: false },
-      help: { type: "boolean", default: false },
+const COMMAND = {
+  name: "prior",
+  usage: "deno task prior --data FILE --whisper MODEL [options]",
+  options: {
+    data: { type: "string", arg: "FILE", help: "sentences (.txt with --lang, .jsonl, .tsv)" },
+    lang: { type: "string", arg: "CODE", help: "language of a .txt file" },
+    whisper: { type: "string", arg: "MODEL", help: "Whisper folder, hub id or tiny-random" },
+    out: {
+      type: "string",
+      arg: "DIR",
+      help: "cache folder (default .cache/prior/<model folder name>)",
     },
-  });
-} catch (e) {
-  fail(`${e instanceof Error ? e.message : e}\n${HELP}`);
+    langs: { type: "string", arg: "a,b,c", help: "only these languages" },
+    "per-lang": { type: "int", min: 1, help: "at most N sentences per language" },
+    batch: { type: "int", min: 1, default: 4, help: "encoder batch" },
+    threads: { type: "int", min: 1, help: "ONNX Runtime threads" },
+    eval: {
+      type: "boolean",
+      help: "read the prior back (greedy, both decoder interfaces): l0.md, l0.json",
+    },
+    quiet: { type: "boolean", help: "no progress output" },
+  },
+} as const;
+
+function fail(message: string, code?: number): never {
+  return failWith(COMMAND.name, message, code);
 }
-const f = args.values;
-if (f.help) {
-  console.log(HELP);
-  Deno.exit(0);
-}
-if (!f.data) fail(`--data is required\n${HELP}`);
-if (!f.whisper) fail(`--whisper is required\n${HELP}`);
-const int = (name: string, text: string | undefined, min: number) => {
-  if (text === undefined) return undefined;
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < min) fail(`--${name}: '${text}' must be an integer >= ${min}`);
-  return n;
-};
-const batch = int("batch", f.batch, 1)!, threads = int("threads", f.threads, 1);
-const perLang = int("per-lang", f["per-lang"], 1);
+
+const f = commandLine(COMMAND).values;
+if (!f.data) fail("--data is required (see --help)", EXIT.usage);
+if (!f.whisper) fail("--whisper is required (see --help)", EXIT.usage);
+const { batch, threads } = f, perLang = f["per-lang"];
 
 const loaded = await loadSentences(f.data, { lang: f.lang })();
 if (E.isLeft(loaded)) fail(loaded.left.message);
@@ -90,23 +69,23 @@ const dir = f.out ?? `.cache/prior/${modelName}`;
 
 const log = (line: string) => !f.quiet && console.error(line);
 const started = performance.now();
-const tty = Deno.stderr.isTerminal();
+const progress = progressLine({ quiet: f.quiet });
 const report = await buildPriorCache(model.right, sentences, {
   dir,
   modelName,
   batch,
   onProgress: (done, total) => {
-    if (f.quiet) return;
     const s = (performance.now() - started) / 1000, rate = done / s;
-    const line = `prior ${done}/${total} sentences, ${rate.toFixed(2)}/s, ETA ${
-      Math.round((total - done) / Math.max(rate, 1e-9))
-    } s`;
-    if (tty) Deno.stderr.writeSync(new TextEncoder().encode(`\r${line}   `));
-    else console.error(line);
+    progress.update(
+      `prior ${done}/${total} sentences, ${rate.toFixed(2)}/s, ETA ${
+        Math.round((total - done) / Math.max(rate, 1e-9))
+      } s`,
+      done === total,
+    );
   },
 })();
+progress.done();
 if (E.isLeft(report)) fail(report.left.message);
-if (tty && !f.quiet) console.error();
 const seconds = (performance.now() - started) / 1000;
 const { built, cached, failed, entries } = report.right;
 log(

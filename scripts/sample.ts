@@ -5,94 +5,73 @@
  *
  *   deno task sample --checkpoint runs/t2s/checkpoint.safetensors --lang en "Hello there."
  */
-import { parseArgs } from "@std/cli";
+import { commandLine, EXIT, fail as failWith } from "./cli.ts";
 import { either as E } from "fp-ts";
 import { loadSentences } from "../lib/data/mod.ts";
 import { saveSafetensors, type StTensor } from "../lib/graph/safetensors.ts";
 import { loadT2S } from "../lib/model/checkpoint.ts";
 import { generate, readingOf, whisperOf } from "../lib/model/generate.ts";
 
-const HELP = `Usage: deno task sample --checkpoint FILE [text ...] [options]
-  --checkpoint FILE   a checkpoint written by deno task train
-  --lang L            language of the texts given as arguments (default en)
-  --file F            more texts: .txt (with --lang), .jsonl or .tsv
-  --out FILE          states file (default samples.safetensors)
-  --nfe N             ODE steps (default 16)
-  --solver S          euler (default), midpoint, heun or rk4
-  --sway X            sway of the time grid, -1..1 (default -1)
-  --guidance W        classifier-free guidance weight (default 0)
-  --seed N            noise seed (default 0)
-  --batch N           sentences per batch (default 8)
-  --whisper M         override the checkpoint's Whisper model
-  --threads N         ONNX Runtime threads
-  --offline           never contact the hub`;
-
-function fail(message: string): never {
-  console.error(`sample: ${message}`);
-  Deno.exit(1);
-}
-
-let args;
-try {
-  args = parseArgs({
-    args: Deno.args,
-    allowPositionals: true,
-    options: {
-      checkpoint: { type: "string" },
-      lang: { type: "string", default: "en" },
-      file: { type: "string" },
-      out: { type: "string", default: "samples.safetensors" },
-      nfe: { type: "string", default: "16" },
-      solver: { type: "string", default: "euler" },
-      sway: { type: "string", default: "-1" },
-      guidance: { type: "string", default: "0" },
-      seed: { type: "string", default: "0" },
-      batch: { type: "string", default: "8" },
-      whisper: { type: "string" },
-      threads: { type: "string" },
-      offline: { type: "boolean", default: false },
-      help: { type: "boolean", default: false },
+const COMMAND = {
+  name: "sample",
+  usage: "deno task sample --checkpoint FILE [text ...] [options]",
+  options: {
+    checkpoint: { type: "string", arg: "FILE", help: "a checkpoint written by deno task train" },
+    lang: {
+      type: "string",
+      arg: "L",
+      default: "en",
+      help: "language of the texts given as arguments",
     },
-  });
-} catch (e) {
-  fail(`${e instanceof Error ? e.message : e}\n${HELP}`);
+    file: { type: "string", arg: "F", help: "more texts: .txt (with --lang), .jsonl or .tsv" },
+    out: { type: "string", arg: "FILE", default: "samples.safetensors", help: "states file" },
+    nfe: { type: "int", min: 1, default: 16, help: "ODE steps" },
+    solver: {
+      type: "choice",
+      choices: ["euler", "midpoint", "heun", "rk4"],
+      default: "euler",
+      arg: "S",
+      help: "ODE solver",
+    },
+    sway: { type: "number", min: -1, max: 1, default: -1, help: "sway of the time grid, -1..1" },
+    guidance: {
+      type: "number",
+      min: 0,
+      default: 0,
+      arg: "W",
+      help: "classifier-free guidance weight",
+    },
+    seed: { type: "int", default: 0, help: "noise seed" },
+    batch: { type: "int", min: 1, default: 8, help: "sentences per batch" },
+    whisper: { type: "string", arg: "M", help: "override the checkpoint's Whisper model" },
+    threads: { type: "int", min: 1, help: "ONNX Runtime threads" },
+    offline: { type: "boolean", help: "never contact the hub" },
+  },
+} as const;
+
+function fail(message: string, code?: number): never {
+  return failWith(COMMAND.name, message, code);
 }
-const { values: f, positionals } = args;
-if (f.help) {
-  console.log(HELP);
-  Deno.exit(0);
-}
-if (!f.checkpoint) fail(`--checkpoint is required\n${HELP}`);
-const number = (name: string, text: string, ok: (n: number) => boolean) => {
-  const n = Number(text);
-  if (!Number.isFinite(n) || !ok(n)) fail(`--${name}: '${text}' is out of range`);
-  return n;
-};
-const nfe = number("nfe", f.nfe!, (n) => Number.isInteger(n) && n >= 1);
-const sway = number("sway", f.sway!, (n) => n >= -1 && n <= 1);
-const guidance = number("guidance", f.guidance!, (n) => n >= 0);
-const seed = number("seed", f.seed!, Number.isInteger);
-const batch = number("batch", f.batch!, (n) => Number.isInteger(n) && n >= 1);
-if (!["euler", "midpoint", "heun", "rk4"].includes(f.solver!)) {
-  fail(`--solver: unknown '${f.solver}'`);
-}
+
+const { values: f, positionals } = commandLine(COMMAND);
+if (!f.checkpoint) fail("--checkpoint is required (see --help)", EXIT.usage);
+const { nfe, sway, guidance, seed, batch, threads } = f;
 
 const sentences: { text: string; lang: string }[] = positionals.map((text: string) => ({
   text,
-  lang: f.lang!,
+  lang: f.lang,
 }));
 if (f.file) {
   const loaded = await loadSentences(f.file, { lang: f.lang })();
   if (E.isLeft(loaded)) fail(loaded.left.message);
   sentences.push(...loaded.right);
 }
-if (sentences.length === 0) fail(`no text: give sentences as arguments or --file\n${HELP}`);
+if (sentences.length === 0) {
+  fail("no text: give sentences as arguments or --file (see --help)", EXIT.usage);
+}
 
 const ckpt = await loadT2S(f.checkpoint)();
 if (E.isLeft(ckpt)) fail(ckpt.left.message);
-const threads = f.threads
-  ? number("threads", f.threads, (n) => Number.isInteger(n) && n >= 1)
-  : undefined;
 const opened = await whisperOf(ckpt.right, { whisper: f.whisper, threads, offline: f.offline });
 if (E.isLeft(opened)) fail(opened.left.message);
 const { name: whisperName, whisper, tokenizer } = opened.right;
@@ -107,7 +86,7 @@ const result = await generate(sentences, {
   seed,
   batch,
   steps: nfe,
-  solver: f.solver as "euler",
+  solver: f.solver,
   sway,
   guidance,
   sessionOptions: { threads },
@@ -129,7 +108,7 @@ result.right.forEach((g, i) => {
     data: g.states,
   };
 });
-const saved = await saveSafetensors(f.out!, tensors, {
+const saved = await saveSafetensors(f.out, tensors, {
   metadata: {
     texts: JSON.stringify(result.right.map((g) => ({ text: g.text, lang: g.lang }))),
     decoded: JSON.stringify(result.right.map((g) => g.decoded)),

@@ -6,72 +6,62 @@
  *
  * Prints each transcript and the time spent per stage with the real-time factor.
  */
-import { parseArgs } from "@std/cli";
+import { commandLine, EXIT, fail as failWith } from "./cli.ts";
 import { either as E } from "fp-ts";
-import type { Provider } from "../lib/graph/session.ts";
 import { openWhisper } from "../lib/whisper/open.ts";
 import { transcribe } from "../lib/whisper/transcribe.ts";
 import { loadWav } from "../lib/whisper/wav.ts";
 
-const HELP = `Usage: deno task transcribe <file.wav> [more.wav ...] [options]
-  --model M         a Hugging Face folder, a hub id (default openai/whisper-tiny, from the cache
-                    or downloaded), or tiny-random (the project's random test model)
-  --language L      language code or name (default: detected; en for .en models)
-  --task T          transcribe (default) or translate
-  --beam N          beam size (default 1: greedy)
-  --max-tokens N    most tokens per clip (default 224)
-  --threads N       ONNX Runtime threads (default: one per core)
-  --provider P      cpu (default) or cuda
-  --offline         never contact the hub
-  --json            print one JSON object per clip instead of text
-  --warm            transcribe twice and time the second run (sessions already open)
-Clips may be at most 30 s long; any WAV (PCM or float, any rate, any channels) is accepted.`;
-
-function fail(message: string): never {
-  console.error(`transcribe: ${message}`);
-  Deno.exit(1);
-}
-
-let args;
-try {
-  args = parseArgs({
-    args: Deno.args,
-    allowPositionals: true,
-    options: {
-      model: { type: "string", default: "openai/whisper-tiny" },
-      language: { type: "string" },
-      task: { type: "string", default: "transcribe" },
-      beam: { type: "string", default: "1" },
-      "max-tokens": { type: "string", default: "224" },
-      threads: { type: "string" },
-      provider: { type: "string", default: "cpu" },
-      offline: { type: "boolean", default: false },
-      json: { type: "boolean", default: false },
-      warm: { type: "boolean", default: false },
-      help: { type: "boolean", default: false },
+const COMMAND = {
+  name: "transcribe",
+  usage: "deno task transcribe <file.wav> [more.wav ...] [options]",
+  options: {
+    model: {
+      type: "string",
+      arg: "M",
+      default: "openai/whisper-tiny",
+      help: "a Hugging Face folder, a hub id (from the cache or downloaded), or\n" +
+        "tiny-random (the project's random test model)",
     },
-  });
-} catch (e) {
-  fail(`${e instanceof Error ? e.message : e}\n${HELP}`);
+    language: {
+      type: "string",
+      arg: "L",
+      help: "language code or name (default: detected; en for .en models)",
+    },
+    task: {
+      type: "choice",
+      choices: ["transcribe", "translate"],
+      default: "transcribe",
+      arg: "T",
+      help: "transcribe, or translate into English",
+    },
+    beam: { type: "int", min: 1, default: 1, help: "beam size (1: greedy)" },
+    "max-tokens": { type: "int", min: 1, default: 224, help: "most tokens per clip" },
+    threads: { type: "int", min: 1, help: "ONNX Runtime threads (default: one per core)" },
+    provider: {
+      type: "choice",
+      choices: ["cpu", "cuda"],
+      default: "cpu",
+      arg: "P",
+      help: "execution provider",
+    },
+    offline: { type: "boolean", help: "never contact the hub" },
+    json: { type: "boolean", help: "print one JSON object per clip instead of text" },
+    warm: {
+      type: "boolean",
+      help: "transcribe twice and time the second run (sessions already open)",
+    },
+  },
+  epilog:
+    "Clips may be at most 30 s long; any WAV (PCM or float, any rate, any channels) is accepted.",
+} as const;
+
+function fail(message: string, code?: number): never {
+  return failWith(COMMAND.name, message, code);
 }
-const { values: flags, positionals: files } = args;
-if (flags.help) {
-  console.log(HELP);
-  Deno.exit(0);
-}
-if (files.length === 0) fail(`no WAV file given\n${HELP}`);
-const integer = (name: string, text: string | undefined) => {
-  if (text === undefined) return undefined;
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 1) fail(`--${name} must be a positive integer, got '${text}'`);
-  return n;
-};
-if (flags.task !== "transcribe" && flags.task !== "translate") {
-  fail(`--task must be transcribe or translate, got '${flags.task}'`);
-}
-if (flags.provider !== "cpu" && flags.provider !== "cuda") {
-  fail(`--provider must be cpu or cuda, got '${flags.provider}'`);
-}
+
+const { values: flags, positionals: files } = commandLine(COMMAND);
+if (files.length === 0) fail("no WAV file given (see --help)", EXIT.usage);
 
 const clips: Float32Array[] = [];
 for (const file of files) {
@@ -79,9 +69,9 @@ for (const file of files) {
   if (E.isLeft(audio)) fail(audio.left.message);
   clips.push(audio.right);
 }
-const model = await openWhisper(flags.model!, {
-  threads: integer("threads", flags.threads),
-  provider: flags.provider as Provider,
+const model = await openWhisper(flags.model, {
+  threads: flags.threads,
+  provider: flags.provider,
   hub: { offline: flags.offline },
 })();
 if (E.isLeft(model)) fail(model.left.message);
@@ -90,9 +80,9 @@ const timings: Record<string, number> = {};
 const run = (record: boolean) =>
   transcribe(model.right, clips, {
     language: flags.language,
-    task: flags.task as "transcribe" | "translate",
-    beamSize: integer("beam", flags.beam),
-    maxTokens: integer("max-tokens", flags["max-tokens"]),
+    task: flags.task,
+    beamSize: flags.beam,
+    maxTokens: flags["max-tokens"],
     onTiming: record ? (stage, ms) => (timings[stage] = (timings[stage] ?? 0) + ms) : undefined,
   })();
 // The first run also opens the sessions (graph building, ONNX Runtime's optimisation);

@@ -10,20 +10,39 @@
  * the path of its model.bin works too), a whisper.cpp ggml .bin file, or an openai-whisper .pt
  * checkpoint.
  */
-import { parseArgs } from "@std/cli";
 import { either as E, type taskEither as TE } from "fp-ts";
 import { saveCheckpoint, type WhisperCheckpoint } from "../lib/whisper/checkpoint.ts";
 import { importCt2 } from "../lib/whisper/import_ct2.ts";
 import { importGgml } from "../lib/whisper/import_ggml.ts";
 import { importPt } from "../lib/whisper/import_pt.ts";
 import type { ImportError } from "../lib/whisper/import_common.ts";
+import { commandLine, EXIT, fail as failWith } from "./cli.ts";
 
-const HELP = `Usage: whisper_import.ts <src> <out-dir> [options]
-  --format F        ct2 (CTranslate2 / faster-whisper folder), ggml (whisper.cpp .bin),
-                    pt (openai-whisper checkpoint) or auto (default: from the file's first bytes)
-  --tokenizer PATH  tokenizer.json to include (needed when <src> has none: ggml and .pt files,
-                    CTranslate2 folders without one); it must match the model (English-only
-                    for .en models, multilingual otherwise)`;
+const COMMAND = {
+  name: "whisper_import",
+  usage: "whisper_import.ts <src> <out-dir> [options]",
+  options: {
+    format: {
+      type: "choice",
+      choices: ["auto", "ct2", "ggml", "pt"],
+      default: "auto",
+      arg: "F",
+      help: "ct2 (CTranslate2 / faster-whisper folder), ggml (whisper.cpp .bin),\n" +
+        "pt (openai-whisper checkpoint) or auto (from the file's first bytes)",
+    },
+    tokenizer: {
+      type: "string",
+      arg: "PATH",
+      help: "tokenizer.json to include (needed when <src> has none: ggml and .pt files,\n" +
+        "CTranslate2 folders without one); it must match the model (English-only\n" +
+        "for .en models, multilingual otherwise)",
+    },
+  },
+} as const;
+
+function fail(message: string, code?: number): never {
+  return failWith(COMMAND.name, message, code);
+}
 
 type Format = "ct2" | "ggml" | "pt";
 const IMPORTERS: Record<
@@ -52,43 +71,33 @@ async function detect(src: string): Promise<E.Either<string, Format>> {
   );
 }
 
-async function main(): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: Deno.args,
-    allowPositionals: true,
-    options: {
-      format: { type: "string", default: "auto" },
-      tokenizer: { type: "string" },
-      help: { type: "boolean", default: false },
-    },
-  });
-  if (values.help || positionals.length !== 2) {
-    console.log(HELP);
-    return values.help ? 0 : 2;
+async function main(): Promise<void> {
+  const { values, positionals } = commandLine(COMMAND);
+  if (positionals.length !== 2) {
+    fail(
+      `expected <src> and <out-dir>, got ${positionals.length} arguments (see --help)`,
+      EXIT.usage,
+    );
   }
   const [src, out] = positionals;
   let format: Format;
   if (values.format === "auto") {
     const found = await detect(src).catch((e) => E.left(`cannot read ${src}: ${e.message}`));
-    if (E.isLeft(found)) return fail(found.left);
+    if (E.isLeft(found)) fail(found.left);
     format = found.right;
-  } else if (values.format in IMPORTERS) {
-    format = values.format as Format;
-  } else {
-    return fail(`unknown --format '${values.format}'; use ct2, ggml, pt or auto`);
-  }
+  } else format = values.format;
   const tokenizerJson = values.tokenizer === undefined
     ? undefined
-    : await Deno.readTextFile(values.tokenizer).catch((e) => {
-      throw new Error(`cannot read --tokenizer ${values.tokenizer}: ${e.message}`);
-    });
+    : await Deno.readTextFile(values.tokenizer).catch((e) =>
+      fail(`cannot read --tokenizer ${values.tokenizer}: ${e.message}`)
+    );
   const isFile = (await Deno.stat(src).catch(() => null))?.isFile;
   const from = format === "ct2" && isFile ? src.replace(/\/?[^/]*$/, "") || "." : src;
   const imported = await IMPORTERS[format](from, { tokenizerJson })();
-  if (E.isLeft(imported)) return fail(imported.left.message);
+  if (E.isLeft(imported)) fail(imported.left.message);
   const checkpoint = imported.right;
   if (checkpoint.tokenizerJson === undefined) {
-    return fail(
+    fail(
       `${src} has no tokenizer.json; pass --tokenizer path/to/tokenizer.json (from the ` +
         `Hugging Face openai/whisper-* model of the same kind: ${
           checkpoint.config.vocabSize >= 51865 ? "multilingual" : "English-only (.en)"
@@ -96,7 +105,7 @@ async function main(): Promise<number> {
     );
   }
   const saved = await saveCheckpoint(out, checkpoint)();
-  if (E.isLeft(saved)) return fail(saved.left.message);
+  if (E.isLeft(saved)) fail(saved.left.message);
   const c = checkpoint.config;
   const params = Object.values(checkpoint.weights).reduce((n, t) => n + t.data.length, 0);
   console.log(
@@ -104,12 +113,6 @@ async function main(): Promise<number> {
       `layers, ${c.encoderHeads} heads, vocab ${c.vocabSize}, n_mels ${c.nMels}, ` +
       `${(params / 1e6).toFixed(1)}M parameters`,
   );
-  return 0;
 }
 
-function fail(message: string): number {
-  console.error(`whisper_import: ${message}`);
-  return 1;
-}
-
-if (import.meta.main) Deno.exit(await main());
+if (import.meta.main) await main();

@@ -60,12 +60,18 @@ Deno.test("demo_train resumes exactly: 10 + 10 steps equal 20 uninterrupted step
 Deno.test("demo_train names bad flags and a missing checkpoint", async () => {
   const dir = await Deno.makeTempDir();
   const missing = await train(["--out", `${dir}/none`, "--resume"]);
-  assert.equal(missing.code, 2);
+  assert.equal(missing.code, 1);
   assert.match(missing.stderr, /--resume: no checkpoint at .*none\/checkpoint\.safetensors/);
+  // Bad usage exits 2.
   const bad = await train(["--steps", "7"]);
+  assert.equal(bad.code, 2);
   assert.match(bad.stderr, /must be multiples of --steps-per-call \(5\)/);
   const heads = await train(["--heads", "3"]);
+  assert.equal(heads.code, 2);
   assert.match(heads.stderr, /--d 8 must be divisible by --heads 3/);
+  const lr = await train(["--lr", "0"]);
+  assert.equal(lr.code, 2);
+  assert.match(lr.stderr, /--lr: '0' must be > 0/);
 });
 
 Deno.test("demo_train refuses a different configuration on resume and an existing run without --force", async () => {
@@ -82,6 +88,6 @@ Deno.test("demo_train refuses a different configuration on resume and an existin
     "--seed",
     "3",
   ]);
-  assert.equal(r.code, 2);
+  assert.equal(r.code, 1);
   assert.match(r.stderr, /was made with .*"seed":0.*this run asks for .*"seed":3/);
 });

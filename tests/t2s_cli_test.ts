@@ -170,6 +170,19 @@ Deno.test("train, sample and eval name bad input", async () => {
     assert.match(corrupt.stderr, /corrupt\.safetensors/);
     const emptyText = await run("sample.ts", ["--checkpoint", `${dir}/corrupt.safetensors`]);
     assert.match(emptyText.stderr, /no text/);
+    // Bad usage exits 2 and names the flag.
+    const badNfe = await run("sample.ts", [
+      "--checkpoint",
+      `${dir}/corrupt.safetensors`,
+      "--nfe",
+      "0",
+      "Hi.",
+    ]);
+    assert.equal(badNfe.code, 2);
+    assert.match(badNfe.stderr, /--nfe: '0' must be >= 1/);
+    const noCheckpoint = await run("eval.ts", ["--data", data]);
+    assert.equal(noCheckpoint.code, 2);
+    assert.match(noCheckpoint.stderr, /--checkpoint is required/);
     const noResume = await run("train.ts", [...common(data, `${dir}/d`), "--resume"]);
     assert.match(noResume.stderr, /no checkpoint/);
   } finally {

@@ -346,5 +346,8 @@ Deno.test("whisper_get.ts exits 1 with the message alone on errors", async () =>
     const malformed = await cli(["not an id", ...args]);
     assert.equal(malformed.code, 1);
     assert.match(malformed.stderr, /owner\/name/);
+    const noId = await cli(args);
+    assert.equal(noId.code, 2);
+    assert.match(noId.stderr, /expected one repo id, got 0/);
   });
 });

@@ -239,5 +239,12 @@ Deno.test("whisper_import.ts asks for --tokenizer and --format when it must", as
     new TextDecoder().decode(unknown.stderr),
     /cannot tell the format .*--format ct2\|ggml\|pt/,
   );
+  const badFormat = await cli(`${dir}/x.dat`, `${dir}/out`, "--format", "onnx");
+  assert.equal(badFormat.code, 2);
+  assert.match(
+    new TextDecoder().decode(badFormat.stderr),
+    /--format: 'onnx' is not one of auto, ct2, ggml, pt/,
+  );
+  assert.equal((await cli(`${dir}/x.dat`)).code, 2);
   await Deno.remove(dir, { recursive: true });
 });
