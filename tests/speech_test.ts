@@ -12,7 +12,7 @@ import {
   normalizeStates,
 } from "../lib/speech/prior.ts";
 import { ESPEAK_VOICES, espeakVoice, spokenLanguages } from "../lib/speech/voices.ts";
-import { LANGUAGE_CODES } from "../lib/whisper/languages.ts";
+import { LANGUAGE_CODES } from "../lib/text/languages.ts";
 import { whisperModel } from "../lib/whisper/runtime.ts";
 import { tinyRandomWhisper } from "../lib/whisper/tiny_random.ts";
 import { modelTokenizer } from "../lib/whisper/transcribe.ts";

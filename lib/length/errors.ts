@@ -6,7 +6,7 @@
  */
 import type { Either } from "../result.ts";
 import { eitherOrThrow } from "../result.ts";
-import { levenshtein } from "../whisper/normalize.ts";
+import { levenshtein } from "../text/edit_distance.ts";
 
 /** What went wrong, for code that branches on it. */
 export type LengthErrorKind =

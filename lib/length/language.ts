@@ -6,7 +6,7 @@
  */
 import type { Either } from "../result.ts";
 import { either as E } from "fp-ts";
-import { LANGUAGE_ALIASES } from "../whisper/languages.ts";
+import { LANGUAGE_ALIASES } from "../text/languages.ts";
 import { editDistance, type LengthError, lengthError } from "./errors.ts";
 import { type RateEntry, type RateTable, WHISPER_RATES } from "./rates.ts";
 

@@ -32,7 +32,7 @@ import {
   unsqueeze,
 } from "../graph/ops.ts";
 import { init, type ParamDef } from "../graph/params.ts";
-import { sinusoids } from "../whisper/model.ts";
+import { sinusoids } from "../graph/positional.ts";
 import type { T2SConfig } from "./config.ts";
 
 /** Text ids: 0 is the filler (padding, and the dropped condition of guidance); 1..256 bytes. */

@@ -6,7 +6,7 @@
  */
 import type { Either } from "../result.ts";
 import { either as E } from "fp-ts";
-import { LANGUAGE_CODES, LANGUAGE_NAMES } from "../whisper/languages.ts";
+import { LANGUAGE_CODES, LANGUAGE_NAMES } from "../text/languages.ts";
 
 /** Why text could not be spoken; the message names the input and the fix. */
 export interface SpeechError {

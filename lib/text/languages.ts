@@ -1,14 +1,20 @@
 /**
  * Whisper's language table: the codes in the order of their tokens (`<|en|>` follows
  * `<|startoftranscript|>`, then `<|zh|>`, ...), their English names, Whisper's alias names,
- * and a lookup with "did you mean" errors. (lib/length has its own lookup for speaking rates.)
+ * and a lookup with "did you mean" errors. It is plain data with no Whisper model behind it,
+ * so lib/whisper's tokenizer, lib/data, lib/speech and lib/length all take it from here.
+ * (lib/length has its own lookup for speaking rates.)
  * @module
  */
 import type { Either } from "../result.ts";
 import { either as E } from "fp-ts";
-import { levenshtein } from "./normalize.ts";
+import { levenshtein } from "./edit_distance.ts";
 
-/** Why a tokenizer could not be built or asked for something; names the token or language. */
+/**
+ * Why a tokenizer could not be built or asked for something; names the token or language.
+ * {@link languageCode} returns it for an unknown language, and lib/whisper's tokenizer for
+ * everything else.
+ */
 export interface TokenizerError {
   /** Discriminant. */
   readonly _tag: "TokenizerError";
@@ -142,7 +148,7 @@ export function languageCode(
     .map(({ c }) => `'${c}' (${LANGUAGE_NAMES[c]})`);
   return E.left(tokenizerError(
     `unknown language '${language}': not a Whisper language code, name or alias. Nearest: ` +
-      `${nearest.join(", ")}. The full list is LANGUAGE_CODES in lib/whisper/languages.ts.`,
+      `${nearest.join(", ")}. The full list is LANGUAGE_CODES in lib/text/languages.ts.`,
   ));
 }
 

@@ -9,7 +9,7 @@ import { either as E, function as F } from "fp-ts";
 import { halfToFloat, toFloat32 } from "../graph/safetensors.ts";
 import { checkWeights, type WhisperCheckpoint, type WhisperWeights } from "./checkpoint.ts";
 import { configFromJson, configToJson, isMultilingual, type WhisperConfig } from "./config.ts";
-import { LANGUAGE_CODES } from "./languages.ts";
+import { LANGUAGE_CODES } from "../text/languages.ts";
 
 /** Why a source model could not be imported; names the file or tensor and the fix. */
 export interface ImportError {

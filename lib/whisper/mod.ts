@@ -20,7 +20,6 @@ export * from "./config.ts";
 export * from "./checkpoint.ts";
 export * from "./hub.ts";
 export * from "./tokenizer.ts";
-export * from "./languages.ts";
 export * from "./normalize.ts";
 export * from "./tiny_tokenizer.ts";
 export * from "./audio.ts";

@@ -132,35 +132,6 @@ export function crossKeysValues(
 }
 
 /**
- * Sinusoidal positions [length, channels] as Whisper's encoder uses them: sines over the first
- * half of the channels, cosines over the second, timescales from 1 to 10000.
- *
- * @example
- * ```ts
- * import assert from "@std/assert";
- * import { sinusoids } from "./model.ts";
- * const p = sinusoids(3, 4);
- * assert.deepEqual([...p.slice(0, 4)], [0, 0, 1, 1]); // position 0: sin 0, cos 0
- * assert.ok(Math.abs(p[4] - Math.sin(1)) < 1e-7); // position 1, fastest timescale
- * ```
- */
-export function sinusoids(length: number, channels: number): Float32Array {
-  if (channels % 2 !== 0 || channels < 4) {
-    throw new RangeError(`sinusoids needs an even channel count >= 4, got ${channels}`);
-  }
-  const half = channels / 2, increment = Math.log(10000) / (half - 1);
-  const out = new Float32Array(length * channels);
-  for (let t = 0; t < length; t++) {
-    for (let i = 0; i < half; i++) {
-      const angle = t * Math.exp(-increment * i);
-      out[t * channels + i] = Math.sin(angle);
-      out[t * channels + half + i] = Math.cos(angle);
-    }
-  }
-  return out;
-}
-
-/**
  * The encoder: log-mel [B, nMels, 2T] -> states [B, T, D]. Two convolutions with GELU (the
  * second halves the frame rate to 50 per second), the stored sinusoidal positions, pre-LN
  * blocks and a final LayerNorm. Released models take exactly 3000 mel frames (30 s); shorter

@@ -7,6 +7,7 @@
 import type { TaskEither } from "../result.ts";
 import type { Tensor } from "../graph/params.ts";
 import { createRng, fillNormal, type Rng } from "../random.ts";
+import { sinusoids } from "../graph/positional.ts";
 import {
   type CheckpointError,
   expectedShapes,
@@ -14,7 +15,6 @@ import {
   type WhisperCheckpoint,
 } from "./checkpoint.ts";
 import type { WhisperConfig } from "./config.ts";
-import { sinusoids } from "./model.ts";
 import { tinyTokenizerJson, tinyVocabSize } from "./tiny_tokenizer.ts";
 
 /**

@@ -4,7 +4,7 @@
  * specials in the same order as Whisper's, so every id is Whisper's shifted down.
  * @module
  */
-import { LANGUAGE_CODES } from "./languages.ts";
+import { LANGUAGE_CODES } from "../text/languages.ts";
 
 /** Options of {@link tinyTokenizerJson}. */
 export interface TinyTokenizerOptions {

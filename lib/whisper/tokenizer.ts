@@ -8,9 +8,14 @@
 import type { Either, TaskEither } from "../result.ts";
 import { Tokenizer } from "@huggingface/tokenizers";
 import { either as E, function as F, taskEither as TE } from "fp-ts";
-import { LANGUAGE_CODES, languageCode, type TokenizerError, tokenizerError } from "./languages.ts";
+import {
+  LANGUAGE_CODES,
+  languageCode,
+  type TokenizerError,
+  tokenizerError,
+} from "../text/languages.ts";
 
-export type { TokenizerError } from "./languages.ts";
+export type { TokenizerError } from "../text/languages.ts";
 
 /** Ids of Whisper's special tokens. */
 export interface SpecialTokens {
@@ -259,7 +264,7 @@ export class WhisperTokenizer {
     if (options.language === undefined) {
       return E.left(tokenizerError(
         "a multilingual model needs a language (e.g. { language: 'en' }); the codes are " +
-          "LANGUAGE_CODES in lib/whisper/languages.ts",
+          "LANGUAGE_CODES in lib/text/languages.ts",
       ));
     }
     return E.map((lang: number) => [s.sot, lang, s[task], ...tail])(

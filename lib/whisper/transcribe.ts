@@ -12,7 +12,7 @@ import { decode } from "./decode.ts";
 import { whisperInput } from "./mel.ts";
 import { STEP_NAMES } from "./model.ts";
 import { crossCache, encode, stepSession, type WhisperModel } from "./runtime.ts";
-import { languageCode } from "./languages.ts";
+import { languageCode } from "../text/languages.ts";
 import { WhisperTokenizer } from "./tokenizer.ts";
 
 /** Why transcription failed; the message names the input or setting at fault. */
