@@ -136,8 +136,21 @@ if (frameSource === "espeak") {
   }
   sentences = timed;
 }
+if (reading.source === "prior" && frameSource !== "espeak") {
+  fail("this checkpoint samples from each text's prior states: use --frames espeak");
+}
+// The prior states of the evaluated sentences: a bridge starts from them; speech-likeness
+// compares with them.
+const priorStates: Float32Array[] = [];
+for (let i = 0; i < speeches.length; i += 4) {
+  const encoded = await encodeSpeech(whisper, speeches.slice(i, i + 4))();
+  if (E.isLeft(encoded)) fail(encoded.left.message);
+  priorStates.push(...encoded.right);
+}
+const { source, ...readingOptions } = reading;
 const common = {
-  ...reading,
+  ...readingOptions,
+  starts: source === "prior" ? priorStates : undefined,
   config: ckpt.right.config,
   params: f.weights === "params" ? ckpt.right.params : ckpt.right.ema,
   whisper,
@@ -173,7 +186,11 @@ const speech = result.right.reduce((s, g) => s + g.frames / 50, 0);
 const probe = sentences.slice(0, 16);
 const runs: Generated[][] = [];
 for (let k = 0; k < seeds; k++) {
-  const r = await generate(probe, { ...common, seed: 1000 * (k + 1) });
+  const r = await generate(probe, {
+    ...common,
+    starts: common.starts?.slice(0, probe.length),
+    seed: 1000 * (k + 1),
+  });
   if (E.isLeft(r)) fail(r.left.message);
   runs.push(r.right);
 }
@@ -196,12 +213,7 @@ const meanDiversity = diversity.reduce((a, b) => a + b, 0) / diversity.length;
 // mean relative squared distance of each sentence's states from its prior.
 let likeness: { frechet: number; relativeDistance: number } | undefined;
 if (speeches.length > 0) {
-  const prior: Float32Array[] = [];
-  for (let i = 0; i < speeches.length; i += 4) {
-    const encoded = await encodeSpeech(whisper, speeches.slice(i, i + 4))();
-    if (E.isLeft(encoded)) fail(encoded.left.message);
-    prior.push(...encoded.right);
-  }
+  const prior = priorStates;
   const generated = result.right.map((g) => g.states);
   const width = whisper.config.dModel;
   const rel = generated.map((x, i) => {

@@ -9,6 +9,8 @@ import { commandLine, EXIT, fail as failWith } from "./cli.ts";
 import { either as E } from "fp-ts";
 import { loadSentences } from "../lib/data/mod.ts";
 import { saveSafetensors, type StTensor } from "../lib/graph/safetensors.ts";
+import { encodeSpeech } from "../lib/speech/prior.ts";
+import { speak } from "../lib/speech/espeak.ts";
 import { loadT2S } from "../lib/model/checkpoint.ts";
 import { generate, readingOf, whisperOf } from "../lib/model/generate.ts";
 
@@ -76,9 +78,23 @@ const opened = await whisperOf(ckpt.right, { whisper: f.whisper, threads, offlin
 if (E.isLeft(opened)) fail(opened.left.message);
 const { name: whisperName, whisper, tokenizer } = opened.right;
 
+const { source, ...reading } = readingOf(ckpt.right);
+// A bridge checkpoint samples from each text's own prior states: render and encode them first.
+let starts: Float32Array[] | undefined;
+if (source === "prior") {
+  starts = [];
+  for (const [i, s] of sentences.entries()) {
+    const speech = await speak(s.text, { lang: s.lang })();
+    if (E.isLeft(speech)) fail(`sentence ${i + 1}: ${speech.left.message}`);
+    const encoded = await encodeSpeech(whisper, [speech.right])();
+    if (E.isLeft(encoded)) fail(encoded.left.message);
+    starts.push(encoded.right[0]);
+  }
+}
 const started = performance.now();
 const result = await generate(sentences, {
-  ...readingOf(ckpt.right),
+  ...reading,
+  starts,
   config: ckpt.right.config,
   params: ckpt.right.ema,
   whisper,

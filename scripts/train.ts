@@ -25,7 +25,7 @@ import { runReportHtml } from "../lib/model/report.ts";
 import { RECIPES, recipeSpec } from "../lib/model/objective.ts";
 import { COUPLINGS } from "../lib/model/coupling.ts";
 import { buildPriorCache, loadPriorStates } from "../lib/speech/cache.ts";
-import { channelStats, speechFrames } from "../lib/speech/prior.ts";
+import { channelStats, encodeSpeech, speechFrames } from "../lib/speech/prior.ts";
 import { speak } from "../lib/speech/espeak.ts";
 import { probeReadBack, type ProbeSentence } from "../lib/model/probe.ts";
 import { DECODER_INTERFACES } from "../lib/whisper/silence.ts";
@@ -337,15 +337,23 @@ const spread = <T>(xs: readonly T[], count: number) =>
 const fromPrior = recipeSpec(settings.recipe).targets?.start === "prior";
 const probes: { split: string; sentences: ProbeSentence[] }[] = [];
 if (probeEvery > 0) {
-  probes.push({ split: "train", sentences: spread(trainSet, probeCount) });
-  // Held-out sentences take the frames the run's own sentences take: eSpeak NG's under a prior.
+  probes.push({
+    split: "train",
+    sentences: spread(trainSet, probeCount).map((s) => ({ ...s, start: prior?.states.get(s.id) })),
+  });
+  // Held-out sentences take the frames the run's own sentences take: eSpeak NG's under a prior
+  // (and a bridge starts from their prior states).
   const held: ProbeSentence[] = [];
   for (const s of spread(split.heldOut, probeCount)) {
-    if (!fromPrior) held.push(s);
-    else {
-      const speech = await speak(s.text, { lang: s.lang })();
-      if (E.isRight(speech)) held.push({ ...s, frames: speechFrames(speech.right.seconds) });
+    if (!fromPrior) {
+      held.push(s);
+      continue;
     }
+    const speech = await speak(s.text, { lang: s.lang })();
+    if (E.isLeft(speech)) continue;
+    const encoded = await encodeSpeech(whisper.right, [speech.right])();
+    if (E.isLeft(encoded)) fail(encoded.left.message);
+    held.push({ ...s, frames: speechFrames(speech.right.seconds), start: encoded.right[0] });
   }
   if (held.length > 0) probes.push({ split: "held-out", sentences: held });
 }

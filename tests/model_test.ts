@@ -201,6 +201,29 @@ Deno.test("trainStep() with paired targets reaches a lower loss floor than inver
   await Deno.remove(path);
 });
 
+Deno.test("trainStep() lowers the bridge loss in a few steps", async () => {
+  const base = context({ recipe: "bridge", steps: 30, pullWeight: 10 });
+  const ctx = { ...base, prior: fakePrior(base) };
+  await trainsDown(ctx, 30);
+});
+
+Deno.test("generate() from given start states: a fresh (zero-velocity) model returns them, and a wrong count is named", async () => {
+  const base = context({ recipe: "bridge" });
+  const prior = fakePrior(base);
+  const params = initParams(t2sParamDefs(config), { rng: createRng(0) });
+  const items = [...base.sentences.values()].slice(0, 3);
+  const starts = items.map((p) => prior.states.get(p.id)!);
+  const options = { config, params, whisper, tokenizer, steps: 2, norm: prior.stats, starts };
+  const out = rightOf(await generate(items, options));
+  out.forEach((g, i) => {
+    assert.equal(g.frames, items[i].frames);
+    const worst = g.states.reduce((m, v, j) => Math.max(m, Math.abs(v - starts[i][j])), 0);
+    assert.ok(worst < 1e-4, `sentence ${i}: ${worst}`);
+  });
+  const wrong = await generate(items, { ...options, starts: starts.slice(0, 2) });
+  assert.ok(E.isLeft(wrong) && /2 start states for 3 sentences/.test(wrong.left.message));
+});
+
 Deno.test("the read term is the decoder's cross-entropy of the un-normalised one-step estimate", async () => {
   // At t = 1 the one-step estimate is x1 itself, so (loss at lambda 1) - (loss at lambda 0) is
   // the decoder's cross-entropy of the prior states, computed here by teacherForcedLoss.

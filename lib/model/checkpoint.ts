@@ -175,7 +175,7 @@ export function exportT2S(
   const { config, metadata } = checkpoint;
   const weights = options.weights === "params" ? checkpoint.params : checkpoint.ema;
   const kept = Object.fromEntries(
-    ["whisper", "step", "norm", "interface", "data", "run"].flatMap((k) =>
+    ["whisper", "step", "norm", "interface", "source", "data", "run"].flatMap((k) =>
       metadata[k] === undefined ? [] : [[k, metadata[k]]]
     ),
   );

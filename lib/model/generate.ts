@@ -12,7 +12,7 @@ import type { SessionOptions } from "../graph/session.ts";
 import { frames as estimateFrames } from "../length/mod.ts";
 import { readBack } from "../whisper/readback.ts";
 import type { DecoderInterface } from "../whisper/silence.ts";
-import { type ChannelStats, denormalizeStates } from "../speech/prior.ts";
+import { type ChannelStats, denormalizeStates, normalizeStates } from "../speech/prior.ts";
 import type { WhisperModel } from "../whisper/runtime.ts";
 import type { WhisperTokenizer } from "../whisper/tokenizer.ts";
 import { modelTokenizer } from "../whisper/transcribe.ts";
@@ -73,6 +73,11 @@ export interface GenerateOptions {
   readonly norm?: ChannelStats;
   /** How the frozen decoder reads the states (default "silence"). */
   readonly decoderInterface?: DecoderInterface;
+  /**
+   * Per sentence, the states sampling starts from instead of noise ([frames, width] in Whisper's
+   * space, normalised with `norm`; a bridge checkpoint's prior states): they fix the frames.
+   */
+  readonly starts?: readonly Float32Array[];
 }
 
 /**
@@ -107,15 +112,26 @@ export async function generate(
 ): Promise<Either<{ message: string }, Generated[]>> {
   const { config, whisper, tokenizer } = options;
   const seed = options.seed ?? 0, batchSize = options.batch ?? 8, w = config.width;
+  if (options.starts && options.starts.length !== sentences.length) {
+    return E.left({
+      message:
+        `${options.starts.length} start states for ${sentences.length} sentences; give one each`,
+    });
+  }
+  const bad = options.starts?.findIndex((x) => x.length === 0 || x.length % w !== 0) ?? -1;
+  if (bad >= 0) {
+    return E.left({ message: `sentence ${bad + 1}: start states are not whole frames of ${w}` });
+  }
   const framed = [];
   for (const [i, s] of sentences.entries()) {
     const est = estimateFrames(s.text, s.lang, { overflow: "error" });
     if (E.isLeft(est)) return E.left({ message: `sentence ${i + 1}: ${est.left.message}` });
+    const start = options.starts?.[i];
     framed.push({
       id: String(i + 1),
       text: s.text,
       lang: est.right.language,
-      frames: s.frames ?? est.right.frames,
+      frames: start ? start.length / w : s.frames ?? est.right.frames,
     });
   }
   const ready = prepareSentences(framed, { tokenizer });
@@ -130,6 +146,13 @@ export async function generate(
     if (E.isLeft(batch)) return batch;
     const f = shape.frames;
     const x0 = perSampleNoise(items.map((_, row) => ({ seed: seed + start + row, size: f * w })));
+    if (options.starts) {
+      x0.fill(0);
+      items.forEach((_, row) => {
+        const given = options.starts![start + row];
+        x0.set(options.norm ? normalizeStates(given, options.norm) : given, row * f * w);
+      });
+    }
     const session = await velocitySession(config, {
       shape,
       sessions,
@@ -239,12 +262,13 @@ export async function whisperOf(
  */
 export function readingOf(
   checkpoint: { readonly metadata: Readonly<Record<string, string>> },
-): { norm?: ChannelStats; decoderInterface: DecoderInterface } {
+): { norm?: ChannelStats; decoderInterface: DecoderInterface; source: "noise" | "prior" } {
   const norm = JSON.parse(checkpoint.metadata.norm ?? "null");
   return {
     norm: norm
       ? { mean: Float32Array.from(norm.mean), std: Float32Array.from(norm.std) }
       : undefined,
     decoderInterface: checkpoint.metadata.interface === "silence" ? "silence" : "mask",
+    source: checkpoint.metadata.source === "prior" ? "prior" : "noise",
   };
 }

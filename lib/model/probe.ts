@@ -21,6 +21,8 @@ export interface ProbeSentence {
   readonly lang: string;
   /** Frames (50 per second). */
   readonly frames: number;
+  /** Its prior states [frames, width], which a bridge samples from (Whisper space). */
+  readonly start?: Float32Array;
 }
 
 /** One probe of one split (a line of probes.jsonl). */
@@ -77,7 +79,13 @@ export async function probeReadBack(
 ): Promise<Either<{ message: string }, ProbeRecord>> {
   const { settings } = context;
   const normalised = recipeSpec(settings.recipe).targets?.normalised ?? false;
+  const fromPrior = recipeSpec(settings.recipe).targets?.source === "prior";
+  const missing = options.sentences.findIndex((x) => !x.start);
+  if (fromPrior && missing >= 0) {
+    return E.left({ message: `probe sentence ${missing + 1} has no prior states to start from` });
+  }
   const out = await generate(options.sentences, {
+    starts: fromPrior ? options.sentences.map((x) => x.start!) : undefined,
     config: context.config,
     params,
     whisper: context.whisper,

@@ -497,6 +497,16 @@ export async function trainStep(
       lengths: items.map((i) => i.frames),
     });
     feeds.x0 = maskFrames(eitherOrThrow(paired), masked);
+    if (spec.targets?.source === "prior") {
+      // A bridge starts at each sentence's own prior states: no noise, no coupling.
+      const x0 = new Float32Array(b * f * w);
+      items.forEach((item, row) => {
+        const p = context.prior?.states.get(item.id);
+        if (!p || !stats) throw new Error(`sentence ${item.id}: no prior states to start from`);
+        x0.set(normalizeStates(p, stats), row * f * w);
+      });
+      feeds.x0 = x0;
+    }
     feeds.x1 = x1;
     feeds.t = uniformTimes(b, { rng });
   }
@@ -679,6 +689,8 @@ export async function saveRun(
           : null,
       ),
       interface: context.settings.decoderInterface,
+      // Where sampling starts: "prior" means every text is rendered and encoded first.
+      source: recipeSpec(context.settings.recipe).targets?.source ?? "noise",
     },
   })();
   eitherOrThrow(result);

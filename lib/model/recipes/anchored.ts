@@ -13,6 +13,7 @@ export const anchored: RecipeSpec = {
   inputs: { pair: true, decoder: false },
   loss: ({ flow }) => flow().loss,
   targets: {
+    source: "noise",
     invert: true,
     start: "prior",
     refresh: false,

@@ -15,6 +15,7 @@ export const anchoredCe: RecipeSpec = {
   inputs: { pair: true, decoder: true },
   loss: cfmWithReadTerm,
   targets: {
+    source: "noise",
     invert: true,
     start: "prior",
     refresh: false,

@@ -18,6 +18,7 @@ export const distill: RecipeSpec = {
     return add(loss, mul(decoderLoss(oneStepEstimateGraph(xt, v, { t: batch.t })), lambda));
   },
   targets: {
+    source: "noise",
     invert: true,
     start: "samples",
     refresh: true,

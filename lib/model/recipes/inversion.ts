@@ -12,6 +12,7 @@ export const inversion: RecipeSpec = {
   inputs: { pair: true, decoder: false },
   loss: ({ flow }) => flow().loss,
   targets: {
+    source: "noise",
     invert: true,
     start: "noise",
     refresh: false,

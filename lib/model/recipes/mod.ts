@@ -5,13 +5,14 @@
  * ```ts
  * import assert from "@std/assert";
  * import { recipeSpec, RECIPES } from "./mod.ts";
- * assert.deepEqual(RECIPES, ["distill", "unrolled", "inversion", "paired", "anchored", "anchored-ce", "prior"]);
+ * assert.deepEqual(RECIPES, ["distill", "unrolled", "inversion", "paired", "anchored", "anchored-ce", "prior", "bridge"]);
  * assert.equal(recipeSpec("anchored").targets?.start, "prior");
  * ```
  * @module
  */
 import { anchored } from "./anchored.ts";
 import { anchoredCe } from "./anchored_ce.ts";
+import { bridge } from "./bridge.ts";
 import { distill } from "./distill.ts";
 import { inversion } from "./inversion.ts";
 import { paired } from "./paired.ts";
@@ -29,7 +30,8 @@ export type Recipe =
   | "paired"
   | "anchored"
   | "anchored-ce"
-  | "prior";
+  | "prior"
+  | "bridge";
 
 const SPECS: Readonly<Record<Recipe, RecipeSpec>> = {
   distill,
@@ -39,6 +41,7 @@ const SPECS: Readonly<Record<Recipe, RecipeSpec>> = {
   anchored,
   "anchored-ce": anchoredCe,
   prior,
+  bridge,
 };
 
 /** Every recipe, the default first. */

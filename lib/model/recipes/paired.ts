@@ -16,6 +16,7 @@ export const paired: RecipeSpec = {
   inputs: { pair: true, decoder: false },
   loss: ({ flow }) => flow().loss,
   targets: {
+    source: "noise",
     invert: true,
     start: "noise",
     refresh: false,

@@ -15,6 +15,7 @@ export const prior: RecipeSpec = {
   inputs: { pair: true, decoder: true },
   loss: cfmWithReadTerm,
   targets: {
+    source: "noise",
     invert: false,
     start: "prior",
     refresh: false,

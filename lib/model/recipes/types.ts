@@ -35,6 +35,11 @@ export interface TargetPlan {
   readonly start: "noise" | "samples" | "prior";
   /** Whether a target older than `refreshEvery` steps is made again. */
   readonly refresh: boolean;
+  /**
+   * Where the flow starts: fresh noise, or each sentence's own prior states (a deterministic
+   * bridge from the eSpeak NG prior to the target; sampling then needs the prior of every text).
+   */
+  readonly source: "noise" | "prior";
   /** Whether the starting states are refined by decoder inversion (else they are the targets). */
   readonly invert: boolean;
   /** Whether the flow model learns the targets in per-channel normalised space. */
