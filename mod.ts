@@ -4,9 +4,12 @@
  *
  * This entry point re-exports the public API: the graph engine (a typed ONNX graph builder,
  * reverse-mode autodiff, in-graph AdamW, safetensors checkpoints, ONNX Runtime sessions),
- * flow-matching paths, losses and samplers, optimal-transport couplings, speaking-rate length
- * heuristics, Whisper (checkpoints, tokenizer, log-mel, encoder, frozen decoder, decoding),
- * seeded randomness and atomic file writes.
+ * flow-matching paths, losses and samplers, optimal-transport couplings, Whisper's language
+ * table, speaking-rate length heuristics, Whisper (checkpoints, tokenizer, log-mel, encoder,
+ * frozen decoder, decoding), speech priors, text data, the T2S model, seeded randomness,
+ * atomic file writes and SVG charts. Each area is also its own entry point:
+ * `@flowt2s/flowt2s/graph`, `/flow`, `/ot`, `/text`, `/length`, `/whisper`, `/speech`,
+ * `/data` and `/model`.
  *
  * @example
  * ```ts
@@ -22,30 +25,12 @@
  * ```
  * @module
  */
-export * from "./lib/graph/types.ts";
-export * from "./lib/graph/errors.ts";
-export * from "./lib/graph/builder.ts";
-export * from "./lib/graph/ops.ts";
-export * from "./lib/graph/nn.ts";
-export * from "./lib/graph/grad.ts";
-export * from "./lib/graph/optim.ts";
-export * from "./lib/graph/params.ts";
-export * from "./lib/graph/safetensors.ts";
-export * from "./lib/graph/serialize.ts";
-export * from "./lib/graph/session.ts";
-export * from "./lib/graph/train.ts";
-export * from "./lib/graph/positional.ts";
-export * from "./lib/graph/toy.ts";
+export * from "./lib/graph/mod.ts";
 export * from "./lib/random.ts";
 export * from "./lib/io.ts";
 export * from "./lib/result.ts";
 export * from "./lib/plot.ts";
-export * from "./lib/flow/scalar.ts";
-export * from "./lib/flow/paths.ts";
-export * from "./lib/flow/sample.ts";
-export * from "./lib/flow/loss.ts";
-export * from "./lib/flow/ode.ts";
-export * from "./lib/flow/guidance.ts";
+export * from "./lib/flow/mod.ts";
 export * from "./lib/text/mod.ts";
 export * from "./lib/length/mod.ts";
 export * from "./lib/ot/mod.ts";

@@ -54,3 +54,9 @@ export {
   paddingFraction,
   withFrames,
 } from "./batch.ts";
+
+// Types from other parts of flowt2s that this entry point's signatures name, so that its
+// documentation is complete on its own; each is documented where it is declared.
+export type { Rng, RngState } from "../random.ts";
+export type { Either, Left, Right, Task, TaskEither } from "../result.ts";
+export type { RateEntry, RateTable, Unit } from "../length/rates.ts";

@@ -56,3 +56,8 @@ export {
 export { type Segment, splitSegments } from "./split.ts";
 export { rateTableFromJson } from "./table_json.ts";
 export { type Token, tokenize, type TokenKind } from "./tokens.ts";
+
+// Types from other parts of flowt2s that this entry point's signatures name, so that its
+// documentation is complete on its own; each is documented where it is declared.
+export type { Rng, RngState } from "../random.ts";
+export type { Either, Left, Right, Task, TaskEither } from "../result.ts";

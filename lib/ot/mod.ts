@@ -57,3 +57,17 @@ export {
   type OtErrorKind,
   otOrThrow,
 } from "./types.ts";
+
+// Types from other parts of flowt2s that this entry point's signatures name, so that its
+// documentation is complete on its own; each is documented where it is declared.
+export type { Rng, RngState } from "../random.ts";
+export type { Either, Left, Right, Task, TaskEither } from "../result.ts";
+export type { Attr, Graph, Initializer, Node, Value, ValueSpec } from "../graph/builder.ts";
+export type {
+  OrtSession,
+  Provider,
+  Session,
+  SessionError,
+  SessionOptions,
+} from "../graph/session.ts";
+export type { DType, Shape, TensorData } from "../graph/types.ts";

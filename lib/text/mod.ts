@@ -23,3 +23,7 @@ export {
   type TokenizerError,
   tokenizerError,
 } from "./languages.ts";
+
+// Types from other parts of flowt2s that this entry point's signatures name, so that its
+// documentation is complete on its own; each is documented where it is declared.
+export type { Either, Left, Right, Task, TaskEither } from "../result.ts";

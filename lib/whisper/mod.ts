@@ -34,3 +34,19 @@ export * from "./import_common.ts";
 export * from "./import_ct2.ts";
 export * from "./import_ggml.ts";
 export * from "./import_pt.ts";
+
+// Types from other parts of flowt2s that this entry point's signatures name, so that its
+// documentation is complete on its own; each is documented where it is declared.
+export type { Either, Left, Right, Task, TaskEither } from "../result.ts";
+export type { Attr, Graph, Initializer, Node, Value, ValueSpec } from "../graph/builder.ts";
+export type { Tensor } from "../graph/params.ts";
+export type {
+  OpenCache,
+  OrtSession,
+  Provider,
+  Session,
+  SessionError,
+  SessionOptions,
+  Tensors,
+} from "../graph/session.ts";
+export type { DType, Shape, TensorData } from "../graph/types.ts";
