@@ -8,11 +8,12 @@ import { Graph, type Value } from "../lib/graph/builder.ts";
 import { GraphError } from "../lib/graph/errors.ts";
 import { grad, GRAD_RULES } from "../lib/graph/grad.ts";
 import * as op from "../lib/graph/ops.ts";
+import { exp, pow, reduceSum } from "../lib/graph/ops.ts";
 import { attention, causalMask, crossEntropy, gelu, splitHeads } from "../lib/graph/nn.ts";
 import { orThrow, runSession } from "../lib/graph/session.ts";
 import { sizeOf } from "../lib/graph/types.ts";
 import * as ref from "./reference.ts";
-import { assertClose, open } from "./harness.ts";
+import { assertClose, evaluate, open } from "./harness.ts";
 
 interface InputSpec {
   shape: number[];
@@ -347,4 +348,26 @@ Deno.test("grad() reaches plain inputs through frozen initializer weights", asyn
   );
   const { dx: out } = await orThrow(runSession(await open(g), { x: new Float32Array([0, 0]) }));
   assert.deepEqual(Array.from(out as Float32Array), [6, 15]);
+});
+
+Deno.test("grad() of pow(x, 2) is finite at x = 0", async () => {
+  const g = new Graph();
+  const x = g.input("x", { dtype: "float32", shape: [3] });
+  g.output(grad(reduceSum(pow(x, 2)), [x])[0], "dx");
+  const out = await evaluate(g, { x: new Float32Array([0, 1, -2]) });
+  assert.deepEqual(Array.from(out.dx as Float32Array), [0, 2, -4]);
+});
+
+Deno.test("Graph.output() renames in place, keeps gradients, and copies a value output twice", async () => {
+  const g = new Graph();
+  const w = g.input("w", { dtype: "float32", shape: [2] });
+  const y = g.output(exp(w), "y");
+  const [dw] = grad(reduceSum(y), [w]); // must not be zeros: y is the same value as exp(w)
+  g.output(dw, "dw");
+  g.output(y); // already an output: no duplicate
+  g.output(y, "y2"); // a second name: Identity copy
+  const out = await evaluate(g, { w: new Float32Array([0, 1]) });
+  assert.deepEqual(Array.from(out.dw as Float32Array), Array.from(out.y as Float32Array));
+  assert.deepEqual(Array.from(out.y2 as Float32Array), Array.from(out.y as Float32Array));
+  assert.equal(g.outputs.length, 3);
 });

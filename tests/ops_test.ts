@@ -3,6 +3,7 @@ import assert from "@std/assert";
 import { Graph, type Value } from "../lib/graph/builder.ts";
 import { GraphError } from "../lib/graph/errors.ts";
 import * as op from "../lib/graph/ops.ts";
+import { reduceSum, slice } from "../lib/graph/ops.ts";
 import { crossEntropy, gelu } from "../lib/graph/nn.ts";
 import { sizeOf } from "../lib/graph/types.ts";
 import * as ref from "./reference.ts";
@@ -249,5 +250,23 @@ Deno.test("ops name the op and the shapes when shapes do not fit", () => {
   expectError(
     () => op.add(a, new Graph("other").input("z", { dtype: "float32", shape: [3] })),
     /belongs to graph 'other'/,
+  );
+});
+
+Deno.test("slice() with a negative step records the length ONNX Runtime computes", async () => {
+  const g = new Graph();
+  const x = g.input("x", { dtype: "float32", shape: [4] });
+  const y = slice(x, { starts: [-5], ends: [-100], steps: [-1] });
+  g.output(y, "y");
+  const out = await evaluate(g, { x: new Float32Array([1, 2, 3, 4]) });
+  assert.equal(y.shape[0], (out.y as Float32Array).length);
+  assert.deepEqual(Array.from(out.y as Float32Array), [1]);
+});
+
+Deno.test("reduceSum() rejects an explicit empty axes list", () => {
+  const g = new Graph();
+  assert.throws(
+    () => reduceSum(g.input("x", { dtype: "float32", shape: [2] }), { axes: [] }),
+    /axes is empty; omit it/,
   );
 });

@@ -2,6 +2,7 @@
 import assert from "@std/assert";
 import { either as E } from "fp-ts";
 import { checkParams, init, initParams, loadParams, saveParams } from "../lib/graph/params.ts";
+import { encodeSafetensors } from "../lib/graph/safetensors.ts";
 import { orThrow } from "../lib/graph/session.ts";
 import { createRng } from "../lib/random.ts";
 
@@ -62,4 +63,19 @@ Deno.test("loadParams() names the path of a missing or corrupt file", async () =
   const bad = await loadParams(`${dir}/bad.safetensors`)();
   if (E.isRight(bad)) throw new Error("expected an error");
   assert.match(bad.left.message, /bad\.safetensors/);
+});
+
+Deno.test("loadParams() names an integer tensor and the file", async () => {
+  const dir = await Deno.makeTempDir();
+  const path = `${dir}/ids.safetensors`;
+  await Deno.writeFile(
+    path,
+    encodeSafetensors({ ids: { dtype: "I64", shape: [2], data: new BigInt64Array([1n, 2n]) } }),
+  );
+  const r = await loadParams(path)();
+  if (E.isRight(r)) throw new Error("expected an error");
+  assert.match(
+    r.left.message,
+    /ids\.safetensors: tensor 'ids' is I64; parameters must be floating point/,
+  );
 });

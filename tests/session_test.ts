@@ -184,3 +184,12 @@ Deno.test("openSession() names the folder when it cannot write external data", a
   await orThrow(openSession(mlp(), { threads: 1, externalDataDir: missing }));
   await Deno.remove(parent);
 });
+
+Deno.test("runSession() names an input fed with the wrong kind of array", async () => {
+  const g = new Graph();
+  g.output(add(g.input("x", { dtype: "float32", shape: [2] }), 1), "y");
+  const s = await orThrow(openSession(g, { threads: 1 }));
+  const r = await runSession(s, { x: new Int32Array(2) as unknown as Float32Array })();
+  if (E.isRight(r)) throw new Error("expected an error");
+  assert.match(r.left.message, /input 'x' must be a float32 typed array, got Int32Array/);
+});

@@ -1,11 +1,13 @@
 /** The training step: AdamW and clipping against a TypeScript reference, accumulation, fusion, learning. */
 import assert from "@std/assert";
 import { either as E } from "fp-ts";
+import { GraphError } from "../lib/graph/errors.ts";
 import { add, mul, reduceSum, sub } from "../lib/graph/ops.ts";
 import { initParams, type ParamStore } from "../lib/graph/params.ts";
 import { orThrow } from "../lib/graph/session.ts";
 import { blockProblem, mlpProblem, runningMeanBatch, type ToyProblem } from "../lib/graph/toy.ts";
 import {
+  buildTrainStep,
   initTrainState,
   openTrainer,
   trainCall,
@@ -210,4 +212,69 @@ Deno.test("trainCall() names the step when the loss is NaN and keeps the old sta
     lr: 1e-3,
   }));
   assert.equal(next.state.step, 1);
+});
+
+Deno.test("trainCall() at lr = 0 leaves parameters unchanged, including unused ones", async () => {
+  const problem = mlpProblem({ batch: 2, din: 3, hidden: 4, dout: 1 });
+  const spec = { ...problem.spec, params: { ...problem.spec.params, unused: [2] } };
+  const params = {
+    ...initParams(problem.defs, { rng: createRng(0) }),
+    unused: { shape: [2], data: new Float32Array([1, 2]) },
+  };
+  const trainer = await orThrow(openTrainer(spec, { threads: 1 }));
+  const out = await orThrow(trainCall(trainer, initTrainState(params), {
+    batch: {
+      x: new Float32Array([1, 2, 3, 4, 5, 6]),
+      target: new Float32Array([1, 0]),
+    },
+    lr: 0,
+  }));
+  for (const k of Object.keys(params)) {
+    assert.deepEqual(out.state.params[k].data, params[k as keyof typeof params].data, k);
+  }
+});
+
+Deno.test("trainCall() reports a non-finite gradient norm even when the loss is finite", async () => {
+  // loss = sum(w * x) is finite for x = [1e30, 1e30] in float32 while |grad|^2 overflows.
+  const trainer = await orThrow(openTrainer({
+    params: { w: [2] },
+    batch: { x: { dtype: "float32", shape: [2] } },
+    loss: (p, b) => reduceSum(mul(p.w, b.x)),
+  }, { threads: 1 }));
+  const state = initTrainState({ w: { shape: [2], data: new Float32Array([1e-30, -1e-30]) } });
+  const r = await trainCall(trainer, state, {
+    batch: { x: new Float32Array([1e30, 1e30]) },
+    lr: 1e-3,
+  })();
+  if (E.isRight(r)) throw new Error("expected an error");
+  assert.match(r.left.message, /gradient norm is (Infinity|NaN) at step 1/);
+  // The old state still trains.
+  const ok = await orThrow(
+    trainCall(trainer, state, { batch: { x: new Float32Array([1, 1]) }, lr: 1e-3 }),
+  );
+  assert.equal(ok.state.step, 1);
+});
+
+Deno.test("buildTrainStep() names invalid options and reserved names", () => {
+  const spec = mlpProblem({ batch: 2, din: 2, hidden: 2, dout: 1 }).spec;
+  const expectError = (f: () => unknown, pattern: RegExp) =>
+    assert.throws(f, (e: unknown) => e instanceof GraphError && pattern.test(e.message));
+  expectError(
+    () => buildTrainStep(spec, { stepsPerCall: 0 }),
+    /stepsPerCall must be an integer >= 1/,
+  );
+  expectError(
+    () => buildTrainStep(spec, { microBatches: 1.5 }),
+    /microBatches must be an integer >= 1/,
+  );
+  expectError(() => buildTrainStep(spec, { maxGradNorm: 0 }), /maxGradNorm must be > 0/);
+  expectError(
+    () => buildTrainStep({ ...spec, params: { ...spec.params, lr: [1] } }),
+    /'lr' is reserved/,
+  );
+  expectError(
+    () =>
+      buildTrainStep({ ...spec, batch: { ...spec.batch, w1: { dtype: "float32", shape: [1] } } }),
+    /'w1' is both a parameter and a batch input/,
+  );
 });
