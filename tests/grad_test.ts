@@ -266,6 +266,49 @@ const CASES: Case[] = [
     inputs: [{ shape: [2, 3] }],
     build: ([a]) => op.pad(a, [1, 0, 0, 2]),
   },
+  // Conv runs in float32 only in ONNX Runtime: checked against the float64 reference.
+  // Every case has C != M and N > 1, so a gradient with batch, channel or group axes
+  // swapped, or a kernel not flipped, fails.
+  {
+    name: "conv1d group 1, padding 1, bias (float32 vs reference)",
+    inputs: [{ shape: [2, 3, 7] }, { shape: [4, 3, 3] }, { shape: [4] }],
+    build: ([x, w, b]) => op.conv1d(x, w, { bias: b, padding: 1 }),
+    reference: ([x, w, b]) => ref.conv1d(x, w, b, 1, 1),
+  },
+  {
+    name: "conv1d depthwise, kernel 7, padding 3, bias (float32 vs reference)",
+    inputs: [{ shape: [2, 4, 9] }, { shape: [4, 1, 7] }, { shape: [4] }],
+    build: ([x, w, b]) => op.conv1d(x, w, { bias: b, padding: 3, groups: 4 }),
+    reference: ([x, w, b]) => ref.conv1d(x, w, b, 1, 3, 1, 4),
+  },
+  {
+    name: "conv1d depthwise with multiplier 2, no padding (float32 vs reference)",
+    inputs: [{ shape: [2, 3, 6] }, { shape: [6, 1, 3] }],
+    build: ([x, w]) => op.conv1d(x, w, { groups: 3 }),
+    reference: ([x, w]) => ref.conv1d(x, w, undefined, 1, 0, 1, 3),
+  },
+  {
+    name:
+      "conv1d stride 2, dilation 2, 2 groups, a frame past the last window (float32 vs reference)",
+    inputs: [{ shape: [2, 4, 12] }, { shape: [6, 2, 3] }, { shape: [6] }],
+    build: ([x, w, b]) =>
+      op.conv1d(x, w, { bias: b, stride: 2, padding: 2, dilation: 2, groups: 2 }),
+    reference: ([x, w, b]) => ref.conv1d(x, w, b, 2, 2, 2, 2),
+  },
+  {
+    name: "conv1d stride 3, padding larger than the kernel's reach (float32 vs reference)",
+    inputs: [{ shape: [2, 2, 5] }, { shape: [3, 2, 2] }],
+    build: ([x, w]) => op.conv1d(x, w, { stride: 3, padding: 2 }),
+    reference: ([x, w]) => ref.conv1d(x, w, undefined, 3, 2),
+  },
+  {
+    // One input is both the signal and the kernel: its gradient is dx + dw, so a wrong
+    // input gradient or a wrong weight gradient (or a lost sum of the two) fails.
+    name: "conv1d of a signal with itself as the kernel (float32 vs reference)",
+    inputs: [{ shape: [2, 2, 6] }],
+    build: ([a]) => op.conv1d(a, op.reshape(a, [4, 2, 3]), { padding: 1 }),
+    reference: ([a]) => ref.conv1d(a, { shape: [4, 2, 3], data: a.data }, undefined, 1, 1),
+  },
   {
     name: "gather with repeated indices",
     inputs: [{ shape: [5, 3] }, { shape: [2, 2], ints: [1, 3, 1, 0] }],
@@ -315,12 +358,16 @@ Deno.test("grad() has a finite-difference case for every rule in GRAD_RULES", ()
 
 Deno.test("grad() names the op when a gradient rule is missing", () => {
   const g = new Graph();
-  const x = g.input("x", { dtype: "float32", shape: [1, 2, 8] });
-  const w = g.input("w", { dtype: "float32", shape: [3, 2, 3] });
-  const loss = op.reduceSum(op.conv1d(x, w));
+  const x = g.input("x", { dtype: "float32", shape: [2] });
+  const at = g.constant([1, 3], { dtype: "int64", shape: [2, 1] });
+  const y = op.scatterND(g.constant(0, { dtype: "float32", shape: [4] }), {
+    indices: at,
+    updates: x,
+  });
   assert.throws(
-    () => grad(loss, [x]),
-    (e: unknown) => e instanceof GraphError && /no gradient rule for op 'Conv'/.test(e.message),
+    () => grad(op.reduceSum(y), [x]),
+    (e: unknown) =>
+      e instanceof GraphError && /no gradient rule for op 'ScatterND'/.test(e.message),
   );
 });
 

@@ -193,6 +193,20 @@ Deno.test("conv1d() matches a direct convolution", () =>
     ([x, w, b]) => ref.conv1d(x, w, b, 2, 1),
   ));
 
+Deno.test("conv1d() with groups and dilation matches a direct convolution", () =>
+  checkForward(
+    [[2, 4, 11], [6, 2, 3], [6]],
+    ([x, w, b]) => op.conv1d(x, w, { bias: b, stride: 2, padding: 2, dilation: 2, groups: 2 }),
+    ([x, w, b]) => ref.conv1d(x, w, b, 2, 2, 2, 2),
+  ));
+
+Deno.test("conv1d() depthwise (groups = channels) matches a direct convolution", () =>
+  checkForward(
+    [[2, 5, 8], [5, 1, 7], [5]],
+    ([x, w, b]) => op.conv1d(x, w, { bias: b, padding: 3, groups: 5 }),
+    ([x, w, b]) => ref.conv1d(x, w, b, 1, 3, 1, 5),
+  ));
+
 Deno.test("cast() converts float to int64 and bool", async () => {
   const g = new Graph();
   const x = g.input("x", { dtype: "float32", shape: [3] });

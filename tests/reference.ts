@@ -211,20 +211,29 @@ export function gather0(a: Arr, indices: number[]): Arr {
   return { shape: [indices.length, ...a.shape.slice(1)], data: out };
 }
 
-/** 1-D convolution, x [N, C, L], w [M, C, K], stride and symmetric zero padding. */
-export function conv1d(x: Arr, w: Arr, b: Arr | undefined, stride: number, padding: number): Arr {
-  const [n, c, l] = x.shape, [m, , k] = w.shape;
-  const outLen = Math.floor((l + 2 * padding - k) / stride) + 1;
+/** 1-D convolution, x [N, C, L], w [M, C/groups, K], stride, symmetric zero padding, dilation. */
+export function conv1d(
+  x: Arr,
+  w: Arr,
+  b: Arr | undefined,
+  stride: number,
+  padding: number,
+  dilation = 1,
+  groups = 1,
+): Arr {
+  const [n, c, l] = x.shape, [m, cg, k] = w.shape, mg = m / groups;
+  const outLen = Math.floor((l + 2 * padding - dilation * (k - 1) - 1) / stride) + 1;
   const out = new Float64Array(n * m * outLen);
   for (let bi = 0; bi < n; bi++) {
     for (let o = 0; o < m; o++) {
+      const first = Math.floor(o / mg) * cg;
       for (let t = 0; t < outLen; t++) {
         let s = b ? b.data[o] : 0;
-        for (let ci = 0; ci < c; ci++) {
+        for (let ci = 0; ci < cg; ci++) {
           for (let j = 0; j < k; j++) {
-            const pos = t * stride + j - padding;
+            const pos = t * stride + j * dilation - padding;
             if (pos >= 0 && pos < l) {
-              s += x.data[(bi * c + ci) * l + pos] * w.data[(o * c + ci) * k + j];
+              s += x.data[(bi * c + first + ci) * l + pos] * w.data[(o * cg + ci) * k + j];
             }
           }
         }

@@ -11,6 +11,7 @@ import {
   add,
   cast,
   concat,
+  conv1d,
   cos,
   div,
   equal,
@@ -235,6 +236,7 @@ export const GRAD_RULES: Readonly<Record<string, GradRule>> = {
     const x = node.inputs[0]!, pads = staticInts(node.inputs[1], node.op), r = x.shape.length;
     return [slice(g!, { starts: pads.slice(0, r), ends: x.shape.map((d, i) => pads[i] + d) })];
   },
+  Conv: ({ node, gy: [g], needs }) => convGrad(node, g!, needs),
   // Embedding lookups: repeated indices accumulate through ScatterND's add reduction.
   Gather: ({ node, gy: [g] }) => {
     const [data, indices] = node.inputs;
@@ -251,6 +253,82 @@ export const GRAD_RULES: Readonly<Record<string, GradRule>> = {
     ];
   },
 };
+
+/**
+ * Gradients of a 1-D Conv (x [N, C, L], w [M, C/G, K], optional bias [M]; any stride,
+ * padding, dilation and group count), composed of Conv, Pad, Slice, Reshape and Transpose.
+ * With xp the padded input and g = floor(m / (M/G)) the group of output channel m,
+ * y[n, m, t] = b[m] + sum_{i < C/G, j < K} w[m, i, j] xp[n, g C/G + i, t s + j d].
+ *
+ * - dx is the transposed convolution: gy dilated by the stride (s - 1 zeros between frames),
+ *   padded by the kernel's reach d(K - 1) less the forward padding, correlated (dilation d,
+ *   G groups) with the kernel flipped in time and regrouped to [C, M/G, K].
+ * - dw correlates xp with gy as the kernel, batch and channels swapping roles: input
+ *   [C/G, G N, Lp], kernel [M, N, T], dilation s, stride d, G groups; the first K outputs.
+ * - db sums gy over batch and frames.
+ */
+function convGrad(node: Node, g: Value, needs: readonly boolean[]): (Value | undefined)[] {
+  const [x, w] = node.inputs as [Value, Value];
+  if (x.shape.length !== 3) {
+    throw new GraphError("Conv", `gradient supports 1-D convolutions only, x is [${x.shape}]`);
+  }
+  const [n, c, l] = x.shape, [m, cg, k] = w.shape, t = g.shape[2];
+  const stride = attrInts(node, "strides")[0] ?? 1, dilation = attrInts(node, "dilations")[0] ?? 1;
+  const [padBegin = 0, padEnd = 0] = attrInts(node, "pads");
+  const groups = attrNumber(node, "group") || 1, mg = m / groups;
+  const reach = dilation * (k - 1), padded = l + padBegin + padEnd;
+  // Padded frames past the last window (stride leftovers) get no gradient.
+  const unused = padded - ((t - 1) * stride + reach + 1);
+  // conv1d pads symmetrically; other padding goes through Pad (negative pads are cropped).
+  const convPadded = (
+    v: Value,
+    kernel: Value,
+    pads: [number, number],
+    options: { stride: number; dilation: number },
+  ): Value => {
+    const [a, b] = pads.map((p) => Math.max(0, p));
+    const input = a === b ? v : pad(v, [0, 0, a, 0, 0, b]);
+    return conv1d(input, kernel, { ...options, padding: a === b ? a : 0, groups });
+  };
+  let gx: Value | undefined, gw: Value | undefined;
+  if (needs[0]) {
+    let gd = g;
+    if (stride > 1) {
+      const spread = pad(unsqueeze(g, [3]), [0, 0, 0, 0, 0, 0, 0, stride - 1]);
+      gd = slice(reshape(spread, [n, m, t * stride]), {
+        starts: [0],
+        ends: [(t - 1) * stride + 1],
+        axes: [2],
+      });
+    }
+    // wt[g C/G + i, o, j] = w[g M/G + o, i, K - 1 - j], shape [C, M/G, K].
+    let wt = groups === 1
+      ? transpose(w, [1, 0, 2])
+      : cg === 1
+      ? reshape(w, [c, mg, k])
+      : reshape(transpose(reshape(w, [groups, mg, cg, k]), [0, 2, 1, 3]), [c, mg, k]);
+    if (k > 1) wt = slice(wt, { starts: [k - 1], ends: [-(k + 1)], axes: [2], steps: [-1] });
+    const before = reach - padBegin, after = reach + unused - padEnd;
+    const full = convPadded(gd, wt, [before, after], { stride: 1, dilation });
+    const start = Math.max(0, before) - before;
+    gx = start === 0 && full.shape[2] === l
+      ? full
+      : slice(full, { starts: [start], ends: [start + l], axes: [2] });
+  }
+  if (needs[1]) {
+    // xs[i, g N + n', :] = x[n', g C/G + i, :], shape [C/G, G N, L].
+    const xs = groups === 1
+      ? transpose(x, [1, 0, 2])
+      : reshape(transpose(reshape(x, [n, groups, cg, l]), [2, 1, 0, 3]), [cg, groups * n, l]);
+    const full = convPadded(xs, transpose(g, [1, 0, 2]), [padBegin, padEnd], {
+      stride: dilation,
+      dilation: stride,
+    });
+    const taps = full.shape[2] === k ? full : slice(full, { starts: [0], ends: [k], axes: [2] });
+    gw = cg === 1 ? reshape(taps, [m, 1, k]) : transpose(taps, [1, 0, 2]);
+  }
+  return [gx, gw, needs[2] ? reduceSum(g, { axes: [0, 2] }) : undefined];
+}
 
 function meanKeepDims(x: Value, axis: number): Value {
   return mul(reduceSum(x, { axes: [axis], keepDims: true }), 1 / x.shape[axis]);

@@ -1121,7 +1121,8 @@ export function pad(x: Value, pads: readonly number[]): Value {
 }
 
 /**
- * 1-D convolution: x [N, C, L], w [M, C/group, K], optional bias [M]. Forward only.
+ * 1-D convolution: x [N, C, L], w [M, C/group, K], optional bias [M]. Differentiable
+ * (grad.ts) for every stride, padding, dilation and group count.
  *
  * @example
  * ```ts
