@@ -19,16 +19,16 @@ import {
 import {
   add,
   concat,
+  conv1d,
   cos,
   gather,
   layerNormalization,
   mul,
-  pad,
   reshape,
   sigmoid,
   sin,
-  slice,
   split,
+  transpose,
   unsqueeze,
 } from "../graph/ops.ts";
 import { init, type ParamDef } from "../graph/params.ts";
@@ -116,20 +116,19 @@ function plainNorm(x: Value): Value {
 const modulate = (x: Value, shift: Value, scale: Value) =>
   add(mul(x, add(unsqueeze(scale, [1]), 1)), unsqueeze(shift, [1]));
 
-/** Depthwise 1-D convolution over frames of [B, F, C] as a sum of shifted copies. */
+/**
+ * Depthwise 1-D convolution over frames of [B, F, C] with "same" padding: one Conv with
+ * group = C. The kernel parameter is stored [K, C] (tap-major), as checkpoints hold it.
+ */
 function depthwiseConv(x: Value, weight: Value, bias: Value): Value {
-  const [, frames] = x.shape, k = weight.shape[0], half = (k - 1) / 2;
-  const padded = pad(x, [0, half, 0, 0, half, 0]);
-  let y: Value | undefined;
-  for (let j = 0; j < k; j++) {
-    const shifted = slice(padded, { starts: [j], ends: [j + frames], axes: [1] });
-    const tap = mul(
-      shifted,
-      reshape(gather(weight, x.graph.constant(j, { dtype: "int64" })), [x.shape[2]]),
-    );
-    y = y ? add(y, tap) : tap;
-  }
-  return add(y!, bias);
+  const [, , channels] = x.shape, k = weight.shape[0];
+  const kernel = reshape(transpose(weight, [1, 0]), [channels, 1, k]);
+  const y = conv1d(transpose(x, [0, 2, 1]), kernel, {
+    bias,
+    padding: (k - 1) / 2,
+    groups: channels,
+  });
+  return transpose(y, [0, 2, 1]);
 }
 
 /**
