@@ -230,18 +230,15 @@ if (speeches.length > 0) {
   };
 }
 
-// The recipe's own ceiling: the cached targets of the evaluated sentences (training sentences
-// only), read back the same way. A flow model cannot read back better than what it learns.
-let targets: { sentences: number; cer: number; loops: number } | undefined;
-const cached = sentences.filter((s) => ckpt.right.targets[s.id] !== undefined);
-if (cached.length > 0) {
+/** Reads states back (grouped by language, 8 at a time) and scores them against the texts. */
+async function readAndScore(items: { text: string; lang: string; states: Float32Array }[]) {
   const refs: string[] = [], hyps: string[] = [];
   let loops = 0;
-  for (const lang of new Set(cached.map((s) => s.lang))) {
-    const group = cached.filter((s) => s.lang === lang);
+  for (const lang of new Set(items.map((s) => s.lang))) {
+    const group = items.filter((s) => s.lang === lang);
     for (let i = 0; i < group.length; i += 8) {
       const part = group.slice(i, i + 8);
-      const out = await readBack(whisper, part.map((s) => ckpt.right.targets[s.id].data), {
+      const out = await readBack(whisper, part.map((s) => s.states), {
         tokenizer,
         lang,
         interface: reading.decoderInterface,
@@ -254,12 +251,20 @@ if (cached.length > 0) {
       });
     }
   }
-  targets = {
-    sentences: cached.length,
-    cer: charErrorRate(refs, hyps),
-    loops: loops / cached.length,
-  };
+  return { sentences: items.length, cer: charErrorRate(refs, hyps), loops: loops / items.length };
 }
+
+// The recipe's own ceiling: the cached targets of the evaluated sentences (training sentences
+// only), read back the same way. A flow model cannot read back better than what it learns.
+const cached = sentences.filter((s) => ckpt.right.targets[s.id] !== undefined);
+const targets = cached.length > 0
+  ? await readAndScore(cached.map((s) => ({ ...s, states: ckpt.right.targets[s.id].data })))
+  : undefined;
+// The starting point: the eSpeak NG prior states of the same sentences, read back the same way
+// (the L0 ceiling on exactly these sentences; what a bridge returns if it learned nothing).
+const priorReading = priorStates.length > 0
+  ? await readAndScore(sentences.map((s, i) => ({ ...s, states: priorStates[i] })))
+  : undefined;
 
 const byLang = new Map<string, { refs: string[]; hyps: string[]; loops: number }>();
 for (const g of result.right) {
@@ -298,6 +303,7 @@ const report = {
   diversity: meanDiversity,
   likeness,
   targets,
+  prior: priorReading,
   speed: {
     sentencesPerSecond: all.length / elapsed,
     speechSecondsPerSecond: speech / elapsed,
@@ -323,6 +329,13 @@ const md = [
   ),
   `| all | ${all.length} | ${pct(report.cer)} | ${pct(report.wer)} | ${pct(report.loops)} |`,
   ``,
+  ...(priorReading
+    ? [
+      `The eSpeak NG prior states of the same sentences, read back the same way: CER ${
+        pct(priorReading.cer)
+      }, loops ${pct(priorReading.loops)}.`,
+    ]
+    : []),
   ...(targets
     ? [
       `The run's cached targets of ${targets.sentences} of these sentences, read back the same ` +

@@ -138,6 +138,28 @@ Deno.test("train resumes exactly: 3 + 3 steps equal 6 uninterrupted steps (disti
     assert.ok(Number.isFinite(report.cer) && report.diversity > 0);
     assert.ok(report.speed.sentencesPerSecond > 0);
     assert.match(await Deno.readTextFile(`${dir}/eval/eval.md`), /\| all \|/);
+    // With eSpeak NG frame counts, eval also reads back the prior states of the same sentences.
+    const withPrior = await run("eval.ts", [
+      "--checkpoint",
+      `${dir}/full/checkpoint.safetensors`,
+      "--data",
+      data,
+      "--held-out",
+      "0.25",
+      "--nfe",
+      "2",
+      "--seeds",
+      "1",
+      "--no-timing",
+      "--frames",
+      "espeak",
+      "--out",
+      `${dir}/eval-espeak`,
+    ]);
+    assert.equal(withPrior.code, 0, withPrior.stderr);
+    const priorReport = JSON.parse(await Deno.readTextFile(`${dir}/eval-espeak/eval.json`));
+    assert.ok(priorReport.prior.sentences === priorReport.sentences && priorReport.prior.cer >= 0);
+    assert.ok(Number.isFinite(priorReport.likeness.frechet));
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
