@@ -4,7 +4,8 @@
  * that table; one way out on error.
  *
  * Exit codes: 0 done, 1 failed while running (bad data, missing file, a failing model),
- * 2 bad usage (unknown flag, a value out of range), 130 interrupted before anything was saved.
+ * 2 bad usage (unknown flag, a value out of range), 130 interrupted (Ctrl-C; a training run
+ * saves first).
  *
  * @example
  * ```ts

@@ -2,9 +2,10 @@
  * `deno task train`: trains the text-to-semantic CFM model from text alone, scored by a frozen
  * Whisper decoder. A JSON configuration (--config) and flags (which win) set the run; see
  * --help. Writes checkpoint.safetensors, metrics.jsonl and loss.svg into --out; Ctrl-C saves
- * and stops; --resume continues exactly.
+ * and stops (exit status 130); --resume continues exactly. A fresh run that stops or fails
+ * before its first step completes leaves no checkpoint behind.
  */
-import { camelCase, commandLine, fail as failWith, progressLine } from "./cli.ts";
+import { camelCase, commandLine, EXIT, fail as failWith, progressLine } from "./cli.ts";
 import { either as E } from "fp-ts";
 import { loadSentences, splitHeldOut, withFrames } from "../lib/data/mod.ts";
 import { pathExists, writeFileAtomic } from "../lib/io.ts";
@@ -373,15 +374,15 @@ const context: RunContext = {
   data: { path: dataPath, heldOut },
   prior,
 };
-await Deno.mkdir(out, { recursive: true });
 let state = flags.resume
   ? await loadRun(ckptPath, context).catch((e) => fail(e.message))
   : initRun(context);
-// Recorded once the run is known to be this one (a refused resume leaves the old record).
-await writeFileAtomic(
-  runConfigPath,
-  new TextEncoder().encode(JSON.stringify(runConfig, null, 2) + "\n"),
-);
+/**
+ * Whether this is a fresh run that has not completed a step: it leaves nothing behind (no
+ * step-0 checkpoint, no config.json), so a plain retry works, e.g. after a failed `--provider
+ * cuda` start. The run folder is first written by the first save.
+ */
+const nothingDone = () => !flags.resume && state.train.step === 0;
 
 /** Metrics up to the checkpoint's step, so a resumed log equals an uninterrupted one. */
 async function metricsUpTo(step: number, path: string): Promise<string[]> {
@@ -394,6 +395,11 @@ const probeLines = flags.resume ? await metricsUpTo(state.train.step, probesPath
 let lastSaved = -1;
 async function flush(): Promise<void> {
   lastSaved = state.train.step;
+  // Recorded once the run is known to be this one (a refused resume leaves the old record).
+  await writeFileAtomic(
+    runConfigPath,
+    new TextEncoder().encode(JSON.stringify(runConfig, null, 2) + "\n"),
+  );
   await writeFileAtomic(metricsPath, new TextEncoder().encode(lines.map((l) => l + "\n").join("")));
   await saveRun(ckptPath, { context, state });
   const metrics = lines.map((l) => JSON.parse(l));
@@ -448,8 +454,11 @@ async function probe(): Promise<void> {
   }
 }
 
-let stop = false;
-Deno.addSignalListener("SIGINT", () => (stop = true));
+let stop = false, interrupted = false;
+Deno.addSignalListener("SIGINT", () => {
+  stop = true;
+  interrupted = true;
+});
 const sessions: RunSessions = { trainers: new Map(), velocity: new Map() };
 const started = performance.now(), startStep = state.train.step;
 const progress = progressLine({ quiet: flags.quiet });
@@ -472,8 +481,10 @@ while (state.train.step < settings.steps && !stop) {
   try {
     result = await trainStep(context, sessions, state);
   } catch (e) {
+    const message = e instanceof Error ? e.message : e;
+    if (nothingDone()) fail(`${message}; no step completed, nothing saved`);
     await flush();
-    fail(`${e instanceof Error ? e.message : e}; saved step ${state.train.step} to ${ckptPath}`);
+    fail(`${message}; saved step ${state.train.step} to ${ckptPath}`);
   }
   state = result.state;
   lines.push(JSON.stringify(result.metrics));
@@ -486,6 +497,10 @@ while (state.train.step < settings.steps && !stop) {
   if (probeDue && state.train.step % saveEvery !== 0) await flush();
   if (state.train.step % saveEvery === 0 || state.train.step === settings.steps) await flush();
 }
+if (nothingDone()) {
+  console.error(`\nstopped before the first step: nothing saved`);
+  Deno.exit(interrupted ? EXIT.interrupted : EXIT.ok);
+}
 if (lastSaved !== state.train.step) await flush();
 const last = lines.length ? JSON.parse(lines[lines.length - 1]).loss : NaN;
 console.error(
@@ -495,3 +510,5 @@ console.error(
       last.toFixed(4)
     }; ${ckptPath}, ${metricsPath}, ${out}/loss.svg`,
 );
+// Ctrl-C: saved (above), and the exit status says the run did not finish.
+if (interrupted) Deno.exit(EXIT.interrupted);

@@ -1,6 +1,8 @@
 /** `deno task train`, `sample` and `eval` end to end on the tiny random Whisper. */
 import assert from "@std/assert";
 import { decodeSafetensors } from "../lib/graph/safetensors.ts";
+import { cudaProviderPath } from "../lib/graph/session.ts";
+import { pathExists } from "../lib/io.ts";
 import { rightOf } from "./harness.ts";
 
 const root = new URL("../", import.meta.url).pathname;
@@ -299,4 +301,78 @@ Deno.test("export writes a weights-only artifact that samples exactly as its che
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("train: Ctrl-C saves, exits 130, and --resume continues", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const data = await dataFile(dir), out = `${dir}/run`;
+    const child = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        `${root}scripts/train.ts`,
+        ...common(data, out),
+        "--steps",
+        "100000",
+        "--save-every",
+        "1",
+        "--probe-every",
+        "0",
+      ],
+      stdout: "null",
+      stderr: "piped",
+    }).spawn();
+    const metrics = `${out}/metrics.jsonl`;
+    const steps = async () =>
+      (await Deno.readTextFile(metrics).catch(() => "")).split("\n").filter((l) => l).map((l) =>
+        JSON.parse(l).step as number
+      );
+    const deadline = Date.now() + 60_000;
+    while ((await steps()).length === 0 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    child.kill("SIGINT");
+    const ended = await child.output();
+    const stderr = decoder.decode(ended.stderr);
+    assert.equal(ended.code, 130, stderr);
+    const saved = Number(stderr.match(/stopped: saved step (\d+)/)?.[1]);
+    assert.ok(saved >= 1, stderr);
+    assert.deepEqual(await steps(), Array.from({ length: saved }, (_, k) => k + 1));
+    const more = await run("train.ts", [
+      "--resume",
+      "--out",
+      out,
+      "--stop-after",
+      String(saved + 2),
+      "--quiet",
+    ]);
+    assert.equal(more.code, 0, more.stderr);
+    assert.deepEqual(await steps(), Array.from({ length: saved + 2 }, (_, k) => k + 1));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test({
+  name: "train: a fresh run that fails before its first step leaves no checkpoint; a retry works",
+  // Where the CUDA provider is installed the cuda start does not fail.
+  ignore: await pathExists(cudaProviderPath()),
+  fn: async () => {
+    const dir = await Deno.makeTempDir();
+    try {
+      const data = await dataFile(dir), out = `${dir}/run`;
+      const args = [...common(data, out), "--steps", "2", "--probe-every", "0"];
+      const cuda = await run("train.ts", [...args, "--provider", "cuda"]);
+      assert.equal(cuda.code, 1, cuda.stderr);
+      assert.match(cuda.stderr, /cuda.*nothing saved/is);
+      assert.equal(await pathExists(`${out}/checkpoint.safetensors`), false);
+      assert.equal(await pathExists(`${out}/config.json`), false);
+      const retry = await run("train.ts", args);
+      assert.equal(retry.code, 0, retry.stderr);
+      assert.ok(await pathExists(`${out}/checkpoint.safetensors`));
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
 });
