@@ -240,6 +240,43 @@ export function helpText(command: CommandSpec): string {
   return lines.join("\n");
 }
 
+/**
+ * A count and its noun, singular for 1: `plural(1, "sentence")` is "1 sentence",
+ * `plural(3, "sentence")` "3 sentences"; `many` for an irregular plural.
+ *
+ * @example
+ * ```ts
+ * import assert from "@std/assert";
+ * import { plural } from "./cli.ts";
+ * assert.equal(plural(1, "sentence"), "1 sentence");
+ * assert.equal(plural(0, "step"), "0 steps");
+ * assert.equal(plural(2, "entry", "entries"), "2 entries");
+ * ```
+ */
+export function plural(count: number, one: string, many = `${one}s`): string {
+  return `${count} ${count === 1 ? one : many}`;
+}
+
+/**
+ * Text for a Markdown table cell: control characters shown as escapes (`\n`, `\t`, `\u{7}`),
+ * and the characters Markdown would read as markup (backslash, |, *, _, backquote, <, >, [, ],
+ * ~, #) escaped with a backslash, so a cell shows exactly its text and never splits the row.
+ *
+ * @example
+ * ```ts
+ * import assert from "@std/assert";
+ * import { markdownCell } from "./cli.ts";
+ * assert.equal(markdownCell("a|b\nc"), "a\\|b\\\\nc");
+ * assert.equal(markdownCell("*x* <b>"), "\\*x\\* \\<b\\>");
+ * ```
+ */
+export function markdownCell(text: string): string {
+  const named: Record<string, string> = { "\n": "\\n", "\r": "\\r", "\t": "\\t" };
+  return text
+    .replace(/[\\|*_`<>[\]~#]/g, (c) => `\\${c}`)
+    .replace(/\p{Cc}/gu, (c) => `\\${named[c] ?? `\\u{${c.codePointAt(0)!.toString(16)}}`}`);
+}
+
 /** Prints `name: message` to stderr and exits with `code` (default 1, a failure while running). */
 export function fail(name: string, message: string, code: number = EXIT.failed): never {
   console.error(`${name}: ${message}`);

@@ -6,9 +6,10 @@
  *
  *   deno task eval --checkpoint runs/t2s/checkpoint.safetensors [--data FILE] [--out DIR]
  */
-import { commandLine, EXIT, fail as failWith, progressLine } from "./cli.ts";
+import { commandLine, EXIT, fail as failWith, markdownCell, plural, progressLine } from "./cli.ts";
 import { either as E } from "fp-ts";
-import { loadSentences, splitHeldOut, withFrames } from "../lib/data/mod.ts";
+import { splitHeldOut, withFrames } from "../lib/data/mod.ts";
+import { readSentences } from "./data.ts";
 import { writeFileAtomic } from "../lib/io.ts";
 import { loadT2S } from "../lib/model/checkpoint.ts";
 import { generate, type Generated, readingOf, whisperOf } from "../lib/model/generate.ts";
@@ -29,6 +30,7 @@ const COMMAND = {
       help: "sentences (default: the run's data, recorded in the checkpoint); the\n" +
         "held-out split is taken with the run's seed and --held-out",
     },
+    lang: { type: "string", arg: "L", help: "language of a .txt --data (as the run was given)" },
     "held-out": {
       type: "number",
       min: 0,
@@ -108,9 +110,8 @@ const heldOut = f["held-out"] ?? recorded.heldOut ?? 0.05;
 if (!(heldOut > 0 && heldOut < 1) && !f.all) {
   fail(`the run's held-out fraction ${heldOut} is not in (0, 1): give --held-out, or use --all`);
 }
-const loaded = await loadSentences(dataPath)();
-if (E.isLeft(loaded)) fail(loaded.left.message);
-const framed = withFrames(loaded.right);
+const loaded = await readSentences(COMMAND.name, dataPath, { lang: f.lang });
+const framed = withFrames(loaded);
 if (E.isLeft(framed)) fail(framed.left.message);
 let sentences = f.all
   ? framed.right
@@ -315,10 +316,10 @@ const pct = (x: number) => (100 * x).toFixed(1) + "%";
 const md = [
   `# Round-trip evaluation`,
   ``,
-  `Checkpoint \`${f.checkpoint}\` (step ${report.step}), Whisper \`${whisperName}\`, ${all.length} ` +
-  `${
-    f.all ? "" : "held-out "
-  }sentences, ${nfe} Euler steps (sway ${sway}), guidance ${guidance}, ${f.weights} weights, greedy decoding ` +
+  `Checkpoint \`${f.checkpoint}\` (step ${report.step}), Whisper \`${whisperName}\`, ` +
+  `${plural(all.length, f.all ? "sentence" : "held-out sentence")}, ${
+    plural(nfe, "Euler step")
+  } (sway ${sway}), guidance ${guidance}, ${f.weights} weights, greedy decoding ` +
   `through the ${reading.decoderInterface} interface, ${frameSource} frame counts. Loops: read-backs ` +
   `that hit the token limit (10 per second of speech + 8) or compress better than 2.4 (zlib).`,
   ``,
@@ -349,8 +350,9 @@ const md = [
       `${likeness.relativeDistance.toFixed(3)}.`,
     ]
     : []),
-  `Diversity (mean pairwise distance of ${seeds} seeds' states over their norm, ${probe.length} ` +
-  `sentences): ${meanDiversity.toFixed(3)}.`,
+  `Diversity (mean pairwise distance of ${
+    seeds === 1 ? "1 seed's" : `${seeds} seeds'`
+  } states over their norm, ${plural(probe.length, "sentence")}): ${meanDiversity.toFixed(3)}.`,
   f["no-timing"]
     ? `Speed: not timed (--no-timing); the round trip, sessions opening included, took ` +
       `${firstPass.toFixed(1)} s.`
@@ -361,7 +363,7 @@ const md = [
   `| lang | text | decoded |`,
   `| --- | --- | --- |`,
   ...report.examples.map((e) =>
-    `| ${e.lang} | ${e.text} | ${e.decoded.replaceAll("|", "\\|").replace(/\p{Cc}/gu, " ")} |`
+    `| ${e.lang} | ${markdownCell(e.text)} | ${markdownCell(e.decoded)} |`
   ),
   ``,
 ].join("\n");

@@ -12,7 +12,8 @@
  */
 import { fileURLToPath } from "node:url";
 import { either as E } from "fp-ts";
-import { loadSentences, type Sentence, splitHeldOut } from "../lib/data/mod.ts";
+import { type Sentence, splitHeldOut } from "../lib/data/mod.ts";
+import { readSentences } from "./data.ts";
 import { pathExists, writeFileAtomic } from "../lib/io.ts";
 import {
   calibrate,
@@ -29,7 +30,7 @@ import {
 } from "../lib/length/mod.ts";
 import { ESPEAK_VERSION, speak } from "../lib/speech/espeak.ts";
 import { ESPEAK_VOICES, espeakVoice } from "../lib/speech/voices.ts";
-import { commandLine, fail as failWith, progressLine } from "./cli.ts";
+import { commandLine, fail as failWith, plural, progressLine } from "./cli.ts";
 
 const COMMAND = {
   name: "length:calibrate",
@@ -92,9 +93,7 @@ const UNUSABLE: Readonly<Record<string, string>> = {
     "(lib/speech/voices.ts: measured unusable)",
 };
 
-const loaded = await loadSentences(dataPath)();
-if (E.isLeft(loaded)) fail(loaded.left.message);
-const sentences = loaded.right;
+const sentences = await readSentences(COMMAND.name, dataPath, { langFlag: null });
 const languages = [...new Set(sentences.map((s) => s.lang))].sort();
 const skipped = new Map<string, string>();
 for (const lang of languages) {
@@ -153,7 +152,7 @@ const missing = [
 const failed: { lang: string; text: string; reason: string }[] = [];
 if (missing.length > 0) {
   note(
-    `rendering ${missing.length} sentences with eSpeak NG at ${wpm} wpm ` +
+    `rendering ${plural(missing.length, "sentence")} with eSpeak NG at ${wpm} wpm ` +
       `(${usable.length - missing.length} cached in ${cachePath})`,
   );
   const tty = Deno.stderr.isTerminal(), started = performance.now();
@@ -323,11 +322,17 @@ const secs = (p: Pauses) =>
 const md = [
   `# lib/length rates calibrated to eSpeak NG`,
   ``,
-  `Durations: ${ESPEAK_VERSION} at ${wpm} wpm, ${timed.length} sentences of \`${dataName}\` in ` +
-  `${scored.length} languages. Fit: \`calibrate()\` (least squares on seconds) on the training ` +
-  `part (${train.length} sentences; held-out fraction ${heldOutFraction}, \`splitHeldOut\` seed ` +
+  `Durations: ${ESPEAK_VERSION} at ${wpm} wpm, ${
+    plural(timed.length, "sentence")
+  } of \`${dataName}\` in ` +
+  `${
+    plural(scored.length, "language")
+  }. Fit: \`calibrate()\` (least squares on seconds) on the training ` +
+  `part (${
+    plural(train.length, "sentence")
+  }; held-out fraction ${heldOutFraction}, \`splitHeldOut\` seed ` +
   `${SEED}), rates only, pauses fixed at the defaults (${secs(DEFAULT_PAUSES)}). Scored on the ` +
-  `${heldOut.length} held-out sentences: the estimate is \`frames(text, lang)\` / ` +
+  `${plural(heldOut.length, "held-out sentence")}: the estimate is \`frames(text, lang)\` / ` +
   `${FRAMES_PER_SECOND} (ceil to a frame, at least 25 frames), before with \`WHISPER_RATES\`, ` +
   `after with the fitted table; MAE is the mean absolute error in seconds against the eSpeak NG ` +
   `duration, rel. error the mean of |error| / duration. "table source" is where the rate ` +
@@ -377,7 +382,11 @@ const md = [
     ? [`Skipped: ${[...skipped].map(([l, why]) => `${l} (${why})`).join("; ")}.`, ``]
     : []),
   ...(failed.length > 0
-    ? [`Left out (eSpeak NG gave no duration): ${failed.length} sentences; see calibration.json.`]
+    ? [
+      `Left out (eSpeak NG gave no duration): ${
+        plural(failed.length, "sentence")
+      }; see calibration.json.`,
+    ]
     : []),
   `Caveat: these rates describe eSpeak NG at ${wpm} wpm, a synthetic speaker, not human speech.` +
   ` Voice notes: ${

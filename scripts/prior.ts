@@ -7,7 +7,7 @@
  */
 import { commandLine, EXIT, fail as failWith, progressLine } from "./cli.ts";
 import { either as E } from "fp-ts";
-import { loadSentences } from "../lib/data/mod.ts";
+import { readSentences } from "./data.ts";
 import { writeFileAtomic } from "../lib/io.ts";
 import { buildPriorCache, loadPriorStates, type PriorEntry } from "../lib/speech/cache.ts";
 import { openWhisper } from "../lib/whisper/open.ts";
@@ -49,11 +49,10 @@ if (!f.data) fail("--data is required (see --help)", EXIT.usage);
 if (!f.whisper) fail("--whisper is required (see --help)", EXIT.usage);
 const { batch, threads } = f, perLang = f["per-lang"];
 
-const loaded = await loadSentences(f.data, { lang: f.lang })();
-if (E.isLeft(loaded)) fail(loaded.left.message);
+const loaded = await readSentences(COMMAND.name, f.data, { lang: f.lang });
 const langs = f.langs?.split(",").map((s: string) => s.trim()).filter(Boolean);
 const counts = new Map<string, number>();
-const sentences = loaded.right.filter((s) => {
+const sentences = loaded.filter((s) => {
   if (langs && !langs.includes(s.lang)) return false;
   const n = counts.get(s.lang) ?? 0;
   if (perLang !== undefined && n >= perLang) return false;

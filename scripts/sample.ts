@@ -1,13 +1,15 @@
 /**
  * `deno task sample`: text -> states with a trained checkpoint, and the text the frozen
  * Whisper decoder reads from them. Writes a safetensors file with each sentence's states
- * (`states/<i>`, [frames, width]) and their lengths; prints the round trip.
+ * (`states/<i>`, [frames, width]) and their lengths (by default samples.safetensors in the
+ * checkpoint's folder); prints the round trip.
  *
  *   deno task sample --checkpoint runs/t2s/checkpoint.safetensors --lang en "Hello there."
  */
-import { commandLine, EXIT, fail as failWith } from "./cli.ts";
+import { commandLine, EXIT, fail as failWith, plural } from "./cli.ts";
 import { either as E } from "fp-ts";
-import { loadSentences } from "../lib/data/mod.ts";
+import { dirname, join } from "node:path";
+import { readSentences } from "./data.ts";
 import { saveSafetensors, type StTensor } from "../lib/graph/safetensors.ts";
 import { encodeSpeech } from "../lib/speech/prior.ts";
 import { speak } from "../lib/speech/espeak.ts";
@@ -26,7 +28,11 @@ const COMMAND = {
       help: "language of the texts given as arguments",
     },
     file: { type: "string", arg: "F", help: "more texts: .txt (with --lang), .jsonl or .tsv" },
-    out: { type: "string", arg: "FILE", default: "samples.safetensors", help: "states file" },
+    out: {
+      type: "string",
+      arg: "FILE",
+      help: "states file (default samples.safetensors in the checkpoint's folder)",
+    },
     nfe: { type: "int", min: 1, default: 16, help: "ODE steps" },
     solver: {
       type: "choice",
@@ -58,15 +64,15 @@ function fail(message: string, code?: number): never {
 const { values: f, positionals } = commandLine(COMMAND);
 if (!f.checkpoint) fail("--checkpoint is required (see --help)", EXIT.usage);
 const { nfe, sway, guidance, seed, batch, threads } = f;
+// Beside the checkpoint by default: a run's samples stay in its folder, not wherever this ran.
+const out = f.out ?? join(dirname(f.checkpoint), "samples.safetensors");
 
 const sentences: { text: string; lang: string }[] = positionals.map((text: string) => ({
   text,
   lang: f.lang,
 }));
 if (f.file) {
-  const loaded = await loadSentences(f.file, { lang: f.lang })();
-  if (E.isLeft(loaded)) fail(loaded.left.message);
-  sentences.push(...loaded.right);
+  sentences.push(...await readSentences(COMMAND.name, f.file, { lang: f.lang }));
 }
 if (sentences.length === 0) {
   fail("no text: give sentences as arguments or --file (see --help)", EXIT.usage);
@@ -124,7 +130,7 @@ result.right.forEach((g, i) => {
     data: g.states,
   };
 });
-const saved = await saveSafetensors(f.out, tensors, {
+const saved = await saveSafetensors(out, tensors, {
   metadata: {
     texts: JSON.stringify(result.right.map((g) => ({ text: g.text, lang: g.lang }))),
     decoded: JSON.stringify(result.right.map((g) => g.decoded)),
@@ -137,7 +143,7 @@ if (E.isLeft(saved)) fail(saved.left.message);
 for (const g of result.right) console.log(`[${g.lang}] ${g.text}\n  -> ${g.decoded}`);
 const audio = result.right.reduce((s, g) => s + g.frames / 50, 0);
 console.error(
-  `${result.right.length} sentences, ${audio.toFixed(1)} s of states in ${
+  `${plural(result.right.length, "sentence")}, ${audio.toFixed(1)} s of states in ${
     seconds.toFixed(1)
-  } s; wrote ${f.out}`,
+  } s; wrote ${out}`,
 );

@@ -5,9 +5,10 @@
  * and stops (exit status 130); --resume continues exactly. A fresh run that stops or fails
  * before its first step completes leaves no checkpoint behind.
  */
-import { camelCase, commandLine, EXIT, fail as failWith, progressLine } from "./cli.ts";
+import { camelCase, commandLine, EXIT, fail as failWith, plural, progressLine } from "./cli.ts";
 import { either as E } from "fp-ts";
-import { loadSentences, splitHeldOut, withFrames } from "../lib/data/mod.ts";
+import { splitHeldOut, withFrames } from "../lib/data/mod.ts";
+import { readSentences } from "./data.ts";
 import { pathExists, writeFileAtomic } from "../lib/io.ts";
 import { t2sConfig, type T2SSize } from "../lib/model/config.ts";
 import {
@@ -288,9 +289,8 @@ const whisper = await openWhisper(whisperName, {
 if (E.isLeft(whisper)) fail(`--whisper ${whisperName}: ${whisper.left.message}`);
 const tokenizer = modelTokenizer(whisper.right);
 if (E.isLeft(tokenizer)) fail(tokenizer.left.message);
-const loaded = await loadSentences(dataPath, { lang: flags.lang })();
-if (E.isLeft(loaded)) fail(loaded.left.message);
-const framed = withFrames(loaded.right);
+const loaded = await readSentences(COMMAND.name, dataPath, { lang: flags.lang });
+const framed = withFrames(loaded);
 if (E.isLeft(framed)) fail(framed.left.message);
 const heldOut = flags["held-out"];
 const split = heldOut === 0
@@ -474,7 +474,9 @@ const bar = (loss: number) => {
 };
 console.error(
   `train: ${settings.recipe}, ${size} (width ${config.right.width}, depth ${config.right.depth}), ` +
-    `Whisper ${whisperName}, ${prepared.right.size} sentences from ${dataPath}, out ${out}`,
+    `Whisper ${whisperName}, ${
+      plural(prepared.right.size, "sentence")
+    } from ${dataPath}, out ${out}`,
 );
 while (state.train.step < settings.steps && !stop) {
   let result;
@@ -506,7 +508,7 @@ const last = lines.length ? JSON.parse(lines[lines.length - 1]).loss : NaN;
 console.error(
   stop
     ? `\nstopped: saved step ${state.train.step} to ${ckptPath}; continue with --resume`
-    : `\ndone: ${state.train.step} steps, last loss ${
+    : `\ndone: ${plural(state.train.step, "step")}, last loss ${
       last.toFixed(4)
     }; ${ckptPath}, ${metricsPath}, ${out}/loss.svg`,
 );

@@ -60,6 +60,9 @@ function fail(message: string, code?: number): never {
   return failWith(COMMAND.name, message, code);
 }
 
+/** A clip whose peak stays below one step of 16-bit PCM is digital silence. */
+const SILENT = 1 / 32768;
+
 const { values: flags, positionals: files } = commandLine(COMMAND);
 if (files.length === 0) fail("no WAV file given (see --help)", EXIT.usage);
 
@@ -67,6 +70,18 @@ const clips: Float32Array[] = [];
 for (const file of files) {
   const audio = await loadWav(file)();
   if (E.isLeft(audio)) fail(audio.left.message);
+  // Whisper writes text for any input, silence included: refuse what holds no sound.
+  if (audio.right.length === 0) {
+    fail(`${file}: no samples (an empty recording); nothing to transcribe`);
+  }
+  const peak = audio.right.reduce((m, x) => Math.max(m, Math.abs(x)), 0);
+  if (peak < SILENT) {
+    fail(
+      `${file}: silent (${(audio.right.length / 16000).toFixed(1)} s, peak ${
+        peak === 0 ? "0" : `${(20 * Math.log10(peak)).toFixed(0)} dBFS`
+      }); nothing to transcribe (Whisper would invent text for silence)`,
+    );
+  }
   clips.push(audio.right);
 }
 const model = await openWhisper(flags.model, {

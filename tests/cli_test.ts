@@ -1,6 +1,6 @@
 import assert from "@std/assert";
 import { either as E } from "fp-ts";
-import { checkOption, helpText, parseCommand } from "../scripts/cli.ts";
+import { checkOption, helpText, markdownCell, parseCommand, plural } from "../scripts/cli.ts";
 
 const command = {
   name: "demo",
@@ -75,4 +75,32 @@ Deno.test("checkOption() accepts numbers from JSON as they are", () => {
   const spec = { type: "number", min: 0, help: "x" } as const;
   assert.deepEqual(checkOption("x", spec, 0.5), E.right(0.5));
   assert.ok(E.isLeft(checkOption("x", spec, -1)));
+});
+
+Deno.test("plural() is singular for 1 only", () => {
+  assert.deepEqual([0, 1, 2].map((n) => plural(n, "sentence")), [
+    "0 sentences",
+    "1 sentence",
+    "2 sentences",
+  ]);
+  assert.equal(plural(1, "entry", "entries"), "1 entry");
+  assert.equal(plural(3, "entry", "entries"), "3 entries");
+});
+
+Deno.test("markdownCell() keeps a table row whole and shows control characters as escapes", () => {
+  assert.equal(markdownCell("plain text."), "plain text.");
+  assert.equal(markdownCell("a|b"), "a\\|b");
+  assert.equal(
+    markdownCell("line\nbreak\ttab\r\u0007bell"),
+    "line\\\\nbreak\\\\ttab\\\\r\\\\u{7}bell",
+  );
+  assert.equal(markdownCell("\\|"), "\\\\\\|"); // a backslash before a pipe stays a backslash
+  assert.equal(
+    markdownCell("*bold* _it_ `code` <b> [l](u) ~s~ #"),
+    "\\*bold\\* \\_it\\_ \\`code\\` \\<b\\> \\[l\\](u) \\~s\\~ \\#",
+  );
+  // No raw pipe or control character survives: a table row splits into exactly its cells.
+  const row = `| ${markdownCell("x|y\n|z")} | ${markdownCell("\u0000")} |`;
+  assert.equal(row.replace(/\\./g, "").split("|").length, 4);
+  assert.doesNotMatch(row, /\p{Cc}/u);
 });

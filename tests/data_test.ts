@@ -279,3 +279,29 @@ Deno.test("data/sentences.jsonl loads with 800 sentences, 40 in each of 20 langu
   assert.ok(Math.max(...frames) < 1500);
   assert.ok(all.filter((s) => /\d/.test(s.text)).length >= 100);
 });
+
+Deno.test("parseSentences() names the lang option as the caller's users give it", () => {
+  const message = (content: string, options: Parameters<typeof parseSentences>[1]) => {
+    const r = parseSentences(content, options);
+    if (E.isRight(r)) throw new Error("expected an error");
+    return r.left.message;
+  };
+  const txt = { format: "txt", source: "x.txt" } as const;
+  assert.match(message("Hi.\n", txt), /pass \{ lang: "en" \}/);
+  assert.match(message("Hi.\n", { ...txt, langOption: "--lang" }), /pass --lang \(a Whisper code/);
+  const none = message("Hi.\n", { ...txt, langOption: null });
+  assert.match(none, /takes no language, so write the file as \.jsonl or \.tsv/);
+  assert.doesNotMatch(none, /pass/);
+  const jsonl = { format: "jsonl", source: "x.jsonl" } as const;
+  assert.match(message('{"text": "Hi."}\n', jsonl), /or pass \{ lang \} as a default$/);
+  assert.match(
+    message('{"text": "Hi."}\n', { ...jsonl, langOption: "--lang" }),
+    /or pass --lang as a default$/,
+  );
+  assert.match(message('{"text": "Hi."}\n', { ...jsonl, langOption: null }), /"en"\)$/);
+  assert.match(message("Hi.\n", { ...txt, lang: "zz" }), /^x\.txt: option lang: unknown/);
+  assert.match(
+    message("Hi.\n", { ...txt, lang: "zz", langOption: "--lang" }),
+    /^x\.txt: --lang: unknown/,
+  );
+});

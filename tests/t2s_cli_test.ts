@@ -1,6 +1,7 @@
 /** `deno task train`, `sample` and `eval` end to end on the tiny random Whisper. */
 import assert from "@std/assert";
 import { decodeSafetensors } from "../lib/graph/safetensors.ts";
+import { encodeWav } from "../lib/whisper/wav.ts";
 import { cudaProviderPath } from "../lib/graph/session.ts";
 import { pathExists } from "../lib/io.ts";
 import { rightOf } from "./harness.ts";
@@ -139,7 +140,15 @@ Deno.test("train resumes exactly: 3 + 3 steps equal 6 uninterrupted steps (disti
     assert.ok(report.sentences >= 3 && report.perLanguage.length === 3);
     assert.ok(Number.isFinite(report.cer) && report.diversity > 0);
     assert.ok(report.speed.sentencesPerSecond > 0);
-    assert.match(await Deno.readTextFile(`${dir}/eval/eval.md`), /\| all \|/);
+    const md = await Deno.readTextFile(`${dir}/eval/eval.md`);
+    assert.match(md, /\| all \|/);
+    // Decoded text (a random model's tokens) is escaped: every example row keeps its 3 cells.
+    const rows = md.slice(md.indexOf("| lang | text | decoded |")).trim().split("\n").slice(2);
+    assert.equal(rows.length, Math.min(report.sentences, 16));
+    for (const row of rows) {
+      assert.equal(row.replace(/\\./g, "").split("|").length, 5, row);
+      assert.doesNotMatch(row, /\p{Cc}/u, row);
+    }
     // With eSpeak NG frame counts, eval also reads back the prior states of the same sentences.
     const withPrior = await run("eval.ts", [
       "--checkpoint",
@@ -290,6 +299,11 @@ Deno.test("export writes a weights-only artifact that samples exactly as its che
       await sampleFrom(model, `${dir}/a.safetensors`),
       await sampleFrom(ckpt, `${dir}/b.safetensors`),
     );
+    // Without --out, samples go into the checkpoint's run folder.
+    const beside = await run("sample.ts", ["--checkpoint", ckpt, "--nfe", "1", "Hi."]);
+    assert.equal(beside.code, 0, beside.stderr);
+    assert.match(beside.stderr, /1 sentence, .* wrote .*\/run\/samples\.safetensors/);
+    assert.ok(await pathExists(`${out}/samples.safetensors`));
     await Deno.mkdir(`${dir}/other`);
     await Deno.copyFile(model, `${dir}/other/checkpoint.safetensors`);
     const fromExport = await run("train.ts", [...common(data, `${dir}/other`), "--resume"]);
@@ -375,4 +389,114 @@ Deno.test({
       await Deno.remove(dir, { recursive: true });
     }
   },
+});
+
+Deno.test("train, sample, prior and transcribe: bad input gives a named error and exit code", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(`${dir}/blank.txt`, "\n  \n\n");
+    await Deno.writeTextFile(`${dir}/blank.jsonl`, "\n\n");
+    await Deno.writeTextFile(`${dir}/hello.txt`, "Hello there.\nGood morning.\n");
+    await Deno.writeTextFile(`${dir}/nolang.jsonl`, '{"text": "Hello there."}\n');
+    await Deno.writeTextFile(`${dir}/one.jsonl`, '{"text": "Hello there.", "lang": "en"}\n');
+    await Deno.writeFile(
+      `${dir}/empty.wav`,
+      encodeWav(new Float32Array(0), { sampleRate: 16000, format: "pcm16" }),
+    );
+    await Deno.writeFile(
+      `${dir}/zero.wav`,
+      encodeWav(new Float32Array(8000), { sampleRate: 16000, format: "pcm16" }),
+    );
+    const train = (data: string, ...more: string[]) => [
+      ...common(data, `${dir}/run-${crypto.randomUUID()}`),
+      "--probe-every",
+      "0",
+      ...more,
+    ];
+    const cases: {
+      name: string;
+      script: string;
+      args: string[];
+      code: number;
+      says: RegExp;
+      not?: RegExp;
+    }[] = [
+      {
+        name: "a file of blank lines says it holds no sentences",
+        script: "train.ts",
+        args: train(`${dir}/blank.txt`, "--lang", "en"),
+        code: 1,
+        says: /blank\.txt: the file holds no sentences/,
+        not: /held-out/,
+      },
+      {
+        name: "the same for sample --file",
+        script: "sample.ts",
+        args: ["--checkpoint", `${dir}/none.safetensors`, "--file", `${dir}/blank.jsonl`],
+        code: 1,
+        says: /blank\.jsonl: the file holds no sentences/,
+      },
+      {
+        name: "and for prior --data",
+        script: "prior.ts",
+        args: ["--data", `${dir}/blank.jsonl`, "--whisper", "tiny-random", "--out", `${dir}/p`],
+        code: 1,
+        says: /blank\.jsonl: the file holds no sentences/,
+      },
+      {
+        name: "a .txt without --lang says to pass --lang",
+        script: "train.ts",
+        args: train(`${dir}/hello.txt`),
+        code: 1,
+        says: /hello\.txt: \.txt files carry no language; pass --lang/,
+        not: /\{ lang/,
+      },
+      {
+        name: "a .jsonl line without a language names --lang as the default",
+        script: "train.ts",
+        args: train(`${dir}/nolang.jsonl`),
+        code: 1,
+        says: /nolang\.jsonl:1: no language; add a "lang" .* or pass --lang as a default/,
+        not: /\{ lang/,
+      },
+      {
+        name: "an unknown language lists the nearest by edit distance first",
+        script: "train.ts",
+        args: train(`${dir}/hello.txt`, "--lang", "germna"),
+        code: 1,
+        says: /--lang: unknown language 'germna'.* Nearest: 'de' \(german\)/,
+      },
+      {
+        name: "one sentence, one step: singular counts",
+        script: "train.ts",
+        args: train(`${dir}/one.jsonl`, "--held-out", "0", "--steps", "1", "--batch", "1"),
+        code: 0,
+        says: /1 sentence from [\s\S]*done: 1 step,/,
+        not: /1 sentences|1 steps/,
+      },
+      {
+        name: "a WAV with no samples",
+        script: "transcribe.ts",
+        args: [`${dir}/empty.wav`, "--model", "tiny-random", "--threads", "1"],
+        code: 1,
+        says: /empty\.wav: no samples/,
+        not: /Infinity/,
+      },
+      {
+        name: "a silent WAV",
+        script: "transcribe.ts",
+        args: [`${dir}/zero.wav`, "--model", "tiny-random", "--threads", "1"],
+        code: 1,
+        says: /zero\.wav: silent \(0\.5 s, peak 0\); nothing to transcribe/,
+      },
+    ];
+    for (const c of cases) {
+      const got = await run(c.script, c.args);
+      assert.equal(got.code, c.code, `${c.name}: ${got.stderr}`);
+      assert.match(got.stderr, c.says, c.name);
+      if (c.not) assert.doesNotMatch(got.stderr, c.not, c.name);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

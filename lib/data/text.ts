@@ -45,6 +45,11 @@ export interface ParseOptions {
   readonly lang?: string;
   /** The file name, for ids (its basename) and error messages. */
   readonly source: string;
+  /**
+   * How the caller's users give `lang`, as messages name it: `{ lang }` (this API, the default),
+   * a command line's flag such as `"--lang"`, or `null` where they cannot give one.
+   */
+  readonly langOption?: string | null;
 }
 
 /** A line's fields before checking. */
@@ -126,6 +131,7 @@ const check = (
   file: string,
   code: (lang: string) => Either<string, string>,
   defaultLang: string | undefined,
+  langOption: string | null,
 ): Sentence | DataIssue => {
   const at = { file, line: raw.line };
   const text = raw.text.normalize("NFC").trim();
@@ -136,7 +142,8 @@ const check = (
   if (given === undefined) {
     return dataIssue(
       "missing-language",
-      'no language; add a "lang" (a Whisper code such as "en") or pass { lang } as a default',
+      'no language; add a "lang" (a Whisper code such as "en")' +
+        (langOption === null ? "" : ` or pass ${langOption} as a default`),
       at,
     );
   }
@@ -203,16 +210,22 @@ export function parseSentences(
     return cache.get(lang)!;
   };
   const defaultLang = options.lang;
+  const langOption = options.langOption === undefined ? "{ lang }" : options.langOption;
   if (defaultLang !== undefined) {
     const c = code(defaultLang);
     if (E.isLeft(c)) {
-      return E.left(dataError([dataIssue("unknown-language", `option lang: ${c.left}`, { file })]));
+      const option = langOption === "{ lang }" || langOption === null ? "option lang" : langOption;
+      return E.left(dataError([dataIssue("unknown-language", `${option}: ${c.left}`, { file })]));
     }
   } else if (options.format === "txt") {
+    const how = langOption === "{ lang }"
+      ? 'pass { lang: "en" } (a Whisper code or a name such as "German"), or write'
+      : langOption === null
+      ? "this command takes no language, so write"
+      : `pass ${langOption} (a Whisper code such as en, or a name such as German), or write`;
     return E.left(dataError([dataIssue(
       "missing-language",
-      '.txt files carry no language; pass { lang: "en" } (a Whisper code or a name such as ' +
-        '"German"), or write the file as .jsonl or .tsv with a language per line',
+      `.txt files carry no language; ${how} the file as .jsonl or .tsv with a language per line`,
       { file },
     )]));
   }
@@ -220,7 +233,7 @@ export function parseSentences(
   const out: Sentence[] = [];
   const seen = new Map<string, number>();
   for (const p of parseLines(content, options.format, file)) {
-    const s = isIssue(p) ? p : check(p, file, code, defaultLang);
+    const s = isIssue(p) ? p : check(p, file, code, defaultLang, langOption);
     if (isIssue(s)) {
       issues.push(s);
       continue;
@@ -302,7 +315,12 @@ const decode = (bytes: Uint8Array, file: string): Either<DataError, string> => {
  */
 export function loadSentences(
   path: string,
-  options: { readonly lang?: string; readonly format?: TextFormat } = {},
+  options: {
+    readonly lang?: string;
+    readonly format?: TextFormat;
+    /** How messages name the lang option (see {@link ParseOptions}). */
+    readonly langOption?: string | null;
+  } = {},
 ): TaskEither<DataError, Sentence[]> {
   if (path.startsWith(UDHR_PREFIX)) return loadUdhr(path);
   const format = options.format === undefined ? formatOf(path) : E.right(options.format);
@@ -318,7 +336,12 @@ export function loadSentences(
   );
   return TE.chainEitherK((bytes: Uint8Array) =>
     E.chain((content: string) =>
-      parseSentences(content, { format: format.right, lang: options.lang, source: path })
+      parseSentences(content, {
+        format: format.right,
+        lang: options.lang,
+        langOption: options.langOption,
+        source: path,
+      })
     )(decode(bytes, path))
   )(read);
 }
