@@ -85,7 +85,14 @@ export function seriesChartSvg(
   const all = series.flatMap((s) => lines(s).flat()).map(tf)
     .filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y));
   const named = series.some((s) => s.name !== "");
-  const m = { left: 64, right: named ? 120 : 16, top: 32, bottom: 44 };
+  // The legend's column fits the longest name (about 6.2 px a character at font size 11).
+  const longest = Math.max(0, ...series.map((s) => s.name.length));
+  const m = {
+    left: 64,
+    right: named ? Math.max(120, 30 + Math.ceil(6.2 * longest)) : 16,
+    top: 32,
+    bottom: 44,
+  };
   const w = width - m.left - m.right, h = height - m.top - m.bottom;
   let [x0, x1] = all.length
     ? [Math.min(...all.map((p) => p[0])), Math.max(...all.map((p) => p[0]))]
