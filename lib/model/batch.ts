@@ -5,7 +5,7 @@
  * @module
  */
 import type { Either } from "../result.ts";
-import { either as E } from "fp-ts";
+import { either as E } from "../deps/fp_ts.ts";
 import type { BatchShape } from "./objective.ts";
 import { type DecoderSequence, type TextError, textIds } from "./text.ts";
 

@@ -5,7 +5,7 @@
  * @module
  */
 import type { TaskEither } from "../result.ts";
-import { either as E, function as F, taskEither as TE } from "fp-ts";
+import { either as E, function as F, taskEither as TE } from "../deps/fp_ts.ts";
 import { checkParams, loadParams, type ParamStore, saveParams } from "../graph/params.ts";
 import { checkT2SConfig, type T2SConfig } from "./config.ts";
 import { t2sParamDefs } from "./network.ts";

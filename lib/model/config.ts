@@ -4,7 +4,7 @@
  * @module
  */
 import type { Either } from "../result.ts";
-import { either as E } from "fp-ts";
+import { either as E } from "../deps/fp_ts.ts";
 
 /** The network's shape. */
 export interface T2SConfig {

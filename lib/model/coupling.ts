@@ -11,7 +11,7 @@
  * @module
  */
 import type { Either } from "../result.ts";
-import { either as E } from "fp-ts";
+import { either as E } from "../deps/fp_ts.ts";
 import { couple, invertPermutation, labelCosts, type OtError, sequenceCosts } from "../ot/mod.ts";
 
 /** A coupling of noise and targets. */

@@ -4,7 +4,7 @@
  * @module
  */
 import type { Either } from "../result.ts";
-import { either as E } from "fp-ts";
+import { either as E } from "../deps/fp_ts.ts";
 import type { Solver } from "../flow/ode.ts";
 import { perSampleNoise } from "../flow/guidance.ts";
 import type { ParamStore } from "../graph/params.ts";

@@ -5,7 +5,7 @@
  * @module
  */
 import type { Either } from "../result.ts";
-import { either as E } from "fp-ts";
+import { either as E } from "../deps/fp_ts.ts";
 import type { ParamStore } from "../graph/params.ts";
 import { charErrorRate } from "../whisper/normalize.ts";
 import { generate } from "./generate.ts";

@@ -4,7 +4,7 @@
  * @module
  */
 import type { TaskEither } from "../result.ts";
-import { either as E, function as F, taskEither as TE } from "fp-ts";
+import { either as E, function as F, taskEither as TE } from "../deps/fp_ts.ts";
 import { integrate, type Solver, timeGrid } from "../flow/ode.ts";
 import { guidedVelocity } from "../flow/guidance.ts";
 import { Graph } from "../graph/builder.ts";

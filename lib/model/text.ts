@@ -8,7 +8,7 @@
  * @module
  */
 import type { Either } from "../result.ts";
-import { either as E } from "fp-ts";
+import { either as E } from "../deps/fp_ts.ts";
 import type { WhisperTokenizer } from "../whisper/tokenizer.ts";
 import { FILLER } from "./network.ts";
 

@@ -12,7 +12,7 @@
  * @module
  */
 import type { Either } from "../result.ts";
-import { either as E } from "fp-ts";
+import { either as E } from "../deps/fp_ts.ts";
 import { checkCosts, type CostMatrix, type OtError } from "./types.ts";
 
 /** The optimal assignment of a square cost matrix. */

@@ -9,7 +9,7 @@
  * @module
  */
 import type { Either } from "../result.ts";
-import { either as E } from "fp-ts";
+import { either as E } from "../deps/fp_ts.ts";
 import { checkCosts, type CostMatrix, type OtError, otError } from "./types.ts";
 
 /** A condition cost matrix (rows x0, columns x1) and its weight lambda. */

@@ -12,7 +12,7 @@
  * @module
  */
 import type { Either } from "../result.ts";
-import { either as E } from "fp-ts";
+import { either as E } from "../deps/fp_ts.ts";
 import { type ConditionTerm, withCondition } from "./condition.ts";
 import { type CostMatrix, type OtError, otError } from "./types.ts";
 

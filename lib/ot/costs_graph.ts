@@ -22,7 +22,7 @@
  * @module
  */
 import type { TaskEither } from "../result.ts";
-import { either as E, taskEither as TE } from "fp-ts";
+import { either as E, taskEither as TE } from "../deps/fp_ts.ts";
 import { attr, Graph, type Value } from "../graph/builder.ts";
 import { add, gemm, mul, reduceSum, reshape, sub } from "../graph/ops.ts";
 import {

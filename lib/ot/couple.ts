@@ -20,7 +20,7 @@
  * @module
  */
 import type { Either } from "../result.ts";
-import { either as E } from "fp-ts";
+import { either as E } from "../deps/fp_ts.ts";
 import { type Rng, shuffle } from "../random.ts";
 import { exactAssignment } from "./assignment.ts";
 import { samplePairs } from "./sample.ts";

@@ -15,7 +15,7 @@
  * @module
  */
 import type { Either } from "../result.ts";
-import { either as E } from "fp-ts";
+import { either as E } from "../deps/fp_ts.ts";
 import { checkCosts, type CostMatrix, type OtError, otError } from "./types.ts";
 
 /** Options for {@link sinkhorn}. Costs and epsilons share units. */

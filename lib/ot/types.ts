@@ -4,7 +4,7 @@
  * @module
  */
 import type { Either } from "../result.ts";
-import { either as E } from "fp-ts";
+import { either as E } from "../deps/fp_ts.ts";
 import { eitherOrThrow } from "../result.ts";
 
 /** What went wrong, so callers can branch on it; the message says the fix. */

@@ -7,7 +7,7 @@
  * @module
  */
 import type { TaskEither } from "../result.ts";
-import { either as E } from "fp-ts";
+import { either as E } from "../deps/fp_ts.ts";
 import { loadSafetensors, saveSafetensors } from "../graph/safetensors.ts";
 import { writeFileAtomic } from "../io.ts";
 import type { WhisperModel } from "../whisper/runtime.ts";

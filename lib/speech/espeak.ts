@@ -6,8 +6,8 @@
  * @module
  */
 import type { TaskEither } from "../result.ts";
-import { either as E } from "fp-ts";
-import ESpeakNg from "espeak-ng";
+import { either as E } from "../deps/fp_ts.ts";
+import ESpeakNg from "npm:espeak-ng@1.0.2";
 import { decodeWav, resample } from "../whisper/wav.ts";
 import { espeakVoice, type SpeechError, speechError } from "./voices.ts";
 
@@ -38,7 +38,7 @@ let compiled: Promise<WebAssembly.Module> | undefined;
 
 function wasmModule(): Promise<WebAssembly.Module> {
   compiled ??= (async () => {
-    const url = new URL("./espeak-ng.wasm", import.meta.resolve("espeak-ng"));
+    const url = new URL("./espeak-ng.wasm", import.meta.resolve("npm:espeak-ng@1.0.2"));
     return WebAssembly.compile(await Deno.readFile(url));
   })();
   return compiled;

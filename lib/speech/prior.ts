@@ -5,7 +5,7 @@
  * @module
  */
 import type { TaskEither } from "../result.ts";
-import { either as E } from "fp-ts";
+import { either as E } from "../deps/fp_ts.ts";
 import type { SessionError } from "../graph/session.ts";
 import { MAX_FRAMES, secondsToFrames } from "../length/frames.ts";
 import { whisperInput } from "../whisper/mel.ts";

@@ -5,7 +5,7 @@
  * @module
  */
 import type { Either } from "../result.ts";
-import { either as E } from "fp-ts";
+import { either as E } from "../deps/fp_ts.ts";
 import { LANGUAGE_CODES, LANGUAGE_NAMES } from "../text/languages.ts";
 
 /** Why text could not be spoken; the message names the input and the fix. */

@@ -7,7 +7,7 @@
  * @module
  */
 import type { Either } from "../result.ts";
-import { either as E } from "fp-ts";
+import { either as E } from "../deps/fp_ts.ts";
 import { levenshtein } from "./edit_distance.ts";
 
 /**

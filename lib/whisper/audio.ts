@@ -5,7 +5,7 @@
  */
 
 import type { TaskEither } from "../result.ts";
-import { either as E, function as F, taskEither as TE } from "fp-ts";
+import { either as E, function as F, taskEither as TE } from "../deps/fp_ts.ts";
 import { type AudioError, loadWav } from "./wav.ts";
 import { type LogMel, SAMPLE_RATE, whisperInput } from "./mel.ts";
 

@@ -4,7 +4,7 @@
  * @module
  */
 import type { Either } from "../result.ts";
-import { either as E } from "fp-ts";
+import { either as E } from "../deps/fp_ts.ts";
 
 /** The shape of a Whisper model, read from (and written to) a Hugging Face config.json. */
 export interface WhisperConfig {

@@ -7,7 +7,7 @@
  * @module
  */
 import type { TaskEither } from "../result.ts";
-import { function as F, taskEither as TE } from "fp-ts";
+import { function as F, taskEither as TE } from "../deps/fp_ts.ts";
 import { runSession, type Session, type SessionError, type Tensors } from "../graph/session.ts";
 import { STEP_NAMES } from "./model.ts";
 import { crossCache, stepSession, type WhisperModel } from "./runtime.ts";

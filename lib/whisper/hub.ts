@@ -11,7 +11,7 @@
 import type { Either, TaskEither } from "../result.ts";
 import { createHash, type Hash } from "node:crypto";
 import { join } from "node:path";
-import { either as E, function as F, taskEither as TE } from "fp-ts";
+import { either as E, function as F, taskEither as TE } from "../deps/fp_ts.ts";
 import { writeFileAtomic } from "../io.ts";
 
 /** Why a model could not be resolved; the message names the repo, file or URL and a fix. */

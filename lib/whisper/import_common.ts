@@ -5,7 +5,7 @@
  * @module
  */
 import type { Either } from "../result.ts";
-import { either as E, function as F } from "fp-ts";
+import { either as E, function as F } from "../deps/fp_ts.ts";
 import { halfToFloat, toFloat32 } from "../graph/safetensors.ts";
 import { checkWeights, type WhisperCheckpoint, type WhisperWeights } from "./checkpoint.ts";
 import { configFromJson, configToJson, isMultilingual, type WhisperConfig } from "./config.ts";

@@ -8,7 +8,7 @@
  * @module
  */
 import type { Either, TaskEither } from "../result.ts";
-import { either as E, function as F } from "fp-ts";
+import { either as E, function as F } from "../deps/fp_ts.ts";
 import type { Tensor } from "../graph/params.ts";
 import type { WhisperCheckpoint } from "./checkpoint.ts";
 import {

@@ -9,7 +9,7 @@
  */
 import { halfToFloat } from "../graph/safetensors.ts";
 import type { Either, TaskEither } from "../result.ts";
-import { either as E, function as F, taskEither as TE } from "fp-ts";
+import { either as E, function as F, taskEither as TE } from "../deps/fp_ts.ts";
 import type { Tensor } from "../graph/params.ts";
 import type { WhisperCheckpoint } from "./checkpoint.ts";
 import {

@@ -7,7 +7,7 @@
  */
 
 import type { Either } from "../result.ts";
-import { either as E } from "fp-ts";
+import { either as E } from "../deps/fp_ts.ts";
 import type { AudioError } from "./wav.ts";
 
 /** Whisper's audio constants: 16 kHz input, 25 ms windows every 10 ms, 30 s chunks. */

@@ -5,7 +5,7 @@
  * @module
  */
 import type { TaskEither } from "../result.ts";
-import { function as F, taskEither as TE } from "fp-ts";
+import { function as F, taskEither as TE } from "../deps/fp_ts.ts";
 import type { SessionOptions } from "../graph/session.ts";
 import { type HubOptions, resolveWhisper } from "./hub.ts";
 import { loadWhisper, type WhisperModel, whisperModel } from "./runtime.ts";

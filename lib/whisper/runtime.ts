@@ -6,7 +6,7 @@
  * @module
  */
 import type { TaskEither } from "../result.ts";
-import { function as F, taskEither as TE } from "fp-ts";
+import { function as F, taskEither as TE } from "../deps/fp_ts.ts";
 import { Graph } from "../graph/builder.ts";
 import { grad } from "../graph/grad.ts";
 import {

@@ -7,7 +7,7 @@
  * @module
  */
 import type { Either, TaskEither } from "../result.ts";
-import { either as E } from "fp-ts";
+import { either as E } from "../deps/fp_ts.ts";
 import type { SessionError } from "../graph/session.ts";
 import { whisperInput } from "./mel.ts";
 import { encode, type WhisperModel } from "./runtime.ts";

@@ -6,8 +6,8 @@
  * @module
  */
 import type { Either, TaskEither } from "../result.ts";
-import { Tokenizer } from "@huggingface/tokenizers";
-import { either as E, function as F, taskEither as TE } from "fp-ts";
+import { Tokenizer } from "npm:@huggingface/tokenizers@0.2.0";
+import { either as E, function as F, taskEither as TE } from "../deps/fp_ts.ts";
 import {
   LANGUAGE_CODES,
   languageCode,

@@ -6,7 +6,7 @@
  */
 
 import type { Either, TaskEither } from "../result.ts";
-import { either as E, function as F, taskEither as TE } from "fp-ts";
+import { either as E, function as F, taskEither as TE } from "../deps/fp_ts.ts";
 
 /** Why audio could not be read or processed; the message names the input and the fix. */
 export interface AudioError {
