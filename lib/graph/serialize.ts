@@ -5,6 +5,7 @@
  * @module
  */
 import type { TaskEither } from "../result.ts";
+// deno-lint-ignore no-import-prefix -- explicit, so mod.ts loads without this repository's deno.json (tests/library_test.ts)
 import onnxProto from "npm:onnx-proto@8.0.1";
 import { either as E } from "../deps/fp_ts.ts";
 import type { Attr, Graph, Initializer, Value } from "./builder.ts";

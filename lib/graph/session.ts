@@ -5,6 +5,7 @@
  * @module
  */
 import type { Either, TaskEither } from "../result.ts";
+// deno-lint-ignore no-import-prefix -- explicit, so mod.ts loads without this repository's deno.json (tests/library_test.ts)
 import * as ort from "npm:onnxruntime-node@~1.30.0";
 import { either as E, function as F, taskEither as TE } from "../deps/fp_ts.ts";
 import type { Graph, Value } from "./builder.ts";

@@ -7,6 +7,7 @@
  */
 import type { TaskEither } from "../result.ts";
 import { either as E } from "../deps/fp_ts.ts";
+// deno-lint-ignore no-import-prefix -- explicit, so mod.ts loads without this repository's deno.json (tests/library_test.ts)
 import ESpeakNg from "npm:espeak-ng@1.0.2";
 import { decodeWav, resample } from "../whisper/wav.ts";
 import { espeakVoice, type SpeechError, speechError } from "./voices.ts";

@@ -6,6 +6,7 @@
  * @module
  */
 import type { Either, TaskEither } from "../result.ts";
+// deno-lint-ignore no-import-prefix -- explicit, so mod.ts loads without this repository's deno.json (tests/library_test.ts)
 import { Tokenizer } from "npm:@huggingface/tokenizers@0.2.0";
 import { either as E, function as F, taskEither as TE } from "../deps/fp_ts.ts";
 import {
