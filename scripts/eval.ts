@@ -234,9 +234,11 @@ if (speeches.length > 0) {
 /** Reads states back (grouped by language, 8 at a time) and scores them against the texts. */
 async function readAndScore(items: { text: string; lang: string; states: Float32Array }[]) {
   const refs: string[] = [], hyps: string[] = [];
+  const byLang: Record<string, { refs: string[]; hyps: string[] }> = {};
   let loops = 0;
   for (const lang of new Set(items.map((s) => s.lang))) {
     const group = items.filter((s) => s.lang === lang);
+    byLang[lang] = { refs: [], hyps: [] };
     for (let i = 0; i < group.length; i += 8) {
       const part = group.slice(i, i + 8);
       const out = await readBack(whisper, part.map((s) => s.states), {
@@ -248,11 +250,21 @@ async function readAndScore(items: { text: string; lang: string; states: Float32
       part.forEach((s, j) => {
         refs.push(s.text);
         hyps.push(out.right[j].text);
+        byLang[lang].refs.push(s.text);
+        byLang[lang].hyps.push(out.right[j].text);
         if (out.right[j].looped) loops++;
       });
     }
   }
-  return { sentences: items.length, cer: charErrorRate(refs, hyps), loops: loops / items.length };
+  const cerByLanguage = Object.fromEntries(
+    Object.entries(byLang).map(([lang, e]) => [lang, charErrorRate(e.refs, e.hyps)]),
+  );
+  return {
+    sentences: items.length,
+    cer: charErrorRate(refs, hyps),
+    loops: loops / items.length,
+    cerByLanguage,
+  };
 }
 
 // The recipe's own ceiling: the cached targets of the evaluated sentences (training sentences
@@ -334,7 +346,10 @@ const md = [
     ? [
       `The eSpeak NG prior states of the same sentences, read back the same way: CER ${
         pct(priorReading.cer)
-      }, loops ${pct(priorReading.loops)}.`,
+      } (${
+        Object.entries(priorReading.cerByLanguage).sort(([a], [b]) => a.localeCompare(b))
+          .map(([lang, cer]) => `${lang} ${pct(cer)}`).join(", ")
+      }), loops ${pct(priorReading.loops)}.`,
     ]
     : []),
   ...(targets
