@@ -108,7 +108,19 @@ if (f.eval) {
   for (const e of chosen) byLang.set(e.lang, [...(byLang.get(e.lang) ?? []), e]);
   const rows: Record<string, unknown>[] = [];
   const samples: string[] = [];
+  const skipped: string[] = [];
   for (const [lang, list] of byLang) {
+    // A language the model's vocabulary lacks (e.g. yue before large-v3) is left out, not fatal.
+    const known = tokenizer.right.sotSequence({
+      language: lang,
+      task: "transcribe",
+      timestamps: false,
+    });
+    if (E.isLeft(known)) {
+      skipped.push(`${lang}: ${known.left.message}`);
+      log(`  ${lang}: left out (${known.left.message})`);
+      continue;
+    }
     const row: Record<string, unknown> = { lang, sentences: list.length };
     for (const iface of DECODER_INTERFACES) {
       const texts: string[] = [], loops: boolean[] = [];
@@ -144,6 +156,7 @@ if (f.eval) {
     `frame count; "loops" = decodes that hit the limit or compress better than 2.4. Silence interface: [speech frames; the`,
     `encoder's silence states up to 1500]. Mask: the speech frames alone under a key mask.`,
     ``,
+    ...(skipped.length ? [`Left out: ${skipped.join("; ")}.`, ``] : []),
     `| lang | n | CER silence | WER silence | loops silence | CER mask | WER mask | loops mask |`,
     `| --- | --- | --- | --- | --- | --- | --- | --- |`,
     ...rows.map((r) =>
