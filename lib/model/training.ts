@@ -487,18 +487,9 @@ export async function trainStep(
     if (spec.targets?.keepNoise) {
       items.forEach((item, row) => fresh.set(next.targets.get(item.id)!.noise!, row * f * w));
     }
-    const paired = pairNoise(fresh, x1, {
-      // A recipe that keeps each target's noise brings its own coupling.
-      coupling: spec.targets?.keepNoise ? "independent" : s.coupling,
-      conditionWeight: s.conditionWeight,
-      frames: f,
-      width: w,
-      ids: items.map((i) => i.id),
-      lengths: items.map((i) => i.frames),
-    });
-    feeds.x0 = maskFrames(eitherOrThrow(paired), masked);
     if (spec.targets?.source === "prior") {
-      // A bridge starts at each sentence's own prior states: no noise, no coupling.
+      // A bridge starts at each sentence's own prior states: no noise to pair. (The noise above
+      // is still drawn, so the random stream, and with it resumed runs, stay as they were.)
       const x0 = new Float32Array(b * f * w);
       items.forEach((item, row) => {
         const p = context.prior?.states.get(item.id);
@@ -506,6 +497,17 @@ export async function trainStep(
         x0.set(normalizeStates(p, stats), row * f * w);
       });
       feeds.x0 = x0;
+    } else {
+      const paired = pairNoise(fresh, x1, {
+        // A recipe that keeps each target's noise brings its own coupling.
+        coupling: spec.targets?.keepNoise ? "independent" : s.coupling,
+        conditionWeight: s.conditionWeight,
+        frames: f,
+        width: w,
+        ids: items.map((i) => i.id),
+        lengths: items.map((i) => i.frames),
+      });
+      feeds.x0 = maskFrames(eitherOrThrow(paired), masked);
     }
     feeds.x1 = x1;
     feeds.t = uniformTimes(b, { rng });

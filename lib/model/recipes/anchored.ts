@@ -4,7 +4,18 @@
  * made once (they do not depend on the model). Loss = plain CFM in per-channel normalised space.
  * @module
  */
-import type { RecipeSpec } from "./types.ts";
+import type { RecipeSpec, TargetPlan } from "./types.ts";
+
+/** Anchored targets: the prior states refined by inversion with a pull back, made once. */
+export const ANCHORED_TARGETS: TargetPlan = {
+  source: "noise",
+  invert: true,
+  start: "prior",
+  refresh: false,
+  normalised: true,
+  pull: true,
+  keepNoise: false,
+};
 
 /** The anchored recipe. */
 export const anchored: RecipeSpec = {
@@ -12,14 +23,6 @@ export const anchored: RecipeSpec = {
   summary: "eSpeak NG prior states refined by inversion with a pull to them; CFM (normalised)",
   inputs: { pair: true, decoder: false },
   loss: ({ flow }) => flow().loss,
-  targets: {
-    source: "noise",
-    invert: true,
-    start: "prior",
-    refresh: false,
-    normalised: true,
-    pull: true,
-    keepNoise: false,
-  },
+  targets: ANCHORED_TARGETS,
   lossLabel: "CFM loss (normalised states)",
 };

@@ -5,6 +5,7 @@
  * pushed toward readable states directly and not only through the targets.
  * @module
  */
+import { ANCHORED_TARGETS } from "./anchored.ts";
 import { cfmWithReadTerm } from "./read_term.ts";
 import type { RecipeSpec } from "./types.ts";
 
@@ -14,14 +15,6 @@ export const anchoredCe: RecipeSpec = {
   summary: "anchored targets; CFM (normalised) + λ · t-weighted decoder cross-entropy of x̂1",
   inputs: { pair: true, decoder: true },
   loss: cfmWithReadTerm,
-  targets: {
-    source: "noise",
-    invert: true,
-    start: "prior",
-    refresh: false,
-    normalised: true,
-    pull: true,
-    keepNoise: false,
-  },
+  targets: ANCHORED_TARGETS,
   lossLabel: "CFM (normalised) + λ · decoder cross-entropy",
 };

@@ -7,6 +7,7 @@
  * one output per text.
  * @module
  */
+import { ANCHORED_TARGETS } from "./anchored.ts";
 import type { RecipeSpec } from "./types.ts";
 
 /** The bridge recipe. */
@@ -15,14 +16,6 @@ export const bridge: RecipeSpec = {
   summary: "from each text's eSpeak NG prior states to its anchored target; CFM (normalised)",
   inputs: { pair: true, decoder: false },
   loss: ({ flow }) => flow().loss,
-  targets: {
-    source: "prior",
-    invert: true,
-    start: "prior",
-    refresh: false,
-    normalised: true,
-    pull: true,
-    keepNoise: false,
-  },
+  targets: { ...ANCHORED_TARGETS, source: "prior" },
   lossLabel: "CFM loss (normalised states, from the prior)",
 };

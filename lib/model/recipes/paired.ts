@@ -7,22 +7,14 @@
  * whether samples from fresh noise then read back is what EXPERIMENTS.md measures.
  * @module
  */
+import { inversion } from "./inversion.ts";
 import type { RecipeSpec } from "./types.ts";
 
-/** The paired recipe. */
+/** The paired recipe: inversion's targets and loss, each target trained from its own noise. */
 export const paired: RecipeSpec = {
+  ...inversion,
   name: "paired",
   summary: "decoder inversions of noise, each trained from its own noise; CFM only (baseline)",
-  inputs: { pair: true, decoder: false },
-  loss: ({ flow }) => flow().loss,
-  targets: {
-    source: "noise",
-    invert: true,
-    start: "noise",
-    refresh: false,
-    normalised: false,
-    pull: false,
-    keepNoise: true,
-  },
+  targets: { ...inversion.targets!, keepNoise: true },
   lossLabel: "CFM loss (each target from its own noise)",
 };
