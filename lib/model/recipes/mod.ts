@@ -5,7 +5,7 @@
  * ```ts
  * import assert from "@std/assert";
  * import { recipeSpec, RECIPES } from "./mod.ts";
- * assert.deepEqual(RECIPES, ["distill", "unrolled", "inversion", "paired", "anchored", "anchored-ce", "prior", "bridge"]);
+ * assert.deepEqual(RECIPES, ["distill", "unrolled", "inversion", "paired", "anchored", "anchored-ce", "prior", "bridge", "bridge-ce"]);
  * assert.equal(recipeSpec("anchored").targets?.start, "prior");
  * ```
  * @module
@@ -13,6 +13,7 @@
 import { anchored } from "./anchored.ts";
 import { anchoredCe } from "./anchored_ce.ts";
 import { bridge } from "./bridge.ts";
+import { bridgeCe } from "./bridge_ce.ts";
 import { distill } from "./distill.ts";
 import { inversion } from "./inversion.ts";
 import { paired } from "./paired.ts";
@@ -31,7 +32,8 @@ export type Recipe =
   | "anchored"
   | "anchored-ce"
   | "prior"
-  | "bridge";
+  | "bridge"
+  | "bridge-ce";
 
 const SPECS: Readonly<Record<Recipe, RecipeSpec>> = {
   distill,
@@ -42,6 +44,7 @@ const SPECS: Readonly<Record<Recipe, RecipeSpec>> = {
   "anchored-ce": anchoredCe,
   prior,
   bridge,
+  "bridge-ce": bridgeCe,
 };
 
 /** Every recipe, the default first. */
