@@ -1,29 +1,54 @@
 /**
- * Unwrapping fp-ts results at the outermost edge of a program (scripts, tests, notebooks),
- * where an exception with a clear message is what a user wants to see.
+ * The result model of the library: what can fail returns an fp-ts `Either` (a `TaskEither` when
+ * it is asynchronous) whose Left is a typed error with a message, and {@link orThrow} is the one
+ * unwrap, used at the outermost edge of a program (scripts, tests, notebooks), where an
+ * exception with a clear message is what a user wants to see.
  * @module
  */
 import { either as E } from "./deps/fp_ts.ts";
 
+/** What {@link orThrow} needs of a failure: its message, and the `_tag` of a typed error. */
+export interface Failure {
+  /** What went wrong; the thrown Error's message. */
+  readonly message: string;
+  /** The error's type (`"LengthError"`, `"SessionError"`, ...); the thrown Error's name. */
+  readonly _tag?: string;
+}
+
 /**
- * The Right of an Either, or throws an Error carrying the Left's message, named `name`.
+ * The one unwrap, for the outermost edge of a program (scripts, tests, notebooks, examples):
+ * the Right of an Either, or, given a TaskEither, a Promise of its Right. A Left becomes a
+ * thrown Error carrying the Left's message, named by its `_tag` (e.g. "LengthError") when it has
+ * one. Library code keeps the Either.
  *
  * @example
  * ```ts
  * import assert from "@std/assert";
- * import { either as E } from "fp-ts";
- * import { eitherOrThrow } from "./result.ts";
- * assert.equal(eitherOrThrow(E.right(3)), 3);
- * assert.throws(() => eitherOrThrow(E.left({ message: "bad input" }), { name: "MyError" }), /bad input/);
+ * import { either as E, taskEither as TE } from "fp-ts";
+ * import { orThrow } from "./result.ts";
+ * assert.equal(orThrow(E.right(3)), 3);
+ * assert.equal(await orThrow(TE.right(4)), 4);
+ * assert.throws(() => orThrow(E.left({ _tag: "MyError", message: "bad input" })), {
+ *   name: "MyError",
+ *   message: "bad input",
+ * });
+ * await assert.rejects(() => orThrow(TE.left({ message: "no file" })), /no file/);
  * ```
  */
-export function eitherOrThrow<A>(
-  result: Either<{ readonly message: string }, A>,
-  options: { name?: string } = {},
-): A {
+export function orThrow<A>(result: Either<Failure, A>): A;
+/** The Right of a TaskEither, once it has run; a Left rejects as {@link orThrow} of an Either throws. */
+export function orThrow<A>(task: TaskEither<Failure, A>): Promise<A>;
+export function orThrow<A>(
+  result: Either<Failure, A> | TaskEither<Failure, A>,
+): A | Promise<A> {
+  if (typeof result === "function") return (async () => rightOrThrow(await result()))();
+  return rightOrThrow(result);
+}
+
+function rightOrThrow<A>(result: Either<Failure, A>): A {
   if (E.isLeft(result)) {
     const err = new Error(result.left.message);
-    if (options.name) err.name = options.name;
+    if (typeof result.left._tag === "string") err.name = result.left._tag;
     throw err;
   }
   return result.right;
@@ -68,7 +93,7 @@ export type Task<A> = () => Promise<A>;
 
 /**
  * A lazy asynchronous computation that can fail (files, sessions, downloads): fp-ts's
- * `TaskEither`. Nothing runs until it is called; {@link eitherOrThrow} or `orThrow` unwrap it.
+ * `TaskEither`. Nothing runs until it is called; {@link orThrow} unwraps it at the edge.
  *
  * @example
  * ```ts

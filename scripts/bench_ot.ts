@@ -11,10 +11,11 @@ import type { Sequences } from "../lib/ot/costs.ts";
 import { type CostTerms, openCostSession, sessionCosts } from "../lib/ot/costs_graph.ts";
 import { couple, SINKHORN_TOLERANCE } from "../lib/ot/couple.ts";
 import { sinkhorn } from "../lib/ot/sinkhorn.ts";
-import { type CostMatrix, otOrThrow } from "../lib/ot/types.ts";
+import type { CostMatrix } from "../lib/ot/types.ts";
+import { orThrow } from "../lib/result.ts";
 import { Graph } from "../lib/graph/builder.ts";
 import { gemm } from "../lib/graph/ops.ts";
-import { openSession, orThrow, runSession } from "../lib/graph/session.ts";
+import { openSession, runSession } from "../lib/graph/session.ts";
 import { createRng, fillNormal, randint } from "../lib/random.ts";
 
 const COMMAND = {
@@ -103,14 +104,12 @@ for (const c of CASES) {
   const session = await orThrow(openCostSession(shape, { threads, terms: c.terms }));
   const cost = await timed(() => orThrow(sessionCosts(session, { x0, x1 })));
   const costs: CostMatrix = cost.last;
-  const exact = await timed(() => otOrThrow(couple(costs, { method: "exact" })));
-  const soft = await timed(() =>
-    otOrThrow(couple(costs, { method: "sinkhorn", rng: createRng(1) }))
-  );
-  const its = otOrThrow(sinkhorn(costs, { tolerance: SINKHORN_TOLERANCE })).iterations;
-  const random = otOrThrow(couple(costs, { method: "independent", rng: createRng(2) })).meanCost;
+  const exact = await timed(() => orThrow(couple(costs, { method: "exact" })));
+  const soft = await timed(() => orThrow(couple(costs, { method: "sinkhorn", rng: createRng(1) })));
+  const its = orThrow(sinkhorn(costs, { tolerance: SINKHORN_TOLERANCE })).iterations;
+  const random = orThrow(couple(costs, { method: "independent", rng: createRng(2) })).meanCost;
   const total = await timed(async () =>
-    otOrThrow(couple(await orThrow(sessionCosts(session, { x0, x1 })), { method: "exact" }))
+    orThrow(couple(await orThrow(sessionCosts(session, { x0, x1 })), { method: "exact" }))
   );
   const gflops = 2 * c.n * c.n * FRAMES * DIM / 1e9 / (median(cost.ms) / 1e3);
   if (c.n === 256 && !c.variable) best256 = Math.min(best256, median(total.ms));

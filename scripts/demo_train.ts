@@ -10,7 +10,7 @@
 import { commandLine, EXIT, fail as failWith, progressLine } from "./cli.ts";
 import { pathExists, writeFileAtomic } from "../lib/io.ts";
 import { checkParams, initParams, loadParams, saveParams } from "../lib/graph/params.ts";
-import { orThrow } from "../lib/graph/session.ts";
+import { orThrow } from "../lib/result.ts";
 import { blockProblem, runningMeanBatch } from "../lib/graph/toy.ts";
 import { initTrainState, openTrainer, trainCall, type TrainState } from "../lib/graph/train.ts";
 import { lineChartSvg } from "../lib/plot.ts";

@@ -10,6 +10,7 @@ import { either as E } from "fp-ts";
 import { splitHeldOut, withFrames } from "../lib/data/mod.ts";
 import { readSentences } from "./data.ts";
 import { pathExists, writeFileAtomic } from "../lib/io.ts";
+import { orThrow } from "../lib/result.ts";
 import { t2sConfig, type T2SSize } from "../lib/model/config.ts";
 import {
   initRun,
@@ -374,9 +375,9 @@ const context: RunContext = {
   data: { path: dataPath, heldOut },
   prior,
 };
-let state = flags.resume
-  ? await loadRun(ckptPath, context).catch((e) => fail(e.message))
-  : initRun(context);
+const resumed = flags.resume ? await loadRun(ckptPath, context)() : E.right(initRun(context));
+if (E.isLeft(resumed)) fail(resumed.left.message);
+let state = resumed.right;
 /**
  * Whether this is a fresh run that has not completed a step: it leaves nothing behind (no
  * step-0 checkpoint, no config.json), so a plain retry works, e.g. after a failed `--provider
@@ -401,7 +402,7 @@ async function flush(): Promise<void> {
     new TextEncoder().encode(JSON.stringify(runConfig, null, 2) + "\n"),
   );
   await writeFileAtomic(metricsPath, new TextEncoder().encode(lines.map((l) => l + "\n").join("")));
-  await saveRun(ckptPath, { context, state });
+  await orThrow(saveRun(ckptPath, { context, state }));
   const metrics = lines.map((l) => JSON.parse(l));
   const records = probeLines.map((l) => JSON.parse(l));
   const write = (name: string, text: string) =>
@@ -479,15 +480,19 @@ console.error(
     } from ${dataPath}, out ${out}`,
 );
 while (state.train.step < settings.steps && !stop) {
-  let result;
+  let step;
   try {
-    result = await trainStep(context, sessions, state);
+    step = await trainStep(context, sessions, state)();
   } catch (e) {
-    const message = e instanceof Error ? e.message : e;
+    step = E.left({ message: e instanceof Error ? e.message : String(e) });
+  }
+  if (E.isLeft(step)) {
+    const message = step.left.message;
     if (nothingDone()) fail(`${message}; no step completed, nothing saved`);
     await flush();
     fail(`${message}; saved step ${state.train.step} to ${ckptPath}`);
   }
+  const result = step.right;
   state = result.state;
   lines.push(JSON.stringify(result.metrics));
   bar(result.metrics.loss);

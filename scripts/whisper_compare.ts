@@ -9,9 +9,8 @@
  *     [--ct2 ctranslate2-folder] [--python .venv/bin/python] [--threads 2]
  */
 import { parseArgs } from "@std/cli";
-import { eitherOrThrow } from "../lib/result.ts";
+import { orThrow } from "../lib/result.ts";
 import { either as E } from "fp-ts";
-import { orThrow } from "../lib/graph/session.ts";
 import { wordErrorRate } from "../lib/whisper/normalize.ts";
 import { encode, loadWhisper, teacherForcedLoss } from "../lib/whisper/runtime.ts";
 import { whisperInput } from "../lib/whisper/mel.ts";
@@ -62,7 +61,7 @@ for (let run = 0; run < 2; run++) {
   }));
   text = out.text;
 }
-const prefix = eitherOrThrow(
+const prefix = orThrow(
   tokenizer.sotSequence({ language: flags.language, task: "transcribe", timestamps: false }),
 );
 const target = [...prefix, ...tokenizer.encode(" " + flags.text), tokenizer.specials.eot];

@@ -4,7 +4,6 @@ import { createRng, shuffle } from "../lib/random.ts";
 import {
   concatSentences,
   type DataError,
-  dataOrThrow,
   lengthBatches,
   loadSentences,
   paddingFraction,
@@ -13,12 +12,13 @@ import {
   splitHeldOut,
   withFrames,
 } from "../lib/data/mod.ts";
+import { orThrow } from "../lib/result.ts";
 
 const SHIPPED = new URL("../data/sentences.jsonl", import.meta.url).pathname;
 const SHIPPED_LANGS = "en de fr es it pt nl pl ru uk tr vi id zh ja ko ar hi sw fi".split(" ");
 
 const parse = (content: string, options: Parameters<typeof parseSentences>[1]) =>
-  dataOrThrow(parseSentences(content, options));
+  orThrow(parseSentences(content, options));
 
 /** The error of a result that must fail. */
 const leftOf = <L, A>(r: E.Either<L, A>): L => {
@@ -30,7 +30,7 @@ const leftOf = <L, A>(r: E.Either<L, A>): L => {
 const failure = (content: string, options: Parameters<typeof parseSentences>[1]): DataError =>
   leftOf(parseSentences(content, options));
 
-const shipped = async (): Promise<Sentence[]> => dataOrThrow(await loadSentences(SHIPPED)());
+const shipped = async (): Promise<Sentence[]> => orThrow(await loadSentences(SHIPPED)());
 
 Deno.test("parseSentences() reads .txt with the lang option, skipping blank lines", () => {
   const got = parse("  Hello there.  \n\nSee you tomorrow.\r\n", {
@@ -148,7 +148,7 @@ Deno.test("loadSentences() takes the format from the extension and reports bad f
   const dir = await Deno.makeTempDir();
   try {
     await Deno.writeTextFile(`${dir}/a.txt`, "Hyvää huomenta.\n");
-    const ok = dataOrThrow(await loadSentences(`${dir}/a.txt`, { lang: "fi" })());
+    const ok = orThrow(await loadSentences(`${dir}/a.txt`, { lang: "fi" })());
     assert.deepEqual(ok, [{ text: "Hyvää huomenta.", lang: "fi", id: "a.txt:1" }]);
     await Deno.writeTextFile(`${dir}/a.csv`, "Hello.,en\n");
     const csv = leftOf(await loadSentences(`${dir}/a.csv`)());
@@ -209,7 +209,7 @@ Deno.test("splitHeldOut() is deterministic, order-independent and stratified", a
 });
 
 Deno.test("lengthBatches() covers each item once and pads less than random batching", async () => {
-  const items = dataOrThrow(withFrames(await shipped()));
+  const items = orThrow(withFrames(await shipped()));
   const batchSize = 16;
   const bucketed = lengthBatches(items, { batchSize, rng: createRng(0) });
   const seen = bucketed.batches.flat().map((s) => s.id).sort();
@@ -249,11 +249,11 @@ Deno.test("lengthBatches() is reproducible under a seed and varies across seeds"
 
 Deno.test("withFrames() is deterministic without an rng and jitters with one", async () => {
   const all = (await shipped()).slice(0, 50);
-  const plain = dataOrThrow(withFrames(all)).map((s) => s.frames);
-  assert.deepEqual(dataOrThrow(withFrames(all)).map((s) => s.frames), plain);
-  const jittered = dataOrThrow(withFrames(all, { rng: createRng(5) })).map((s) => s.frames);
+  const plain = orThrow(withFrames(all)).map((s) => s.frames);
+  assert.deepEqual(orThrow(withFrames(all)).map((s) => s.frames), plain);
+  const jittered = orThrow(withFrames(all, { rng: createRng(5) })).map((s) => s.frames);
   assert.deepEqual(
-    dataOrThrow(withFrames(all, { rng: createRng(5) })).map((s) => s.frames),
+    orThrow(withFrames(all, { rng: createRng(5) })).map((s) => s.frames),
     jittered,
   );
   assert.notDeepEqual(jittered, plain);
@@ -275,7 +275,7 @@ Deno.test("data/sentences.jsonl loads with 800 sentences, 40 in each of 20 langu
   for (const s of all) {
     assert.ok(words(s) >= 4 && words(s) <= 15, `${s.id}: ${words(s)} words`);
   }
-  const frames = dataOrThrow(withFrames(all)).map((s) => s.frames);
+  const frames = orThrow(withFrames(all)).map((s) => s.frames);
   assert.ok(Math.max(...frames) < 1500);
   assert.ok(all.filter((s) => /\d/.test(s.text)).length >= 100);
 });

@@ -2,7 +2,8 @@
 import assert from "@std/assert";
 import { Graph } from "../lib/graph/builder.ts";
 import { grad } from "../lib/graph/grad.ts";
-import { orThrow, runSession } from "../lib/graph/session.ts";
+import { runSession } from "../lib/graph/session.ts";
+import { orThrow } from "../lib/result.ts";
 import { fromGuidanceScale, guidedVelocity, perSampleNoise } from "../lib/flow/guidance.ts";
 import {
   oneStepEstimate,

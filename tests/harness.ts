@@ -1,15 +1,9 @@
 /** Test helpers: open a graph, run it, compare arrays with tolerances. */
 import { either as E } from "fp-ts";
-import { eitherOrThrow } from "../lib/result.ts";
+import { orThrow } from "../lib/result.ts";
 import assert from "@std/assert";
 import type { Graph } from "../lib/graph/builder.ts";
-import {
-  openSession,
-  orThrow,
-  runSession,
-  type Session,
-  type Tensors,
-} from "../lib/graph/session.ts";
+import { openSession, runSession, type Session, type Tensors } from "../lib/graph/session.ts";
 
 export const open = (g: Graph): Promise<Session> => orThrow(openSession(g, { threads: 1 }));
 
@@ -36,9 +30,6 @@ export function assertClose(
     }
   }
 }
-
-/** The Right of an Either, or a thrown Error with the Left's message. */
-export const rightOf = eitherOrThrow;
 
 /** The Left of an Either, or a thrown Error when it is a Right. */
 export function leftOf<L, A>(r: E.Either<L, A>): L {

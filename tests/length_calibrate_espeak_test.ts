@@ -1,12 +1,11 @@
 import assert from "@std/assert";
 import { either as E } from "fp-ts";
-import { orThrow } from "../lib/graph/session.ts";
+import { orThrow } from "../lib/result.ts";
 import {
   calibrate,
   type CalibrationPair,
   frames,
   FRAMES_PER_SECOND,
-  lengthOrThrow,
   type RateTable,
   rateTableFromJson,
   WHISPER_RATES,
@@ -34,10 +33,10 @@ const errors = (pairs: readonly CalibrationPair[], predict: (p: CalibrationPair)
 };
 /** The linear model calibrate() fits (no ceil to frames, no clamp): frames().seconds. */
 const seconds = (table: RateTable) => (p: CalibrationPair) =>
-  lengthOrThrow(frames(p.text, p.language, { table })).seconds;
+  orThrow(frames(p.text, p.language, { table })).seconds;
 /** The frame estimate, in seconds. */
 const frameSeconds = (table: RateTable) => (p: CalibrationPair) =>
-  lengthOrThrow(frames(p.text, p.language, { table })).frames / FRAMES_PER_SECOND;
+  orThrow(frames(p.text, p.language, { table })).frames / FRAMES_PER_SECOND;
 
 Deno.test("calibrate() on eSpeak NG durations lowers the error of English and German estimates", async () => {
   const pairs: CalibrationPair[] = [];
@@ -45,7 +44,7 @@ Deno.test("calibrate() on eSpeak NG durations lowers the error of English and Ge
     const speech = await orThrow(speak(text, { lang: language }));
     pairs.push({ text, seconds: speech.seconds, language });
   }
-  const fit = lengthOrThrow(calibrate(pairs));
+  const fit = orThrow(calibrate(pairs));
   assert.deepEqual(fit.languages.map((l) => [l.code, l.pairs]), [["en", 4], ["de", 4]]);
   for (const l of fit.languages) assert.ok(l.rate > 0.5 && l.rate < 10, `${l.code}: ${l.rate}`);
 
@@ -68,12 +67,12 @@ Deno.test("calibrate() on eSpeak NG durations lowers the error of English and Ge
   assert.ok(framesAfter.mae < framesBefore.mae, `MAE ${framesAfter.mae} vs ${framesBefore.mae}`);
 
   // The fitted entries survive a JSON round trip through rateTableFromJson().
-  const loaded = lengthOrThrow(rateTableFromJson(JSON.stringify({ entries: fit.entries })));
+  const loaded = orThrow(rateTableFromJson(JSON.stringify({ entries: fit.entries })));
   assert.deepEqual(loaded, fit.table);
 });
 
 Deno.test("rateTableFromJson() applies partial entries over WHISPER_RATES and names bad input", () => {
-  const table = lengthOrThrow(rateTableFromJson([{ code: "de", rate: 3 }]));
+  const table = orThrow(rateTableFromJson([{ code: "de", rate: 3 }]));
   assert.equal(table.de.rate, 3);
   assert.equal(table.de.unitsPerEnglishWord, WHISPER_RATES.de.unitsPerEnglishWord);
   assert.match(table.de.source, /loaded from JSON/);
@@ -108,7 +107,7 @@ Deno.test("rateTableFromJson() applies partial entries over WHISPER_RATES and na
   assert.match(message([null, { code: "en", rate: -1 }]), /entries\[0\].*; entries\[1\]\.rate/);
 
   // A code the base table lacks is accepted with every field given.
-  const added = lengthOrThrow(rateTableFromJson({
+  const added = orThrow(rateTableFromJson({
     entries: [{
       code: "xx",
       name: "Test",
@@ -118,5 +117,5 @@ Deno.test("rateTableFromJson() applies partial entries over WHISPER_RATES and na
       source: "test",
     }],
   }));
-  assert.equal(lengthOrThrow(frames("one two three four", "xx", { table: added })).seconds, 2);
+  assert.equal(orThrow(frames("one two three four", "xx", { table: added })).seconds, 2);
 });

@@ -5,11 +5,11 @@ import {
   calibrate,
   type CalibrationPair,
   frames,
-  lengthOrThrow,
   measure,
   splitSegments,
   WHISPER_RATES,
 } from "../lib/length/mod.ts";
+import { orThrow } from "../lib/result.ts";
 
 /** The error of a result that must have failed. */
 const leftOf = <A>(r: E.Either<{ kind: string; message: string }, A>) => {
@@ -48,7 +48,7 @@ const synth = (
   Object.entries(planted).flatMap(([language, rate]) =>
     Array.from({ length: options.perLanguage }, () => {
       const text = sentence(language, options.rng);
-      const m = lengthOrThrow(measure(text, language));
+      const m = orThrow(measure(text, language));
       const seconds = m.units / rate + m.clauses * pauses.clause + m.sentences * pauses.sentence +
         pauses.edge + options.noise * options.rng.normal();
       return { text, seconds, language };
@@ -59,7 +59,7 @@ Deno.test("calibrate() recovers planted rates and pauses from noisy synthetic pa
   const planted = { en: 3.1, de: 2.0, zh: 4.6, ja: 7.0 };
   const pauses = { clause: 0.2, sentence: 0.45, edge: 0.3 };
   const pairs = synth(planted, pauses, { rng: createRng(1), perLanguage: 150, noise: 0.05 });
-  const fit = lengthOrThrow(
+  const fit = orThrow(
     calibrate(pairs, { fit: { clause: true, sentence: true, edge: true } }),
   );
   for (const [code, rate] of Object.entries(planted)) {
@@ -75,7 +75,7 @@ Deno.test("calibrate() recovers planted rates and pauses from noisy synthetic pa
   assert.equal(fit.entries.length, 4);
   assert.equal(fit.table.fr, WHISPER_RATES.fr); // languages without pairs are left alone
   // The fitted table plugs into frames().
-  const r = lengthOrThrow(frames("the river", "en", { table: fit.table, pauses: fit.pauses }));
+  const r = orThrow(frames("the river", "en", { table: fit.table, pauses: fit.pauses }));
   assert.equal(r.rate, fit.table.en.rate);
 });
 
@@ -83,7 +83,7 @@ Deno.test("calibrate() with fixed pauses and exact pairs recovers rates exactly"
   const planted = { en: 2.5, zh: 3.9 };
   const pauses = { clause: 0.15, sentence: 0.35, edge: 0 }; // the defaults
   const pairs = synth(planted, pauses, { rng: createRng(2), perLanguage: 20, noise: 0 });
-  const fit = lengthOrThrow(calibrate(pairs));
+  const fit = orThrow(calibrate(pairs));
   assert.ok(Math.abs(fit.table.en.rate - 2.5) < 1e-9);
   assert.ok(Math.abs(fit.table.zh.rate - 3.9) < 1e-9);
   assert.ok(fit.rmse < 1e-9 && fit.meanRelativeError < 1e-9);
@@ -128,9 +128,9 @@ const LONG: Record<string, string> = {
 
 Deno.test("splitSegments() keeps every piece within 1500 frames and reassembles the input", () => {
   for (const [lang, text] of Object.entries(LONG)) {
-    assert.ok(lengthOrThrow(frames(text, lang)).seconds > 30, `${lang} sample is not long`);
+    assert.ok(orThrow(frames(text, lang)).seconds > 30, `${lang} sample is not long`);
     for (const options of [{}, { maxFrames: 500 }, { rng: createRng(4), sigma: 0.3 }]) {
-      const pieces = lengthOrThrow(splitSegments(text, lang, options));
+      const pieces = orThrow(splitSegments(text, lang, options));
       const max = (options as { maxFrames?: number }).maxFrames ?? 1500;
       assert.ok(pieces.length >= 2, lang);
       assert.equal(pieces.map((p) => p.text).join(""), text, `${lang}: pieces do not reassemble`);
@@ -153,19 +153,19 @@ Deno.test("splitSegments() keeps every piece within 1500 frames and reassembles 
 });
 
 Deno.test("splitSegments() cuts at sentence ends before clauses and words", () => {
-  const en = lengthOrThrow(splitSegments(LONG.en, "en"));
+  const en = orThrow(splitSegments(LONG.en, "en"));
   for (const p of en.slice(0, -1)) assert.match(p.text, /\. $/);
-  const zh = lengthOrThrow(splitSegments(LONG.zh, "zh"));
+  const zh = orThrow(splitSegments(LONG.zh, "zh"));
   for (const p of zh.slice(0, -1)) assert.match(p.text, /。$/);
   // A single sentence too long for one piece is cut at its commas.
   const oneSentence = Array.from({ length: 40 }, (_, i) => `clause number ${i} goes on a while`)
     .join(", ") + ".";
-  const pieces = lengthOrThrow(splitSegments(oneSentence, "en", { maxFrames: 400 }));
+  const pieces = orThrow(splitSegments(oneSentence, "en", { maxFrames: 400 }));
   for (const p of pieces.slice(0, -1)) assert.match(p.text, /, $/);
   // Short text is one piece, equal to frames().
-  const short = lengthOrThrow(splitSegments("Just this.", "en"));
+  const short = orThrow(splitSegments("Just this.", "en"));
   assert.equal(short.length, 1);
-  assert.equal(short[0].frames, lengthOrThrow(frames("Just this.", "en")).frames);
+  assert.equal(short[0].frames, orThrow(frames("Just this.", "en")).frames);
   assert.ok(E.isLeft(splitSegments("", "en")));
   assert.ok(E.isLeft(splitSegments("text", "xx")));
 });

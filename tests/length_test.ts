@@ -4,19 +4,19 @@ import { createRng } from "../lib/random.ts";
 import {
   frames,
   jitterFactor,
-  lengthOrThrow,
   measure,
   numberWords,
   resolveLanguage,
   WHISPER_RATES,
 } from "../lib/length/mod.ts";
+import { orThrow } from "../lib/result.ts";
 
 // Expected values below are bands, not exact figures: the rate table is an uncalibrated estimate
 // (see lib/length/rates.ts), so the tests pin down behaviour and orders of magnitude, and leave
 // exact rates to calibrate().
 
 const est = (text: string, language: string, options = {}) =>
-  lengthOrThrow(frames(text, language, options));
+  orThrow(frames(text, language, options));
 
 /** Whisper's 99 multilingual language codes (tokenizer order) plus "yue" (large-v3). */
 const WHISPER_CODES = (
@@ -75,7 +75,7 @@ Deno.test("frames() gives sensible absolute values", () => {
   // (UDHR ratio), so this is the content of ~13 English words (4.9 s), and read Mandarin takes
   // ~16% longer for the same content (Pellegrino et al. 2011): ~5.9 s. Band: 4.5-6.5 s.
   const zhText = "我们明天早上八点在学校门口见面，然后一起去。";
-  assert.equal(lengthOrThrow(measure(zhText, "zh")).units, 20);
+  assert.equal(orThrow(measure(zhText, "zh")).units, 20);
   const zh = est(zhText, "zh");
   assert.ok(zh.seconds >= 4.5 && zh.seconds <= 6.5, `Chinese 20 characters: ${zh.seconds} s`);
   // The same content (the SAMPLES are translations of the English sentence) lands within a
@@ -110,7 +110,7 @@ Deno.test("every Whisper language has an entry with a unit, a rate and a source"
 });
 
 Deno.test("measure() counts syllables, morae and letters in scripts without spaces", () => {
-  const units = (text: string, lang: string) => lengthOrThrow(measure(text, lang)).parts.native;
+  const units = (text: string, lang: string) => orThrow(measure(text, lang)).parts.native;
   assert.equal(units("កម្ពុជា", "km"), 3); // kam-pu-chea
   assert.equal(units("ច្រើន", "km"), 1); // final consonant is not a syllable
   assert.equal(units("မြန်မာ", "my"), 2); // myan-ma (asat kills the final)
@@ -122,7 +122,7 @@ Deno.test("measure() counts syllables, morae and letters in scripts without spac
 });
 
 Deno.test("numbers and acronyms count more than their character length suggests", () => {
-  const units = (text: string, lang: string) => lengthOrThrow(measure(text, lang)).units;
+  const units = (text: string, lang: string) => orThrow(measure(text, lang)).units;
   assert.ok(units("in 1984", "en") > units("in abcd", "en"));
   assert.ok(units("the NASA probe", "en") > units("the nasa probe", "en"));
   assert.ok(units("the U.S. army", "en") > units("the us army", "en"));
@@ -190,7 +190,7 @@ Deno.test("frames() rejects empty text, unknown languages, bad options and (on r
   const clamped = est(long, "en");
   assert.deepEqual([clamped.frames, clamped.clamped], [1500, "max"]);
   assert.ok(clamped.seconds > 30);
-  assert.throws(() => lengthOrThrow(frames("", "en")), /empty/);
+  assert.throws(() => orThrow(frames("", "en")), /empty/);
 });
 
 Deno.test("resolveLanguage() accepts codes, names, Whisper aliases and BCP 47 tags", () => {
@@ -207,8 +207,8 @@ Deno.test("resolveLanguage() accepts codes, names, Whisper aliases and BCP 47 ta
 });
 
 Deno.test("measure() counts pauses around clock times and sentence-final abbreviations", () => {
-  const dotted = lengthOrThrow(measure("Meet at 10:30 in the U.S. Then go.", "en"));
-  const plain = lengthOrThrow(measure("Meet at ten thirty in the US. Then go.", "en"));
+  const dotted = orThrow(measure("Meet at 10:30 in the U.S. Then go.", "en"));
+  const plain = orThrow(measure("Meet at ten thirty in the US. Then go.", "en"));
   assert.equal(dotted.clauses, 0); // "10:30" is a time, not a clause break
   assert.equal(dotted.sentences, plain.sentences); // "U.S." also ends its sentence
   assert.equal(dotted.sentences, 1);

@@ -3,7 +3,8 @@ import assert from "@std/assert";
 import { either as E } from "fp-ts";
 import { Graph } from "../lib/graph/builder.ts";
 import { initParams } from "../lib/graph/params.ts";
-import { openSession, orThrow, runSession } from "../lib/graph/session.ts";
+import { openSession, runSession } from "../lib/graph/session.ts";
+import { orThrow } from "../lib/result.ts";
 import { createRng, fillNormal } from "../lib/random.ts";
 import { t2sConfig } from "../lib/model/config.ts";
 import { generate } from "../lib/model/generate.ts";
@@ -28,11 +29,10 @@ import { assembleBatch, shapeFor } from "../lib/model/batch.ts";
 import { invertStates } from "../lib/model/states.ts";
 import { tinyRandomWhisper } from "../lib/whisper/tiny_random.ts";
 import { modelTokenizer } from "../lib/whisper/transcribe.ts";
-import { rightOf } from "./harness.ts";
 
 const whisper = whisperModel(tinyRandomWhisper({ seed: 0 }), { threads: 2 });
-const tokenizer = rightOf(modelTokenizer(whisper));
-const config = rightOf(t2sConfig("tiny", { width: whisper.config.dModel }));
+const tokenizer = orThrow(modelTokenizer(whisper));
+const config = orThrow(t2sConfig("tiny", { width: whisper.config.dModel }));
 
 Deno.test("velocity() ignores padding frames and depends on the text", async () => {
   const g = new Graph();
@@ -96,7 +96,7 @@ function context(settings: Partial<RunSettings>): RunContext {
     whisper,
     whisperName: "tiny-random",
     tokenizer,
-    sentences: rightOf(prepareSentences(sentences, { tokenizer })),
+    sentences: orThrow(prepareSentences(sentences, { tokenizer })),
     threads: 2,
   };
 }
@@ -107,7 +107,7 @@ async function trainsDown(ctx: RunContext, steps: number) {
   let state = initRun(ctx);
   const losses: number[] = [];
   for (let i = 0; i < steps; i++) {
-    const r = await trainStep(ctx, sessions, state);
+    const r = await orThrow(trainStep(ctx, sessions, state));
     state = r.state;
     losses.push(r.metrics.loss);
   }
@@ -182,7 +182,7 @@ Deno.test("trainStep() with paired targets reaches a lower loss floor than inver
     let state = initRun(ctx);
     const losses: number[] = [];
     for (let i = 0; i < 40; i++) {
-      const r = await trainStep(ctx, sessions, state);
+      const r = await orThrow(trainStep(ctx, sessions, state));
       state = r.state;
       losses.push(r.metrics.loss);
     }
@@ -191,8 +191,8 @@ Deno.test("trainStep() with paired targets reaches a lower loss floor than inver
   const paired = await floor("paired"), fresh = await floor("inversion");
   assert.ok(paired.last < 0.5 * fresh.last, `paired ${paired.last} vs inversion ${fresh.last}`);
   const path = `${await Deno.makeTempDir()}/run.safetensors`;
-  await saveRun(path, { context: paired.ctx, state: paired.state });
-  const back = await loadRun(path, paired.ctx);
+  await orThrow(saveRun(path, { context: paired.ctx, state: paired.state }));
+  const back = await orThrow(loadRun(path, paired.ctx));
   for (const [id, t] of paired.state.targets) {
     assert.ok(t.noise && t.noise.length === t.states.length);
     assert.deepEqual(back.targets.get(id)?.noise, t.noise);
@@ -214,7 +214,7 @@ Deno.test("generate() from given start states: a fresh (zero-velocity) model ret
   const items = [...base.sentences.values()].slice(0, 3);
   const starts = items.map((p) => prior.states.get(p.id)!);
   const options = { config, params, whisper, tokenizer, steps: 2, norm: prior.stats, starts };
-  const out = rightOf(await generate(items, options));
+  const out = orThrow(await generate(items, options));
   out.forEach((g, i) => {
     assert.equal(g.frames, items[i].frames);
     const worst = g.states.reduce((m, v, j) => Math.max(m, Math.abs(v - starts[i][j])), 0);
@@ -230,7 +230,7 @@ Deno.test("the read term is the decoder's cross-entropy of the un-normalised one
   const base = context({ recipe: "prior" });
   const prior = fakePrior(base);
   const items = [...base.sentences.values()].slice(0, 2).map((p) => ({ ...p, frames: 60 }));
-  const batch = rightOf(assembleBatch(items, { shape: shapeFor(items, { batch: 2 }) }));
+  const batch = orThrow(assembleBatch(items, { shape: shapeFor(items, { batch: 2 }) }));
   const { batch: b, frames: f } = batch.shape, w = config.width;
   const x1 = fillNormal(new Float32Array(b * f * w), createRng(4));
   const states = x1.map((v, i) => v * prior.stats.std[i % w] + prior.stats.mean[i % w]);
@@ -277,7 +277,7 @@ Deno.test("the read term is the decoder's cross-entropy of the un-normalised one
 
 Deno.test("invertStates() with a pull stays nearer its anchor than without", async () => {
   const items = [...context({}).sentences.values()].slice(0, 2);
-  const batch = rightOf(assembleBatch(items, { shape: shapeFor(items, { batch: 2 }) }));
+  const batch = orThrow(assembleBatch(items, { shape: shapeFor(items, { batch: 2 }) }));
   const anchor = fillNormal(new Float32Array(batch.text.length * config.width), createRng(3));
   const moved = async (weight: number) => {
     const out = await orThrow(invertStates(whisper, anchor, {
@@ -316,22 +316,22 @@ Deno.test("prepareSentences() and generate() name empty, unknown-language and to
 Deno.test("trainStep() does not score the decoder on rows whose text was dropped for guidance", async () => {
   // Every text dropped: "unrolled" has nothing left to score, so its loss is exactly 0.
   const ctx = context({ recipe: "unrolled", cfgDrop: 0.999999 });
-  const { metrics } = await trainStep(
+  const { metrics } = await orThrow(trainStep(
     ctx,
     { trainers: new Map(), velocity: new Map() },
     initRun(ctx),
-  );
+  ));
   assert.equal(metrics.loss, 0);
 });
 
 Deno.test("trainStep() makes targets from the text even for rows dropped for guidance", async () => {
   // Every text dropped for training; the targets must still be inversions of the real text.
   const ctx = context({ recipe: "inversion", cfgDrop: 0.999999, invertSteps: 3 });
-  const { metrics } = await trainStep(
+  const { metrics } = await orThrow(trainStep(
     ctx,
     { trainers: new Map(), velocity: new Map() },
     initRun(ctx),
-  );
+  ));
   assert.ok(metrics.targetCe! > 0, `target cross-entropy ${metrics.targetCe}`);
 });
 

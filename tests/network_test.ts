@@ -6,14 +6,15 @@
 import assert from "@std/assert";
 import { Graph } from "../lib/graph/builder.ts";
 import { initParams } from "../lib/graph/params.ts";
-import { orThrow, runSession } from "../lib/graph/session.ts";
+import { runSession } from "../lib/graph/session.ts";
+import { orThrow } from "../lib/result.ts";
 import { createRng, fillNormal } from "../lib/random.ts";
 import { type T2SConfig, t2sConfig } from "../lib/model/config.ts";
 import { graphParams, t2sParamDefs, TEXT_VOCAB, textEncoder } from "../lib/model/network.ts";
 import * as ref from "./reference.ts";
-import { assertClose, open, rightOf } from "./harness.ts";
+import { assertClose, open } from "./harness.ts";
 
-const tiny = rightOf(t2sConfig("tiny", { width: 32 }));
+const tiny = orThrow(t2sConfig("tiny", { width: 32 }));
 
 Deno.test("t2sParamDefs() keeps the tiny config's parameter names and shapes", () => {
   const block = (i: number): [string, number[]][] => [

@@ -7,14 +7,15 @@ import { sequenceCosts, type Sequences } from "../lib/ot/costs.ts";
 import { type CostTerms, openCostSession, sessionCosts } from "../lib/ot/costs_graph.ts";
 import type { CostMatrix, OtError } from "../lib/ot/types.ts";
 import { createRng, fillNormal, randint, type Rng } from "../lib/random.ts";
-import { assertClose, leftOf, rightOf } from "./harness.ts";
+import { assertClose, leftOf } from "./harness.ts";
+import { orThrow } from "../lib/result.ts";
 
 function batch(count: number, frames: number, dim: number, rng: Rng, lengths?: number[]) {
   const data = fillNormal(new Float32Array(count * frames * dim), rng);
   return { data, count, frames, dim, lengths } satisfies Sequences;
 }
 
-const right = rightOf;
+const right = orThrow;
 const left = <A>(r: E.Either<OtError, A>): OtError => leftOf(r);
 
 async function ortCosts(x0: Sequences, x1: Sequences, terms: CostTerms = "full") {

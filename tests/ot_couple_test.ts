@@ -13,10 +13,11 @@ import {
 import { samplePairs } from "../lib/ot/sample.ts";
 import { sinkhorn } from "../lib/ot/sinkhorn.ts";
 import type { CostMatrix, OtError } from "../lib/ot/types.ts";
-import { leftOf, rightOf } from "./harness.ts";
+import { leftOf } from "./harness.ts";
+import { orThrow } from "../lib/result.ts";
 import { createRng, fillNormal, randint, type Rng } from "../lib/random.ts";
 
-const right = rightOf;
+const right = orThrow;
 const left = <A>(r: E.Either<OtError, A>): OtError => leftOf(r);
 const isPermutation = (p: Int32Array): boolean =>
   [...p].sort((a, b) => a - b).every((x, k) => x === k);

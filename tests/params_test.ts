@@ -3,7 +3,7 @@ import assert from "@std/assert";
 import { either as E } from "fp-ts";
 import { checkParams, init, initParams, loadParams, saveParams } from "../lib/graph/params.ts";
 import { encodeSafetensors } from "../lib/graph/safetensors.ts";
-import { orThrow } from "../lib/graph/session.ts";
+import { orThrow } from "../lib/result.ts";
 import { createRng } from "../lib/random.ts";
 
 const defs = {

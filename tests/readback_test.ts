@@ -1,15 +1,14 @@
 import assert from "@std/assert";
-import { orThrow } from "../lib/graph/session.ts";
+import { orThrow } from "../lib/result.ts";
 import { compressionRatio, readBack, tokenLimit } from "../lib/whisper/readback.ts";
 import { whisperModel } from "../lib/whisper/runtime.ts";
 import { tinyRandomWhisper } from "../lib/whisper/tiny_random.ts";
 import { modelTokenizer } from "../lib/whisper/transcribe.ts";
-import { rightOf } from "./harness.ts";
 
 Deno.test("readBack() stops a looping decode at the token limit of its own frames and flags it", async () => {
   // The tiny random decoder never says <|endoftext|>: every read-back is a loop.
   const model = whisperModel(tinyRandomWhisper({ seed: 0 }), { threads: 1 });
-  const tokenizer = rightOf(modelTokenizer(model));
+  const tokenizer = orThrow(modelTokenizer(model));
   const frames = [10, 60, 130], d = model.config.dModel;
   const states = frames.map((f) => new Float32Array(f * d).fill(0.3));
   const out = await orThrow(readBack(model, states, { tokenizer, lang: "en" }));

@@ -8,10 +8,10 @@ import { EXTERNAL_DATA_ALIGNMENT, toOnnx, writeOnnx } from "../lib/graph/seriali
 import {
   cudaProviderPath,
   openSession,
-  orThrow,
   runSession,
   type SessionOptions,
 } from "../lib/graph/session.ts";
+import { orThrow } from "../lib/result.ts";
 
 function small(): Graph {
   const g = new Graph("small");

@@ -1,6 +1,6 @@
 import assert from "@std/assert";
 import { either as E } from "fp-ts";
-import { orThrow } from "../lib/graph/session.ts";
+import { orThrow } from "../lib/result.ts";
 import { createRng, fillNormal } from "../lib/random.ts";
 import { buildPriorCache, loadPriorStates, readManifest } from "../lib/speech/cache.ts";
 import { speak } from "../lib/speech/espeak.ts";
@@ -19,7 +19,6 @@ import { modelTokenizer } from "../lib/whisper/transcribe.ts";
 import { prepareSentences } from "../lib/model/training.ts";
 import { assembleBatch, maskFrames, shapeFor } from "../lib/model/batch.ts";
 import { invertStates } from "../lib/model/states.ts";
-import { rightOf } from "./harness.ts";
 
 const model = whisperModel(tinyRandomWhisper({ seed: 5 }), { threads: 1 });
 
@@ -157,8 +156,8 @@ Deno.test("frechetDistance() scores decoder-inverted noise worse than prior stat
   const speeches = [];
   for (const t of texts) speeches.push(await orThrow(speak(t, { lang: "en" })));
   const states = await orThrow(encodeSpeech(model, speeches));
-  const tokenizer = rightOf(modelTokenizer(model));
-  const items = rightOf(prepareSentences(
+  const tokenizer = orThrow(modelTokenizer(model));
+  const items = orThrow(prepareSentences(
     texts.slice(0, 2).map((text, i) => ({
       id: `s${i}`,
       text,
@@ -168,7 +167,7 @@ Deno.test("frechetDistance() scores decoder-inverted noise worse than prior stat
     { tokenizer },
   ));
   const prepared = [...items.values()];
-  const batch = rightOf(assembleBatch(prepared, { shape: shapeFor(prepared, { batch: 2 }) }));
+  const batch = orThrow(assembleBatch(prepared, { shape: shapeFor(prepared, { batch: 2 }) }));
   const f = batch.shape.frames;
   const noise = maskFrames(fillNormal(new Float32Array(2 * f * 32), createRng(3)), {
     mask: batch.mask,

@@ -4,7 +4,7 @@ import { decodeSafetensors } from "../lib/graph/safetensors.ts";
 import { encodeWav } from "../lib/whisper/wav.ts";
 import { cudaProviderPath } from "../lib/graph/session.ts";
 import { pathExists } from "../lib/io.ts";
-import { rightOf } from "./harness.ts";
+import { orThrow } from "../lib/result.ts";
 
 const root = new URL("../", import.meta.url).pathname;
 const decoder = new TextDecoder();
@@ -111,7 +111,7 @@ Deno.test("train resumes exactly: 3 + 3 steps equal 6 uninterrupted steps (disti
       "Good night.",
     ]);
     assert.equal(s.code, 0, s.stderr);
-    const file = rightOf(decodeSafetensors(await Deno.readFile(samples)));
+    const file = orThrow(decodeSafetensors(await Deno.readFile(samples)));
     const lengths = [...(file.tensors.lengths.data as BigInt64Array)].map(Number);
     assert.equal(lengths.length, 2);
     assert.deepEqual(file.tensors["states/1"].shape, [lengths[1], 32]);
@@ -293,7 +293,7 @@ Deno.test("export writes a weights-only artifact that samples exactly as its che
         "Hello world.",
       ]);
       assert.equal(s.code, 0, s.stderr);
-      return rightOf(decodeSafetensors(await Deno.readFile(to))).tensors["states/0"].data;
+      return orThrow(decodeSafetensors(await Deno.readFile(to))).tensors["states/0"].data;
     };
     assert.deepEqual(
       await sampleFrom(model, `${dir}/a.safetensors`),

@@ -3,7 +3,7 @@
  * (forward, backward, clipping, AdamW) recorded by tests/fixtures/make_torch_step_fixture.py.
  */
 import type { Tensor } from "../lib/graph/params.ts";
-import { orThrow } from "../lib/graph/session.ts";
+import { orThrow } from "../lib/result.ts";
 import { blockProblem } from "../lib/graph/toy.ts";
 import { initTrainState, openTrainer, trainCall } from "../lib/graph/train.ts";
 import { assertClose } from "./harness.ts";

@@ -4,7 +4,7 @@ import { either as E } from "fp-ts";
 import { GraphError } from "../lib/graph/errors.ts";
 import { add, mul, reduceSum, sub } from "../lib/graph/ops.ts";
 import { initParams, type ParamStore } from "../lib/graph/params.ts";
-import { orThrow } from "../lib/graph/session.ts";
+import { orThrow } from "../lib/result.ts";
 import { blockProblem, mlpProblem, runningMeanBatch, type ToyProblem } from "../lib/graph/toy.ts";
 import {
   buildTrainStep,

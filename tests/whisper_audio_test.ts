@@ -1,6 +1,6 @@
 import assert from "@std/assert";
 import { either as E } from "fp-ts";
-import { eitherOrThrow } from "../lib/result.ts";
+import { orThrow } from "../lib/result.ts";
 import {
   decodeWav,
   encodeWav,
@@ -77,7 +77,7 @@ const riff = (...chunks: number[][]): Uint8Array => {
   const body = [...ascii("WAVE"), ...chunks.flat()];
   return new Uint8Array([...ascii("RIFF"), ...u32(body.length), ...body]);
 };
-const samplesOf = (bytes: Uint8Array) => eitherOrThrow(decodeWav(bytes)).samples;
+const samplesOf = (bytes: Uint8Array) => orThrow(decodeWav(bytes)).samples;
 
 Deno.test("decodeWav() reads hand-written PCM and float bytes", () => {
   const pcm8 = riff(fmt({ bits: 8 }), chunk("data", [0, 128, 255]));
@@ -103,7 +103,7 @@ Deno.test("decodeWav() reads hand-written PCM and float bytes", () => {
 Deno.test("decodeWav() mixes channels to mono by averaging", () => {
   // Frames: (0.5, -0.5), (0.5, 0.5) in 16-bit stereo.
   const bytes = riff(fmt({ channels: 2 }), chunk("data", [0, 0x40, 0, 0xc0, 0, 0x40, 0, 0x40]));
-  const wav = eitherOrThrow(decodeWav(bytes));
+  const wav = orThrow(decodeWav(bytes));
   assert.deepEqual(wav.samples, new Float32Array([0, 0.5]));
   assert.equal(wav.channels, 2);
   assert.equal(wav.format, "pcm16");
@@ -112,7 +112,7 @@ Deno.test("decodeWav() mixes channels to mono by averaging", () => {
 Deno.test("decodeWav() skips other chunks, honours padding and reads open-ended data", () => {
   const list = chunk("LIST", [1, 2, 3]); // odd length: one pad byte follows
   const data = chunk("data", [0x00, 0x40, 0x00, 0xc0], 0xffffffff); // length unknown
-  const wav = eitherOrThrow(decodeWav(riff(list, fmt({ rate: 22050 }), list, data)));
+  const wav = orThrow(decodeWav(riff(list, fmt({ rate: 22050 }), list, data)));
   assert.deepEqual(wav.samples, new Float32Array([0.5, -0.5]));
   assert.equal(wav.sampleRate, 22050);
 });
@@ -131,7 +131,7 @@ Deno.test("encodeWav() and decodeWav() round-trip every format", () => {
   for (const format of Object.keys(step) as WavFormat[]) {
     for (const extensible of [false, true]) {
       const what = `${format}${extensible ? " (extensible)" : ""}`;
-      const mono = eitherOrThrow(
+      const mono = orThrow(
         decodeWav(encodeWav(left, { sampleRate: 44100, format, extensible })),
       );
       assert.equal(mono.sampleRate, 44100, what);
@@ -139,7 +139,7 @@ Deno.test("encodeWav() and decodeWav() round-trip every format", () => {
       assert.ok(maxAbsDiff(mono.samples, left) <= step[format] / 2 + 1e-7, what);
       const stereo = decodeWav(encodeWav([left, right], { sampleRate: 8000, format, extensible }));
       const mixed = left.map((x, i) => (x + right[i]) / 2);
-      assert.ok(maxAbsDiff(eitherOrThrow(stereo).samples, mixed) <= step[format] / 2 + 1e-7, what);
+      assert.ok(maxAbsDiff(orThrow(stereo).samples, mixed) <= step[format] / 2 + 1e-7, what);
     }
   }
 });
@@ -189,10 +189,10 @@ Deno.test("loadWav() reads a file as 16 kHz mono and names a missing file", asyn
       path,
       encodeWav(sine({ hz: 440, rate: 8000, seconds: 0.5 }), { sampleRate: 8000, format: "pcm16" }),
     );
-    const samples = eitherOrThrow(await loadWav(path)());
+    const samples = orThrow(await loadWav(path)());
     assert.equal(samples.length, 8000);
     assert.equal(
-      eitherOrThrow(readWav(await Deno.readFile(path), { sampleRate: 8000 })).length,
+      orThrow(readWav(await Deno.readFile(path), { sampleRate: 8000 })).length,
       4000,
     );
     assert.match(leftMessage(await loadWav(`${dir}/missing.wav`)()), /cannot read .*missing\.wav/);
@@ -344,7 +344,7 @@ Deno.test("logMelSpectrogram() matches torch.stft on a known signal", () => {
 });
 
 Deno.test("whisperInput() matches Whisper's padded 3000-frame input", () => {
-  const input = eitherOrThrow(whisperInput(fixtureSignal(fixture.signalLength), { nMels: 80 }));
+  const input = orThrow(whisperInput(fixtureSignal(fixture.signalLength), { nMels: 80 }));
   assert.deepEqual([input.nMels, input.frames, input.data.length], [80, N_FRAMES, 80 * N_FRAMES]);
   const head = Float32Array.from(
     { length: 80 * 24 },
@@ -361,14 +361,14 @@ Deno.test("whisperInput() equals the first 3000 frames of the 30 s-padded spectr
   for (const length of [N_SAMPLES, N_SAMPLES - 100, 12345]) {
     const x = noise(length, length);
     const full = logMelSpectrogram(x, { nMels: 80, padding: N_SAMPLES });
-    const input = eitherOrThrow(whisperInput(x, { nMels: 80 }));
+    const input = orThrow(whisperInput(x, { nMels: 80 }));
     const first = Float32Array.from(
       input.data,
       (_, i) => full.data[Math.floor(i / 3000) * full.frames + (i % 3000)],
     );
     assert.ok(maxAbsDiff(input.data, first) === 0, `length ${length}`);
   }
-  const silence = eitherOrThrow(whisperInput(new Float32Array(100), { nMels: 128 }));
+  const silence = orThrow(whisperInput(new Float32Array(100), { nMels: 128 }));
   assert.ok(silence.data.every((v) => v === -1.5)); // log10(1e-10) = -10, then (-10 + 4) / 4
 });
 
@@ -404,8 +404,8 @@ Deno.test("loadWhisperInput() turns a WAV file into encoder input and names a lo
     const path = `${dir}/tone.wav`;
     const tone = sine({ hz: 1000, rate: 48000, seconds: 1, amplitude: 0.5 });
     await Deno.writeFile(path, encodeWav([tone, tone], { sampleRate: 48000, format: "pcm24" }));
-    const input = eitherOrThrow(await loadWhisperInput(path, { nMels: 80 })());
-    const direct = eitherOrThrow(
+    const input = orThrow(await loadWhisperInput(path, { nMels: 80 })());
+    const direct = orThrow(
       whisperInput(resample(tone, { from: 48000, to: 16000 }), { nMels: 80 }),
     );
     assert.ok(maxAbsDiff(input.data, direct.data) < 1e-4);

@@ -1,7 +1,7 @@
 /** Whisper configurations and Hugging Face checkpoint folders: round trips and bad input. */
 import assert from "@std/assert";
 import { encodeSafetensors } from "../lib/graph/safetensors.ts";
-import { orThrow } from "../lib/graph/session.ts";
+import { orThrow } from "../lib/result.ts";
 import {
   checkWeights,
   expectedShapes,
@@ -10,7 +10,7 @@ import {
 } from "../lib/whisper/checkpoint.ts";
 import { configFromJson, configToJson, sizeConfig, WHISPER_SIZES } from "../lib/whisper/config.ts";
 import { tinyRandomWhisper, writeTinyRandomWhisper } from "../lib/whisper/tiny_random.ts";
-import { leftOf, rightOf } from "./harness.ts";
+import { leftOf } from "./harness.ts";
 
 const count = (shapes: Map<string, number[]>) =>
   [...shapes.values()].reduce((n, s) => n + s.reduce((a, b) => a * b, 1), 0);
@@ -34,15 +34,15 @@ Deno.test("expectedShapes() gives every released size its published parameter co
 
 Deno.test("sizeConfig() knows every size and names them for an unknown one", () => {
   for (const size of ["tiny", "base.en", "small", "medium.en", "large-v2", "large-v3-turbo"]) {
-    assert.ok(rightOf(sizeConfig(`openai/whisper-${size}`)).dModel > 0);
+    assert.ok(orThrow(sizeConfig(`openai/whisper-${size}`)).dModel > 0);
   }
   assert.match(leftOf(sizeConfig("gigantic")).message, /unknown Whisper size 'gigantic'.*tiny/);
-  assert.equal(rightOf(sizeConfig("large-v3")).nMels, 128);
+  assert.equal(orThrow(sizeConfig("large-v3")).nMels, 128);
 });
 
 Deno.test("configFromJson() reads its own JSON back and rejects broken fields", () => {
   for (const config of Object.values(WHISPER_SIZES)) {
-    assert.deepEqual(rightOf(configFromJson(configToJson(config))), config);
+    assert.deepEqual(orThrow(configFromJson(configToJson(config))), config);
   }
   const json = configToJson(WHISPER_SIZES.tiny);
   assert.match(

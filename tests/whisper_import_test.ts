@@ -1,7 +1,7 @@
 import assert from "@std/assert";
 import { either as E } from "fp-ts";
 import type { Tensor } from "../lib/graph/params.ts";
-import { orThrow } from "../lib/graph/session.ts";
+import { orThrow } from "../lib/result.ts";
 import { loadCheckpoint, type WhisperCheckpoint } from "../lib/whisper/checkpoint.ts";
 import { importCt2 } from "../lib/whisper/import_ct2.ts";
 import { importGgml, parseGgml } from "../lib/whisper/import_ggml.ts";

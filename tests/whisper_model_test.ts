@@ -6,7 +6,8 @@
 import assert from "@std/assert";
 import { Graph } from "../lib/graph/builder.ts";
 import { decodeSafetensors, type StTensor } from "../lib/graph/safetensors.ts";
-import { openSession, orThrow, runSession } from "../lib/graph/session.ts";
+import { openSession, runSession } from "../lib/graph/session.ts";
+import { orThrow } from "../lib/result.ts";
 import { createRng, fillNormal } from "../lib/random.ts";
 import { decode } from "../lib/whisper/decode.ts";
 import { decoder, weightAccess } from "../lib/whisper/model.ts";
@@ -18,9 +19,9 @@ import {
   whisperModel,
 } from "../lib/whisper/runtime.ts";
 import { tinyRandomWhisper } from "../lib/whisper/tiny_random.ts";
-import { assertClose, rightOf } from "./harness.ts";
+import { assertClose } from "./harness.ts";
 
-const fixture = rightOf(
+const fixture = orThrow(
   decodeSafetensors(
     await Deno.readFile(new URL("./fixtures/whisper_tiny_random_hf.safetensors", import.meta.url)),
   ),

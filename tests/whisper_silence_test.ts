@@ -1,5 +1,5 @@
 import assert from "@std/assert";
-import { orThrow } from "../lib/graph/session.ts";
+import { orThrow } from "../lib/result.ts";
 import { createRng, fillNormal } from "../lib/random.ts";
 import { teacherForcedLoss, whisperModel } from "../lib/whisper/runtime.ts";
 import { silenceStates, withSilenceTail } from "../lib/whisper/silence.ts";

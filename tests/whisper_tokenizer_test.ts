@@ -1,6 +1,6 @@
 import assert from "@std/assert";
 import { either as E } from "fp-ts";
-import { eitherOrThrow } from "../lib/result.ts";
+import { orThrow } from "../lib/result.ts";
 import { levenshtein } from "../lib/text/edit_distance.ts";
 import { LANGUAGE_CODES, LANGUAGE_NAMES, languageCode } from "../lib/text/languages.ts";
 import { charErrorRate, normalizeText, wordErrorRate } from "../lib/whisper/normalize.ts";
@@ -12,7 +12,7 @@ import {
 } from "../lib/whisper/tokenizer.ts";
 
 const tiny = (json = tinyTokenizerJson(), options: TokenizerOptions = {}) =>
-  eitherOrThrow(WhisperTokenizer.fromJson(json, options), { name: "TokenizerError" });
+  orThrow(WhisperTokenizer.fromJson(json, options));
 
 const leftMessage = <A>(result: E.Either<{ message: string }, A>): string => {
   if (E.isRight(result)) throw new Error(`expected an error, got ${JSON.stringify(result.right)}`);
@@ -54,7 +54,7 @@ Deno.test("decode() writes or skips special tokens around text", () => {
   const s = tok.specials;
   const text = SCRIPTS.cyrillic;
   const ids = [
-    ...eitherOrThrow(tok.sotSequence({ language: "ru", timestamps: true })),
+    ...orThrow(tok.sotSequence({ language: "ru", timestamps: true })),
     s.timestampBegin,
     ...tok.encode(text),
     s.timestampBegin + 1500,
@@ -273,7 +273,7 @@ Deno.test("charErrorRate() counts code points without spaces", () => {
 
 Deno.test("WhisperTokenizer.fromJson() accepts Hebrew's old code <|iw|> of early vocabularies", () => {
   const old = tinyTokenizerJson().replace('"<|he|>"', '"<|iw|>"');
-  const tok = eitherOrThrow(WhisperTokenizer.fromJson(old));
+  const tok = orThrow(WhisperTokenizer.fromJson(old));
   const he = tok.languageToken("he");
   assert.ok(E.isRight(he) && he.right === tok.specials.languages.uk - 1);
 });

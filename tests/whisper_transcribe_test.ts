@@ -1,14 +1,14 @@
 /** Transcription end to end on the tiny random Whisper: rules, batching, errors, the CLI. */
 import assert from "@std/assert";
-import { orThrow } from "../lib/graph/session.ts";
+import { orThrow } from "../lib/result.ts";
 import { whisperModel } from "../lib/whisper/runtime.ts";
 import { tinyRandomWhisper } from "../lib/whisper/tiny_random.ts";
 import { modelTokenizer, suppression, transcribe } from "../lib/whisper/transcribe.ts";
 import { encodeWav } from "../lib/whisper/wav.ts";
-import { leftOf, rightOf } from "./harness.ts";
+import { leftOf } from "./harness.ts";
 
 const model = whisperModel(tinyRandomWhisper({ seed: 0 }), { threads: 1 });
-const tokenizer = rightOf(modelTokenizer(model));
+const tokenizer = orThrow(modelTokenizer(model));
 const chirp = (seconds: number, hz: number) =>
   Float32Array.from(
     { length: seconds * 16000 },

@@ -1,11 +1,9 @@
 /**
  * Errors of the dataset readers. A {@link DataError} carries every problem found in a file (not
  * just the first), so that one run lists all the lines to fix; each issue's message starts with
- * `file:line:` and ends with the fix. {@link dataOrThrow} unwraps at the edge.
+ * `file:line:` and ends with the fix. `orThrow` (lib/result.ts) unwraps at the edge.
  * @module
  */
-import type { Either } from "../result.ts";
-import { eitherOrThrow } from "../result.ts";
 
 /** What went wrong, for code that branches on it. */
 export type DataErrorKind =
@@ -92,22 +90,4 @@ export function dataError(issues: readonly DataIssue[]): DataError {
     ? issues[0].message
     : [`${issues.length} problems:`, ...shown, ...more].join("\n  ");
   return { _tag: "DataError", kind: issues[0].kind, message, issues };
-}
-
-/**
- * Unwraps a result of `lib/data`, throwing an Error (named "DataError") with its message. Use it
- * at the edge only (scripts, tests); library code keeps the Either.
- *
- * @example
- * ```ts
- * import assert from "@std/assert";
- * import { either as E } from "fp-ts";
- * import { dataError, dataIssue, dataOrThrow } from "./errors.ts";
- * assert.equal(dataOrThrow(E.right(1)), 1);
- * const bad = E.left(dataError([dataIssue("read-failed", "cannot read", { file: "x.txt" })]));
- * assert.throws(() => dataOrThrow(bad), /x\.txt: cannot read/);
- * ```
- */
-export function dataOrThrow<A>(result: Either<DataError, A>): A {
-  return eitherOrThrow(result, { name: "DataError" });
 }

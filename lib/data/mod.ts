@@ -6,13 +6,14 @@
  * ```ts
  * import assert from "@std/assert";
  * import { createRng } from "../random.ts";
- * import { dataOrThrow, lengthBatches, parseSentences, splitHeldOut, withFrames } from "./mod.ts";
+ * import { lengthBatches, parseSentences, splitHeldOut, withFrames } from "./mod.ts";
+ * import { orThrow } from "../result.ts";
  * const text = "The cat sleeps.\nIt is raining again today.\nWe walk home.\nShe reads.\n";
  * const options = { format: "txt", lang: "en", source: "a.txt" } as const;
- * const sentences = dataOrThrow(parseSentences(text, options));
+ * const sentences = orThrow(parseSentences(text, options));
  * const { train, heldOut } = splitHeldOut(sentences, { fraction: 0.25, seed: 0 });
  * assert.equal(heldOut.length, 1);
- * const items = dataOrThrow(withFrames(train));
+ * const items = orThrow(withFrames(train));
  * const { batches } = lengthBatches(items, { batchSize: 2, rng: createRng(0) });
  * assert.equal(batches.flat().length, 3);
  * ```
@@ -24,7 +25,6 @@ export {
   type DataErrorKind,
   type DataIssue,
   dataIssue,
-  dataOrThrow,
 } from "./errors.ts";
 export {
   concatSentences,

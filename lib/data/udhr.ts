@@ -369,9 +369,9 @@ const readDeclaration = (lang: string, code: string, limit?: number) => {
  * ```ts
  * import assert from "@std/assert";
  * import { either as E } from "fp-ts";
- * import { dataOrThrow } from "./errors.ts";
+ * import { orThrow } from "../result.ts";
  * import { udhrSentences } from "./udhr.ts";
- * const de = dataOrThrow(await udhrSentences("de", { limit: 2 })());
+ * const de = orThrow(await udhrSentences("de", { limit: 2 })());
  * assert.deepEqual(de.map((s) => s.id), ["udhr:deu_1996:1", "udhr:deu_1996:2"]);
  * assert.equal(de[0].text, "Die Allgemeine Erklärung der Menschenrechte");
  * const sd = await udhrSentences("sd")();
@@ -401,9 +401,9 @@ export const UDHR_PREFIX = "udhr:";
  * ```ts
  * import assert from "@std/assert";
  * import { either as E } from "fp-ts";
- * import { dataOrThrow } from "./errors.ts";
+ * import { orThrow } from "../result.ts";
  * import { loadUdhr } from "./udhr.ts";
- * const r = dataOrThrow(await loadUdhr("udhr:de,French", { limit: 3 })());
+ * const r = orThrow(await loadUdhr("udhr:de,French", { limit: 3 })());
  * assert.deepEqual(r.map((s) => s.lang), ["de", "de", "de", "fr", "fr", "fr"]);
  * const bad = await loadUdhr("udhr:de,as,xx")();
  * assert.ok(E.isLeft(bad) && /2 problems[\s\S]*Assamese[\s\S]*'xx'/.test(bad.left.message));

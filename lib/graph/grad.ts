@@ -85,7 +85,8 @@ const reducedAxes = (node: Node): number[] => staticInts(node.inputs[1], node.op
  * import { Graph } from "./builder.ts";
  * import { GRAD_RULES } from "./grad.ts";
  * import { mul } from "./ops.ts";
- * import { openSession, orThrow, runSession } from "./session.ts";
+ * import { openSession, runSession } from "./session.ts";
+ * import { orThrow } from "../result.ts";
  * const g = new Graph();
  * const [a, b, gy] = ["a", "b", "gy"].map((n) => g.input(n, { dtype: "float32", shape: [2] }));
  * const node = g.producer(mul(a, b))!;

@@ -54,7 +54,8 @@ export function gelu(x: Value): Value {
  * import assert from "@std/assert";
  * import { Graph } from "./builder.ts";
  * import { linear } from "./nn.ts";
- * import { openSession, orThrow, runSession } from "./session.ts";
+ * import { openSession, runSession } from "./session.ts";
+ * import { orThrow } from "../result.ts";
  * const g = new Graph();
  * const w = g.constant([3, 4], { dtype: "float32", shape: [2, 1] });
  * const b = g.constant([1], { dtype: "float32", shape: [1] });
@@ -77,7 +78,8 @@ export function linear(x: Value, options: { weight: Value; bias?: Value }): Valu
  * import assert from "@std/assert";
  * import { Graph } from "./builder.ts";
  * import { layerNorm } from "./nn.ts";
- * import { openSession, orThrow, runSession } from "./session.ts";
+ * import { openSession, runSession } from "./session.ts";
+ * import { orThrow } from "../result.ts";
  * const g = new Graph();
  * const scale = g.constant(2, { dtype: "float32", shape: [2] });
  * const bias = g.constant(1, { dtype: "float32", shape: [2] });
@@ -103,7 +105,8 @@ export function layerNorm(
  * import assert from "@std/assert";
  * import { Graph } from "./builder.ts";
  * import { mseLoss } from "./nn.ts";
- * import { openSession, orThrow, runSession } from "./session.ts";
+ * import { openSession, runSession } from "./session.ts";
+ * import { orThrow } from "../result.ts";
  * const g = new Graph();
  * const [p, t] = ["p", "t"].map((n) => g.input(n, { dtype: "float32", shape: [2] }));
  * g.output(mseLoss(p, t), "loss");
@@ -194,7 +197,8 @@ export function causalMask(like: Value, length: number): Value {
  * import assert from "@std/assert";
  * import { Graph } from "./builder.ts";
  * import { attention } from "./nn.ts";
- * import { openSession, orThrow, runSession } from "./session.ts";
+ * import { openSession, runSession } from "./session.ts";
+ * import { orThrow } from "../result.ts";
  * const g = new Graph();
  * // A single key and value.
  * const kv = g.constant([7, 8], { dtype: "float32", shape: [1, 1, 1, 2] });
@@ -243,7 +247,8 @@ export function splitHeads(x: Value, heads: number): Value {
  * import assert from "@std/assert";
  * import { Graph } from "./builder.ts";
  * import { mergeHeads, splitHeads } from "./nn.ts";
- * import { openSession, orThrow, runSession } from "./session.ts";
+ * import { openSession, runSession } from "./session.ts";
+ * import { orThrow } from "../result.ts";
  * const g = new Graph();
  * g.output(mergeHeads(splitHeads(g.input("x", { dtype: "float32", shape: [1, 2, 4] }), 2)), "y");
  * assert.deepEqual(g.outputs[0].shape, [1, 2, 4]);
@@ -355,7 +360,8 @@ export function multiHeadAttention(
  * import assert from "@std/assert";
  * import { Graph } from "./builder.ts";
  * import { sumOfSquares } from "./nn.ts";
- * import { openSession, orThrow, runSession } from "./session.ts";
+ * import { openSession, runSession } from "./session.ts";
+ * import { orThrow } from "../result.ts";
  * const g = new Graph();
  * const a = g.input("a", { dtype: "float32", shape: [2] });
  * const b = g.input("b", { dtype: "float32", shape: [1, 1] });

@@ -154,7 +154,7 @@ export function checkParams(
  * ```ts
  * import assert from "@std/assert";
  * import { loadParams, saveParams } from "./params.ts";
- * import { orThrow } from "./session.ts";
+ * import { orThrow } from "../result.ts";
  * const dir = await Deno.makeTempDir();
  * const w = { shape: [2], data: new Float32Array([1, 2]) };
  * await orThrow(saveParams(`${dir}/ckpt.safetensors`, { model: { w }, "": { step: w } }));
@@ -192,7 +192,7 @@ export function saveParams(
  * ```ts
  * import assert from "@std/assert";
  * import { loadParams, saveParams } from "./params.ts";
- * import { orThrow } from "./session.ts";
+ * import { orThrow } from "../result.ts";
  * const path = `${await Deno.makeTempDir()}/ckpt.safetensors`;
  * const w = { shape: [2], data: new Float32Array([1, 2]) };
  * await orThrow(saveParams(path, { model: { w } }, { metadata: { step: "3" } }));

@@ -1,7 +1,7 @@
 /**
  * ONNX Runtime sessions over built graphs: thread count, execution provider, and named
  * feeds and fetches checked against the graph's static signature. Effects return
- * TaskEither; {@link orThrow} unwraps at the outermost edge (scripts, tests).
+ * TaskEither; `orThrow` (lib/result.ts) unwraps at the outermost edge (scripts, tests).
  * @module
  */
 import type { Either, TaskEither } from "../result.ts";
@@ -66,7 +66,8 @@ export const EXTERNAL_DATA_ABOVE = 256 * 2 ** 20;
  * import assert from "@std/assert";
  * import { Graph } from "./builder.ts";
  * import { matmul, transpose } from "./ops.ts";
- * import { DEFAULT_DISABLED_OPTIMIZERS, openSession, orThrow, runSession } from "./session.ts";
+ * import { DEFAULT_DISABLED_OPTIMIZERS, openSession, runSession } from "./session.ts";
+ * import { orThrow } from "../result.ts";
  * assert.ok(DEFAULT_DISABLED_OPTIMIZERS.includes("MatmulTransposeFusion"));
  * const g = new Graph();
  * const a = g.input("a", { dtype: "float32", shape: [2, 1] });
@@ -213,7 +214,8 @@ function openFromFolder(
  * import assert from "@std/assert";
  * import { Graph } from "./builder.ts";
  * import { mul } from "./ops.ts";
- * import { openSession, orThrow, runSession } from "./session.ts";
+ * import { openSession, runSession } from "./session.ts";
+ * import { orThrow } from "../result.ts";
  * const g = new Graph();
  * const x = g.input("x", { dtype: "float32", shape: [2] });
  * g.output(mul(x, 3), "y");
@@ -299,7 +301,8 @@ function checkFeed(
  * import assert from "@std/assert";
  * import { Graph } from "./builder.ts";
  * import { exp, neg } from "./ops.ts";
- * import { openSession, orThrow, runSession } from "./session.ts";
+ * import { openSession, runSession } from "./session.ts";
+ * import { orThrow } from "../result.ts";
  * const g = new Graph();
  * const x = g.input("x", { dtype: "float32", shape: [2] });
  * g.output(exp(x), "e");
@@ -345,23 +348,6 @@ export function runSession(
   }, (e) => sessionError(`run failed: ${String(e)}`));
 }
 
-/**
- * Unwraps a TaskEither at the edge of a program, throwing its message as an Error.
- *
- * @example
- * ```ts
- * import assert from "@std/assert";
- * import { taskEither as TE } from "fp-ts";
- * import { orThrow } from "./session.ts";
- * assert.ok((await orThrow(TE.right(3))) === 3);
- * ```
- */
-export async function orThrow<A>(task: TaskEither<{ readonly message: string }, A>): Promise<A> {
-  const result = await task();
-  if (E.isLeft(result)) throw new Error(result.left.message);
-  return result.right;
-}
-
 /** Opened sessions (or anything opened like one) by key, shared by the callers that open them. */
 export type OpenCache<A> = Map<string, Promise<Either<SessionError, A>>>;
 
@@ -374,7 +360,8 @@ export type OpenCache<A> = Map<string, Promise<Either<SessionError, A>>>;
  * ```ts
  * import assert from "@std/assert";
  * import { taskEither as TE } from "fp-ts";
- * import { cachedOpen, type OpenCache, orThrow } from "./session.ts";
+ * import { cachedOpen, type OpenCache } from "./session.ts";
+ * import { orThrow } from "../result.ts";
  * const cache: OpenCache<number> = new Map();
  * let opened = 0;
  * const open = () => TE.fromTask(async () => ++opened);

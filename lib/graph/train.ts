@@ -242,7 +242,7 @@ export interface TrainError {
  * ```ts
  * import assert from "@std/assert";
  * import { linear, mseLoss } from "./nn.ts";
- * import { orThrow } from "./session.ts";
+ * import { orThrow } from "../result.ts";
  * import { openTrainer, type TrainSpec } from "./train.ts";
  * const spec = {
  *   params: { w: [2, 1] },
@@ -278,7 +278,7 @@ export function openTrainer(
  * ```ts
  * import assert from "@std/assert";
  * import { linear, mseLoss } from "./nn.ts";
- * import { orThrow } from "./session.ts";
+ * import { orThrow } from "../result.ts";
  * import { initTrainState, openTrainer, trainCall, type TrainSpec } from "./train.ts";
  * const spec = {
  *   params: { w: [2, 1] },

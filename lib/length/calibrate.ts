@@ -106,12 +106,12 @@ const round = (x: number, digits: number) => Math.round(x * 10 ** digits) / 10 *
  * ```ts
  * import assert from "@std/assert";
  * import { calibrate } from "./calibrate.ts";
- * import { lengthOrThrow } from "./errors.ts";
+ * import { orThrow } from "../result.ts";
  * const pairs = [
  *   { text: "one two three four five six", seconds: 2, language: "en" },
  *   { text: "one two three", seconds: 1, language: "en" },
  * ];
- * const fit = lengthOrThrow(calibrate(pairs, { pauses: { clause: 0, sentence: 0, edge: 0 } }));
+ * const fit = orThrow(calibrate(pairs, { pauses: { clause: 0, sentence: 0, edge: 0 } }));
  * assert.ok(Math.abs(fit.entries[0].rate - 3) < 1e-9); // 9 words in 3 s
  * assert.ok(fit.rmse < 1e-9);
  * ```

@@ -1,11 +1,9 @@
 /**
  * Errors of the length heuristics. Every function of `lib/length` that can fail returns an
  * `E.Either<LengthError, A>`; each message names the problem and the fix.
- * {@link lengthOrThrow} unwraps at the edge (scripts, tests, notebooks).
+ * `orThrow` (lib/result.ts) unwraps at the edge (scripts, tests, notebooks).
  * @module
  */
-import type { Either } from "../result.ts";
-import { eitherOrThrow } from "../result.ts";
 import { levenshtein } from "../text/edit_distance.ts";
 
 /** What went wrong, for code that branches on it. */
@@ -41,23 +39,6 @@ export interface LengthError {
  */
 export function lengthError(kind: LengthErrorKind, message: string): LengthError {
   return { _tag: "LengthError", kind, message };
-}
-
-/**
- * Unwraps a result of `lib/length`, throwing an Error with the {@link LengthError}'s message.
- * Use it at the edge only (scripts, tests); library code keeps the Either.
- *
- * @example
- * ```ts
- * import assert from "@std/assert";
- * import { either as E } from "fp-ts";
- * import { lengthError, lengthOrThrow } from "./errors.ts";
- * assert.equal(lengthOrThrow(E.right(3)), 3);
- * assert.throws(() => lengthOrThrow(E.left(lengthError("empty-text", "text is empty"))), /empty/);
- * ```
- */
-export function lengthOrThrow<A>(result: Either<LengthError, A>): A {
-  return eitherOrThrow(result, { name: "LengthError" });
 }
 
 /**

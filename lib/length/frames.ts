@@ -146,9 +146,9 @@ const checkOptions = (o: FramesOptions): string | undefined => {
  * ```ts
  * import assert from "@std/assert";
  * import { either as E } from "fp-ts";
- * import { lengthOrThrow } from "./errors.ts";
+ * import { orThrow } from "../result.ts";
  * import { frames } from "./frames.ts";
- * const r = lengthOrThrow(frames("The quick brown fox jumps over the lazy sleeping dog.", "en"));
+ * const r = orThrow(frames("The quick brown fox jumps over the lazy sleeping dog.", "en"));
  * assert.equal(r.units, 10);
  * assert.equal(r.frames, Math.ceil((10 / 2.7) * 50)); // 186: 3.7 s
  * assert.ok(E.isLeft(frames("word ".repeat(200), "en", { overflow: "error" })));

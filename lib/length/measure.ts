@@ -111,9 +111,9 @@ const countPauses = (text: string, tokens: readonly Token[]) => {
  * @example
  * ```ts
  * import assert from "@std/assert";
- * import { lengthOrThrow } from "./errors.ts";
+ * import { orThrow } from "../result.ts";
  * import { measure } from "./measure.ts";
- * const m = lengthOrThrow(measure("In 1984, NASA had ten probes.", "en"));
+ * const m = orThrow(measure("In 1984, NASA had ten probes.", "en"));
  * assert.equal(m.parts.native, 4); // In, had, ten, probes
  * assert.equal(m.parts.numbers, 3); // nineteen eighty four
  * assert.equal(m.parts.acronyms, 3); // N-A-S-A: 4 letters x 0.75 word

@@ -6,12 +6,13 @@
  * ```ts
  * import assert from "@std/assert";
  * import { createRng } from "../random.ts";
- * import { frames, lengthOrThrow, splitSegments } from "./mod.ts";
- * const est = lengthOrThrow(frames("你好，世界。今天天气很好。", "zh"));
+ * import { frames, splitSegments } from "./mod.ts";
+ * import { orThrow } from "../result.ts";
+ * const est = orThrow(frames("你好，世界。今天天气很好。", "zh"));
  * assert.equal(est.unit, "char");
- * const jittered = lengthOrThrow(frames("Hello there, world.", "en", { rng: createRng(0) }));
+ * const jittered = orThrow(frames("Hello there, world.", "en", { rng: createRng(0) }));
  * assert.ok(jittered.jitter !== 1);
- * assert.equal(lengthOrThrow(splitSegments("Short.", "en")).length, 1);
+ * assert.equal(orThrow(splitSegments("Short.", "en")).length, 1);
  * ```
  * @module
  */
@@ -22,13 +23,7 @@ export {
   type CalibrationPair,
   type LanguageFit,
 } from "./calibrate.ts";
-export {
-  editDistance,
-  type LengthError,
-  lengthError,
-  type LengthErrorKind,
-  lengthOrThrow,
-} from "./errors.ts";
+export { editDistance, type LengthError, lengthError, type LengthErrorKind } from "./errors.ts";
 export {
   DEFAULT_MIN_FRAMES,
   DEFAULT_PAUSES,

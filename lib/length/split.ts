@@ -84,10 +84,10 @@ const cutGraphemes = (text: string): string[] =>
  * @example
  * ```ts
  * import assert from "@std/assert";
- * import { lengthOrThrow } from "./errors.ts";
+ * import { orThrow } from "../result.ts";
  * import { splitSegments } from "./split.ts";
  * const text = "This sentence has exactly eight words in it. ".repeat(20);
- * const pieces = lengthOrThrow(splitSegments(text, "en"));
+ * const pieces = orThrow(splitSegments(text, "en"));
  * assert.ok(pieces.length > 1);
  * assert.ok(pieces.every((s) => s.frames <= 1500));
  * assert.equal(pieces.map((s) => s.text).join(""), text);

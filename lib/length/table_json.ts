@@ -98,14 +98,14 @@ const checkEntry = (
  * ```ts
  * import assert from "@std/assert";
  * import { either as E } from "fp-ts";
- * import { lengthOrThrow } from "./errors.ts";
+ * import { orThrow } from "../result.ts";
  * import { frames } from "./frames.ts";
  * import { rateTableFromJson } from "./table_json.ts";
  * const json = '{"entries": [{"code": "de", "rate": 3.1, "source": "fitted"}]}';
- * const table = lengthOrThrow(rateTableFromJson(json));
+ * const table = orThrow(rateTableFromJson(json));
  * assert.equal(table.de.rate, 3.1);
  * assert.equal(table.de.unit, "word"); // from WHISPER_RATES
- * assert.equal(lengthOrThrow(frames("Guten Morgen.", "de", { table })).rate, 3.1);
+ * assert.equal(orThrow(frames("Guten Morgen.", "de", { table })).rate, 3.1);
  * const bad = rateTableFromJson([{ code: "de", rate: -1 }]);
  * assert.ok(E.isLeft(bad) && /entries\[0\]\.rate \(de\) must be .* > 0/.test(bad.left.message));
  * ```

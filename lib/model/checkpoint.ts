@@ -45,7 +45,7 @@ const fail = (message: string): T2SCheckpointError => ({ _tag: "T2SCheckpointErr
  * ```ts
  * import assert from "@std/assert";
  * import { initParams, zerosLike } from "../graph/params.ts";
- * import { orThrow } from "../graph/session.ts";
+ * import { orThrow } from "../result.ts";
  * import { createRng } from "../random.ts";
  * import { loadT2S, saveT2S } from "./checkpoint.ts";
  * import { t2sConfig } from "./config.ts";
@@ -83,7 +83,7 @@ export function saveT2S(
  * import assert from "@std/assert";
  * import { either as E } from "fp-ts";
  * import { saveParams } from "../graph/params.ts";
- * import { orThrow } from "../graph/session.ts";
+ * import { orThrow } from "../result.ts";
  * import { loadT2S } from "./checkpoint.ts";
  * const missing = await loadT2S("/no/such/ckpt.safetensors")();
  * assert.ok(E.isLeft(missing) && missing.left.message.includes("/no/such/ckpt.safetensors"));
@@ -149,7 +149,7 @@ export const EXPORT_FORMAT = "flowt2s-t2s-export/1";
  * ```ts
  * import assert from "@std/assert";
  * import { initParams, zerosLike } from "../graph/params.ts";
- * import { orThrow } from "../graph/session.ts";
+ * import { orThrow } from "../result.ts";
  * import { createRng } from "../random.ts";
  * import { exportT2S, loadT2S } from "./checkpoint.ts";
  * import { t2sConfig } from "./config.ts";

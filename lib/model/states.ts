@@ -53,7 +53,7 @@ export interface InvertOptions {
  * @example
  * ```ts
  * import assert from "@std/assert";
- * import { orThrow } from "../graph/session.ts";
+ * import { orThrow } from "../result.ts";
  * import { whisperModel } from "../whisper/runtime.ts";
  * import { tinyRandomWhisper } from "../whisper/tiny_random.ts";
  * import { invertStates } from "./states.ts";
@@ -122,7 +122,7 @@ export type VelocitySessions = OpenCache<Session>;
  * @example
  * ```ts
  * import assert from "@std/assert";
- * import { orThrow } from "../graph/session.ts";
+ * import { orThrow } from "../result.ts";
  * import { t2sConfig } from "./config.ts";
  * import { velocitySession, type VelocitySessions } from "./states.ts";
  * const config = t2sConfig("tiny", { width: 32 });
@@ -179,7 +179,7 @@ export interface StateSampleOptions {
  * @example
  * ```ts
  * import assert from "@std/assert";
- * import { orThrow } from "../graph/session.ts";
+ * import { orThrow } from "../result.ts";
  * import { initParams } from "../graph/params.ts";
  * import { createRng } from "../random.ts";
  * import { t2sConfig } from "./config.ts";

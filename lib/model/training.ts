@@ -5,20 +5,19 @@
  * lib/ot, lib/graph and lib/whisper.
  * @module
  */
-import type { Either } from "../result.ts";
-import { either as E } from "../deps/fp_ts.ts";
+import type { Either, TaskEither } from "../result.ts";
+import { either as E, taskEither as TE } from "../deps/fp_ts.ts";
 import { lengthBatches } from "../data/batch.ts";
 import { hashText } from "../data/split.ts";
 import { uniformTimes } from "../flow/sample.ts";
 import { initParams, type ParamStore, type Tensor, zerosLike } from "../graph/params.ts";
-import { cachedOpen, type OpenCache, orThrow, type Provider } from "../graph/session.ts";
+import { cachedOpen, type OpenCache, type Provider } from "../graph/session.ts";
 import { openTrainer, trainCall, type Trainer, type TrainState } from "../graph/train.ts";
-import { eitherOrThrow } from "../result.ts";
 import { createRng, fillNormal, forkRng, type Rng, rngFromState } from "../random.ts";
 import type { WhisperModel } from "../whisper/runtime.ts";
 import type { WhisperTokenizer } from "../whisper/tokenizer.ts";
 import { assembleBatch, type Batch, maskFrames, type Prepared, shapeFor } from "./batch.ts";
-import { EXPORT_FORMAT, loadT2S, saveT2S } from "./checkpoint.ts";
+import { EXPORT_FORMAT, loadT2S, saveT2S, type T2SCheckpoint } from "./checkpoint.ts";
 import type { T2SConfig } from "./config.ts";
 import { type NoiseCoupling, pairNoise } from "./coupling.ts";
 import { t2sParamDefs } from "./network.ts";
@@ -28,10 +27,30 @@ import { decoderSequence } from "./text.ts";
 import { type ChannelStats, normalizeStates } from "../speech/prior.ts";
 import { type DecoderInterface, silenceStates } from "../whisper/silence.ts";
 
+/**
+ * A failure of a training run: a step (its batch, targets, pairing or train call), or writing or
+ * reading its checkpoint. The message names the cause.
+ */
+export interface RunError {
+  /** Discriminant for telling RunError apart from other errors. */
+  readonly _tag: "RunError";
+  /** What went wrong. */
+  readonly message: string;
+}
+
+/** A RunError carrying another error's message unchanged. */
+const runError = (e: { readonly message: string }): RunError => ({
+  _tag: "RunError",
+  message: e.message,
+});
+const fail = (message: string) => E.left(runError({ message }));
+
 /** The silence states a run's decoder passes use (once per model), or undefined under the key mask. */
-async function runSilence(context: RunContext): Promise<Float32Array | undefined> {
-  if (context.settings.decoderInterface !== "silence") return undefined;
-  return await orThrow(silenceStates(context.whisper));
+async function runSilence(
+  context: RunContext,
+): Promise<Either<RunError, Float32Array | undefined>> {
+  if (context.settings.decoderInterface !== "silence") return E.right(undefined);
+  return E.mapLeft(runError)(await silenceStates(context.whisper)());
 }
 
 /** What a run trains, and how: everything that must match for --resume. */
@@ -309,26 +328,26 @@ async function trainerFor(
   context: RunContext,
   sessions: RunSessions,
   batch: Batch,
-): Promise<Trainer> {
+): Promise<Either<RunError, Trainer>> {
   const silence = await runSilence(context);
+  if (E.isLeft(silence)) return silence;
   const s = context.settings,
     key = `${batch.shape.batch}x${batch.shape.frames}x${batch.shape.tokens}`;
-  return orThrow(
-    cachedOpen(sessions.trainers, key, () =>
-      openTrainer(
-        objective({
-          recipe: s.recipe,
-          config: context.config,
-          whisper: context.whisper,
-          shape: batch.shape,
-          lambda: s.lambda,
-          unrollSteps: s.unrollSteps,
-          silence,
-          norm: recipeSpec(s.recipe).targets?.normalised ? context.prior?.stats : undefined,
-        }),
-        { maxGradNorm: s.maxGradNorm, threads: context.threads, provider: context.provider },
-      )),
-  );
+  const trainer = await cachedOpen(sessions.trainers, key, () =>
+    openTrainer(
+      objective({
+        recipe: s.recipe,
+        config: context.config,
+        whisper: context.whisper,
+        shape: batch.shape,
+        lambda: s.lambda,
+        unrollSteps: s.unrollSteps,
+        silence: silence.right,
+        norm: recipeSpec(s.recipe).targets?.normalised ? context.prior?.stats : undefined,
+      }),
+      { maxGradNorm: s.maxGradNorm, threads: context.threads, provider: context.provider },
+    ))();
+  return E.mapLeft(runError)(trainer);
 }
 
 /**
@@ -340,30 +359,28 @@ async function refreshTargets(
   context: RunContext,
   sessions: RunSessions,
   options: { state: RunState; batch: Batch; rng: Rng },
-): Promise<number | undefined> {
+): Promise<Either<RunError, number | undefined>> {
   const { state, batch, rng } = options, s = context.settings, w = context.config.width;
   const plan = recipeSpec(s.recipe).targets;
-  if (!plan) return undefined;
+  if (!plan) return E.right(undefined);
   const stale = batch.items.map((item) => {
     const t = state.targets.get(item.id);
     return !t || (plan.refresh && state.train.step - t.step >= s.refreshEvery);
   });
-  if (!stale.includes(true)) return undefined;
+  if (!stale.includes(true)) return E.right(undefined);
   const { batch: b, frames: f } = batch.shape;
   let start = maskFrames(noise(b * f * w, rng), { mask: batch.mask, width: w });
   let pull;
   if (plan.start === "prior") {
-    if (!context.prior) {
-      throw new Error(`recipe "${s.recipe}" needs the prior states (context.prior)`);
-    }
+    if (!context.prior) return fail(`recipe "${s.recipe}" needs the prior states (context.prior)`);
     start = new Float32Array(b * f * w);
-    batch.items.forEach((item, row) => {
-      const p = context.prior!.states.get(item.id);
+    for (const [row, item] of batch.items.entries()) {
+      const p = context.prior.states.get(item.id);
       if (!p || p.length !== item.frames * w) {
-        throw new Error(`sentence ${item.id}: no prior states of ${item.frames} frames`);
+        return fail(`sentence ${item.id}: no prior states of ${item.frames} frames`);
       }
       start.set(p, row * f * w);
-    });
+    }
     if (plan.pull) pull = { anchor: start, weight: s.pullWeight, std: context.prior.stats.std };
   }
   if (!plan.invert) {
@@ -372,34 +389,35 @@ async function refreshTargets(
       const states = start.slice(row * f * w, (row * f + item.frames) * w);
       state.targets.set(item.id, { states, step: state.train.step });
     });
-    return undefined;
+    return E.right(undefined);
   }
   if (plan.start === "samples" && state.train.step > 0) {
-    const session = await orThrow(
-      velocitySession(context.config, {
-        shape: batch.shape,
-        sessions: sessions.velocity,
-        sessionOptions: { threads: context.threads, provider: context.provider },
-      }),
-    );
-    start = await orThrow(
-      sampleStates(session, {
-        batch,
-        params: state.ema,
-        x0: start,
-        steps: s.targetNfe,
-      }),
-    );
-  }
-  const inverted = await orThrow(
-    invertStates(context.whisper, start, {
+    const session = await velocitySession(context.config, {
+      shape: batch.shape,
+      sessions: sessions.velocity,
+      sessionOptions: { threads: context.threads, provider: context.provider },
+    })();
+    if (E.isLeft(session)) return E.left(runError(session.left));
+    const sampled = await sampleStates(session.right, {
       batch,
-      steps: s.invertSteps,
-      lr: s.invertLr,
-      silence: await runSilence(context),
-      pull,
-    }),
-  );
+      params: state.ema,
+      x0: start,
+      steps: s.targetNfe,
+    })();
+    if (E.isLeft(sampled)) return E.left(runError(sampled.left));
+    start = sampled.right;
+  }
+  const silence = await runSilence(context);
+  if (E.isLeft(silence)) return silence;
+  const result = await invertStates(context.whisper, start, {
+    batch,
+    steps: s.invertSteps,
+    lr: s.invertLr,
+    silence: silence.right,
+    pull,
+  })();
+  if (E.isLeft(result)) return E.left(runError(result.left));
+  const inverted = result.right;
   batch.items.forEach((item, row) => {
     if (!stale[row]) return;
     const rows = [row * f * w, (row * f + item.frames) * w] as const;
@@ -410,12 +428,12 @@ async function refreshTargets(
       noise,
     });
   });
-  return inverted.losses[inverted.losses.length - 1];
+  return E.right(inverted.losses[inverted.losses.length - 1]);
 }
 
 /**
- * Takes one optimizer step (making targets first when the recipe needs them); returns the new
- * state and its metrics.
+ * Takes one optimizer step (making targets first when the recipe needs them): the new state and
+ * its metrics, or a {@link RunError} naming what failed.
  *
  * @example
  * ```ts
@@ -434,16 +452,26 @@ async function refreshTargets(
  * const context = { settings: { ...RUN_DEFAULTS, batch: 1, invertSteps: 1 }, config: config.right,
  *   whisper, whisperName: "tiny-random", tokenizer: tokenizer.right, sentences: prepared.right };
  * const sessions = { trainers: new Map(), velocity: new Map() };
- * const { state, metrics } = await trainStep(context, sessions, initRun(context));
+ * const step = await trainStep(context, sessions, initRun(context))();
+ * if (step._tag === "Left") throw new Error(step.left.message);
+ * const { state, metrics } = step.right;
  * assert.equal(state.train.step, 1);
  * assert.ok(Number.isFinite(metrics.loss) && state.targets.has("a"));
  * ```
  */
-export async function trainStep(
+export function trainStep(
   context: RunContext,
   sessions: RunSessions,
   state: RunState,
-): Promise<{ state: RunState; metrics: StepMetrics }> {
+): TaskEither<RunError, { state: RunState; metrics: StepMetrics }> {
+  return () => takeStep(context, sessions, state);
+}
+
+async function takeStep(
+  context: RunContext,
+  sessions: RunSessions,
+  state: RunState,
+): Promise<Either<RunError, { state: RunState; metrics: StepMetrics }>> {
   const started = performance.now();
   const s = context.settings, w = context.config.width;
   let { order, cursor, epoch } = state;
@@ -458,7 +486,9 @@ export async function trainStep(
   const shape = shapeFor(items, { batch: s.batch });
   // Guidance-dropped rows train without their text (and unscored by the decoder); their
   // targets are still made from the text, in an undropped copy of the batch.
-  const batch = eitherOrThrow(assembleBatch(items, { shape, dropText }));
+  const assembled = assembleBatch(items, { shape, dropText });
+  if (E.isLeft(assembled)) return E.left(runError(assembled.left));
+  const batch = assembled.right;
   const { batch: b, frames: f } = shape;
   const next: RunState = { ...state, order, cursor: cursor + 1, epoch };
   let targetCe: number | undefined;
@@ -474,8 +504,11 @@ export async function trainStep(
   if (!spec.inputs.pair) {
     feeds.x0 = maskFrames(noise(b * f * w, rng), masked);
   } else {
-    const full = eitherOrThrow(assembleBatch(items, { shape }));
-    targetCe = await refreshTargets(context, sessions, { state: next, batch: full, rng });
+    const full = assembleBatch(items, { shape });
+    if (E.isLeft(full)) return E.left(runError(full.left));
+    const made = await refreshTargets(context, sessions, { state: next, batch: full.right, rng });
+    if (E.isLeft(made)) return made;
+    targetCe = made.right;
     const x1 = new Float32Array(b * f * w);
     const stats = spec.targets?.normalised ? context.prior?.stats : undefined;
     items.forEach((item, row) => {
@@ -491,11 +524,11 @@ export async function trainStep(
       // A bridge starts at each sentence's own prior states: no noise to pair. (The noise above
       // is still drawn, so the random stream, and with it resumed runs, stay as they were.)
       const x0 = new Float32Array(b * f * w);
-      items.forEach((item, row) => {
+      for (const [row, item] of items.entries()) {
         const p = context.prior?.states.get(item.id);
-        if (!p || !stats) throw new Error(`sentence ${item.id}: no prior states to start from`);
+        if (!p || !stats) return fail(`sentence ${item.id}: no prior states to start from`);
         x0.set(normalizeStates(p, stats), row * f * w);
-      });
+      }
       feeds.x0 = x0;
     } else {
       const paired = pairNoise(fresh, x1, {
@@ -507,14 +540,18 @@ export async function trainStep(
         ids: items.map((i) => i.id),
         lengths: items.map((i) => i.frames),
       });
-      feeds.x0 = maskFrames(eitherOrThrow(paired), masked);
+      if (E.isLeft(paired)) return E.left(runError(paired.left));
+      feeds.x0 = maskFrames(paired.right, masked);
     }
     feeds.x1 = x1;
     feeds.t = uniformTimes(b, { rng });
   }
   const trainer = await trainerFor(context, sessions, batch);
+  if (E.isLeft(trainer)) return trainer;
   const lr = (step: number) => learningRate(step, s);
-  const result = eitherOrThrow(await trainCall(trainer, next.train, { batch: feeds, lr })());
+  const called = await trainCall(trainer.right, next.train, { batch: feeds, lr })();
+  if (E.isLeft(called)) return E.left(runError(called.left));
+  const result = called.right;
   const train = result.state;
   const ema: Record<string, Tensor> = {};
   for (const [name, p] of Object.entries(train.params)) {
@@ -524,7 +561,7 @@ export async function trainStep(
       decay = Math.min(s.emaDecay, (1 + train.step) / (10 + train.step));
     ema[name] = { shape: p.shape, data: p.data.map((v, i) => decay * old[i] + (1 - decay) * v) };
   }
-  return {
+  return E.right({
     state: { ...next, train, ema },
     metrics: {
       step: train.step,
@@ -535,7 +572,7 @@ export async function trainStep(
       targetCe,
       ms: Math.round(performance.now() - started),
     },
-  };
+  });
 }
 
 /**
@@ -644,17 +681,25 @@ export function identityDifferences(saved: string, current: string): string[] {
  *   whisper, whisperName: "tiny-random", tokenizer: tokenizer.right, sentences: prepared.right };
  * const path = `${await Deno.makeTempDir()}/ckpt.safetensors`;
  * const state = initRun(context);
- * await saveRun(path, { context, state });
- * const back = await loadRun(path, context);
+ * const saved = await saveRun(path, { context, state })();
+ * assert.ok(saved._tag === "Right");
+ * const loaded = await loadRun(path, context)();
+ * if (loaded._tag === "Left") throw new Error(loaded.left.message);
+ * const back = loaded.right;
  * assert.deepEqual(back.train.params["in.w"].data, state.train.params["in.w"].data);
  * assert.deepEqual(back.rng.state(), state.rng.state());
  * await Deno.remove(path);
  * ```
  */
-export async function saveRun(
+export function saveRun(
   path: string,
   run: { context: RunContext; state: RunState },
-): Promise<void> {
+): TaskEither<RunError, void> {
+  return () => TE.mapLeft(runError)(saveT2S(path, runCheckpoint(run)))();
+}
+
+/** What {@link saveRun} writes: the run's weights, moments, targets and metadata. */
+function runCheckpoint(run: { context: RunContext; state: RunState }): T2SCheckpoint {
   const { context, state } = run;
   const targets: Record<string, Tensor> = {};
   const made: Record<string, number> = {};
@@ -667,7 +712,7 @@ export async function saveRun(
     made[id] = t.step;
     if (t.noise) targets[`${NOISE_PREFIX}${id}`] = { ...targets[id], data: t.noise };
   }
-  const result = await saveT2S(path, {
+  return {
     config: context.config,
     params: state.train.params,
     ema: state.ema,
@@ -694,24 +739,35 @@ export async function saveRun(
       // Where sampling starts: "prior" means every text is rendered and encoded first.
       source: recipeSpec(context.settings.recipe).targets?.source ?? "noise",
     },
-  })();
-  eitherOrThrow(result);
+  };
 }
 
 /**
  * Reads a run's checkpoint (see {@link saveRun}); it must come from a run with the same
- * settings, data and Whisper model, or it is an error saying so.
+ * settings, data and Whisper model, or it is a {@link RunError} saying so.
  */
-export async function loadRun(path: string, context: RunContext): Promise<RunState> {
-  const { params, ema, m, v, targets, metadata } = await orThrow(loadT2S(path));
+export function loadRun(path: string, context: RunContext): TaskEither<RunError, RunState> {
+  return async () => {
+    const loaded = await loadT2S(path)();
+    if (E.isLeft(loaded)) return E.left(runError(loaded.left));
+    return runStateOf(path, context, loaded.right);
+  };
+}
+
+function runStateOf(
+  path: string,
+  context: RunContext,
+  checkpoint: T2SCheckpoint,
+): Either<RunError, RunState> {
+  const { params, ema, m, v, targets, metadata } = checkpoint;
   if (metadata.format === EXPORT_FORMAT) {
-    throw new Error(
+    return fail(
       `${path} is an exported model (weights only): training resumes from the run's checkpoint`,
     );
   }
   const differences = identityDifferences(metadata.run, runIdentity(context));
   if (differences.length > 0) {
-    throw new Error(
+    return fail(
       `checkpoint ${path} belongs to another run: ${differences.join("; ")}. Resume with the ` +
         `run's settings, data and Whisper model, or start afresh with --force`,
     );
@@ -726,7 +782,7 @@ export async function loadRun(path: string, context: RunContext): Promise<RunSta
       noise: targets[`${NOISE_PREFIX}${id}`]?.data,
     });
   }
-  return {
+  return E.right({
     train: { params, m, v, step: Number(metadata.step) },
     ema,
     rng: rngFromState(JSON.parse(metadata.rng)),
@@ -734,5 +790,5 @@ export async function loadRun(path: string, context: RunContext): Promise<RunSta
     cursor: Number(metadata.cursor),
     epoch: Number(metadata.epoch),
     targets: cache,
-  };
+  });
 }

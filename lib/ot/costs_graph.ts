@@ -187,15 +187,14 @@ export function openCostSession(
  * @example
  * ```ts
  * import assert from "@std/assert";
- * import { orThrow } from "../graph/session.ts";
+ * import { orThrow } from "../result.ts";
  * import { sequenceCosts } from "./costs.ts";
  * import { openCostSession, sessionCosts } from "./costs_graph.ts";
- * import { otOrThrow } from "./types.ts";
  * const x0 = { data: Float32Array.from({ length: 12 }, (_, k) => k % 5), count: 2, frames: 3, dim: 2 };
  * const x1 = { ...x0, data: x0.data.map((v) => 2 - v), lengths: [3, 1] };
  * const session = await orThrow(openCostSession({ rows: 2, cols: 2, frames: 3, dim: 2 }));
  * const fast = await orThrow(sessionCosts(session, { x0, x1 }));
- * const reference = otOrThrow(sequenceCosts(x0, x1));
+ * const reference = orThrow(sequenceCosts(x0, x1));
  * assert.ok(fast.data.every((c, k) => Math.abs(c - reference.data[k]) < 1e-4));
  * ```
  */

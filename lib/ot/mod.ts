@@ -9,13 +9,14 @@
  * ```ts
  * import assert from "@std/assert";
  * import { createRng, fillNormal } from "../random.ts";
- * import { couple, otOrThrow, sequenceCosts } from "./mod.ts";
+ * import { couple, sequenceCosts } from "./mod.ts";
+ * import { orThrow } from "../result.ts";
  * const rng = createRng(0);
  * const x0 = { data: fillNormal(new Float32Array(4 * 6 * 2), rng), count: 4, frames: 6, dim: 2 };
  * const x1 = { ...x0, data: fillNormal(new Float32Array(48), rng), lengths: [6, 3, 5, 2] };
- * const costs = otOrThrow(sequenceCosts(x0, x1));
- * const exact = otOrThrow(couple(costs, { method: "exact" }));
- * const random = otOrThrow(couple(costs, { method: "independent", rng }));
+ * const costs = orThrow(sequenceCosts(x0, x1));
+ * const exact = orThrow(couple(costs, { method: "exact" }));
+ * const random = orThrow(couple(costs, { method: "independent", rng }));
  * assert.ok(exact.meanCost <= random.meanCost);
  * ```
  * @module
@@ -49,14 +50,7 @@ export {
 } from "./couple.ts";
 export { type Pairs, type SampleOptions, samplePairs } from "./sample.ts";
 export { sinkhorn, type SinkhornOptions, type SinkhornResult } from "./sinkhorn.ts";
-export {
-  checkCosts,
-  type CostMatrix,
-  type OtError,
-  otError,
-  type OtErrorKind,
-  otOrThrow,
-} from "./types.ts";
+export { checkCosts, type CostMatrix, type OtError, otError, type OtErrorKind } from "./types.ts";
 
 // Types from other parts of flowt2s that this entry point's signatures name, so that its
 // documentation is complete on its own; each is documented where it is declared.

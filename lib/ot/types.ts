@@ -5,7 +5,6 @@
  */
 import type { Either } from "../result.ts";
 import { either as E } from "../deps/fp_ts.ts";
-import { eitherOrThrow } from "../result.ts";
 
 /** What went wrong, so callers can branch on it; the message says the fix. */
 export type OtErrorKind =
@@ -51,23 +50,6 @@ export function otError(
   extra: { marginalError?: number; iterations?: number } = {},
 ): OtError {
   return { _tag: "OtError", kind, message, ...extra };
-}
-
-/**
- * Unwraps a result of `lib/ot`, throwing an Error (named OtError) with the error's message.
- * Use it at the edge only (scripts, tests); library code keeps the Either.
- *
- * @example
- * ```ts
- * import assert from "@std/assert";
- * import { either as E } from "fp-ts";
- * import { otError, otOrThrow } from "./types.ts";
- * assert.equal(otOrThrow(E.right(3)), 3);
- * assert.throws(() => otOrThrow(E.left(otError("empty-batch", "no samples"))), /no samples/);
- * ```
- */
-export function otOrThrow<A>(result: Either<OtError, A>): A {
-  return eitherOrThrow(result, { name: "OtError" });
 }
 
 /**

@@ -145,7 +145,7 @@ export interface BuildOptions {
  * @example
  * ```ts
  * import assert from "@std/assert";
- * import { orThrow } from "../graph/session.ts";
+ * import { orThrow } from "../result.ts";
  * import { whisperModel } from "../whisper/runtime.ts";
  * import { tinyRandomWhisper } from "../whisper/tiny_random.ts";
  * import { buildPriorCache } from "./cache.ts";

@@ -35,7 +35,7 @@ export function speechFrames(seconds: number): number {
  * @example
  * ```ts
  * import assert from "@std/assert";
- * import { orThrow } from "../graph/session.ts";
+ * import { orThrow } from "../result.ts";
  * import { whisperModel } from "../whisper/runtime.ts";
  * import { tinyRandomWhisper } from "../whisper/tiny_random.ts";
  * import { encodeSpeech } from "./prior.ts";

@@ -140,7 +140,7 @@ function rankScore(
  * @example
  * ```ts
  * import assert from "@std/assert";
- * import { orThrow } from "../graph/session.ts";
+ * import { orThrow } from "../result.ts";
  * import { tinyRandomWhisper } from "./tiny_random.ts";
  * import { whisperModel } from "./runtime.ts";
  * import { decode } from "./decode.ts";

@@ -7,7 +7,7 @@
  * @example
  * ```ts
  * import assert from "@std/assert";
- * import { orThrow } from "../graph/session.ts";
+ * import { orThrow } from "../result.ts";
  * import { openWhisper, transcribe } from "./mod.ts";
  * const model = await orThrow(openWhisper("tiny-random", { threads: 1 }));
  * const silence = new Float32Array(16000);

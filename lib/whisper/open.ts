@@ -20,7 +20,7 @@ export const TINY_RANDOM = "tiny-random";
  * @example
  * ```ts
  * import assert from "@std/assert";
- * import { orThrow } from "../graph/session.ts";
+ * import { orThrow } from "../result.ts";
  * import { openWhisper } from "./open.ts";
  * const model = await orThrow(openWhisper("tiny-random", { threads: 1 }));
  * assert.equal(model.config.dModel, 32);

@@ -71,7 +71,7 @@ export function tokenLimit(frames: number): number {
  * @example
  * ```ts
  * import assert from "@std/assert";
- * import { orThrow } from "../graph/session.ts";
+ * import { orThrow } from "../result.ts";
  * import { readBack } from "./readback.ts";
  * import { whisperModel } from "./runtime.ts";
  * import { tinyRandomWhisper } from "./tiny_random.ts";

@@ -84,7 +84,7 @@ const cachedSession = (model: WhisperModel, key: string, build: () => Graph) =>
  * @example
  * ```ts
  * import assert from "@std/assert";
- * import { orThrow } from "../graph/session.ts";
+ * import { orThrow } from "../result.ts";
  * import { tinyRandomWhisper } from "./tiny_random.ts";
  * import { encode, whisperModel } from "./runtime.ts";
  * const model = whisperModel(tinyRandomWhisper(), { threads: 1 });
@@ -127,7 +127,7 @@ export function encode(
  * @example
  * ```ts
  * import assert from "@std/assert";
- * import { orThrow } from "../graph/session.ts";
+ * import { orThrow } from "../result.ts";
  * import { tinyRandomWhisper } from "./tiny_random.ts";
  * import { crossCache, whisperModel } from "./runtime.ts";
  * const model = whisperModel(tinyRandomWhisper(), { threads: 1 });
@@ -165,7 +165,7 @@ export function crossCache(
  * @example
  * ```ts
  * import assert from "@std/assert";
- * import { orThrow } from "../graph/session.ts";
+ * import { orThrow } from "../result.ts";
  * import { tinyRandomWhisper } from "./tiny_random.ts";
  * import { stepSession, whisperModel } from "./runtime.ts";
  * const model = whisperModel(tinyRandomWhisper(), { threads: 1 });
@@ -223,7 +223,7 @@ export interface TeacherForcedInputs {
  * @example
  * ```ts
  * import assert from "@std/assert";
- * import { orThrow } from "../graph/session.ts";
+ * import { orThrow } from "../result.ts";
  * import { tinyRandomWhisper } from "./tiny_random.ts";
  * import { teacherForcedLoss, whisperModel } from "./runtime.ts";
  * const model = whisperModel(tinyRandomWhisper(), { threads: 1 });

@@ -27,7 +27,7 @@ const cache = new WeakMap<WhisperModel, Promise<E.Either<SessionError, Float32Ar
  * @example
  * ```ts
  * import assert from "@std/assert";
- * import { orThrow } from "../graph/session.ts";
+ * import { orThrow } from "../result.ts";
  * import { whisperModel } from "./runtime.ts";
  * import { silenceStates } from "./silence.ts";
  * import { tinyRandomWhisper } from "./tiny_random.ts";

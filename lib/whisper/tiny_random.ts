@@ -117,7 +117,7 @@ export function tinyRandomWhisper(
  * @example
  * ```ts
  * import assert from "@std/assert";
- * import { orThrow } from "../graph/session.ts";
+ * import { orThrow } from "../result.ts";
  * import { loadCheckpoint } from "./checkpoint.ts";
  * import { writeTinyRandomWhisper } from "./tiny_random.ts";
  * const dir = await Deno.makeTempDir();

@@ -145,8 +145,8 @@ export class WhisperTokenizer {
    * import assert from "@std/assert";
    * import { WhisperTokenizer } from "./tokenizer.ts";
    * import { tinyTokenizerJson } from "./tiny_tokenizer.ts";
-   * import { eitherOrThrow } from "../result.ts";
-   * const tok = eitherOrThrow(WhisperTokenizer.fromJson(tinyTokenizerJson()));
+   * import { orThrow } from "../result.ts";
+   * const tok = orThrow(WhisperTokenizer.fromJson(tinyTokenizerJson()));
    * const ids = tok.encode(" the cat");
    * assert.equal(tok.decode(ids), " the cat");
    * assert.ok(ids.every((id) => id < tok.specials.eot));
@@ -165,8 +165,8 @@ export class WhisperTokenizer {
    * import assert from "@std/assert";
    * import { WhisperTokenizer } from "./tokenizer.ts";
    * import { tinyTokenizerJson } from "./tiny_tokenizer.ts";
-   * import { eitherOrThrow } from "../result.ts";
-   * const tok = eitherOrThrow(WhisperTokenizer.fromJson(tinyTokenizerJson()));
+   * import { orThrow } from "../result.ts";
+   * const tok = orThrow(WhisperTokenizer.fromJson(tinyTokenizerJson()));
    * const { sot, timestampBegin } = tok.specials;
    * const ids = [sot, timestampBegin + 50, ...tok.encode(" hi")];
    * assert.equal(tok.decode(ids), "<|startoftranscript|><|1.00|> hi");
@@ -211,8 +211,8 @@ export class WhisperTokenizer {
    * import { either as E } from "fp-ts";
    * import { WhisperTokenizer } from "./tokenizer.ts";
    * import { tinyTokenizerJson } from "./tiny_tokenizer.ts";
-   * import { eitherOrThrow } from "../result.ts";
-   * const tok = eitherOrThrow(WhisperTokenizer.fromJson(tinyTokenizerJson()));
+   * import { orThrow } from "../result.ts";
+   * const tok = orThrow(WhisperTokenizer.fromJson(tinyTokenizerJson()));
    * assert.deepEqual(tok.languageToken("en"), E.right(tok.specials.sot + 1));
    * assert.ok(E.isLeft(tok.languageToken("xx")));
    * ```
@@ -234,8 +234,8 @@ export class WhisperTokenizer {
    * import { either as E } from "fp-ts";
    * import { WhisperTokenizer } from "./tokenizer.ts";
    * import { tinyTokenizerJson } from "./tiny_tokenizer.ts";
-   * import { eitherOrThrow } from "../result.ts";
-   * const tok = eitherOrThrow(WhisperTokenizer.fromJson(tinyTokenizerJson()));
+   * import { orThrow } from "../result.ts";
+   * const tok = orThrow(WhisperTokenizer.fromJson(tinyTokenizerJson()));
    * const s = tok.specials;
    * assert.deepEqual(
    *   tok.sotSequence({ language: "de" }),
@@ -286,8 +286,8 @@ export class WhisperTokenizer {
    * import assert from "@std/assert";
    * import { WhisperTokenizer } from "./tokenizer.ts";
    * import { tinyTokenizerJson } from "./tiny_tokenizer.ts";
-   * import { eitherOrThrow } from "../result.ts";
-   * const tok = eitherOrThrow(WhisperTokenizer.fromJson(tinyTokenizerJson()));
+   * import { orThrow } from "../result.ts";
+   * const tok = orThrow(WhisperTokenizer.fromJson(tinyTokenizerJson()));
    * const ids = tok.nonSpeechTokens();
    * assert.ok(ids.includes(tok.encode("[")[0]));
    * assert.ok(!ids.includes(tok.encode(",")[0]));

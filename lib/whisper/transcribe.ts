@@ -112,7 +112,7 @@ export function suppression(
  * ```ts
  * import assert from "@std/assert";
  * import { either as E } from "fp-ts";
- * import { orThrow } from "../graph/session.ts";
+ * import { orThrow } from "../result.ts";
  * import { encode, whisperModel } from "./runtime.ts";
  * import { tinyRandomWhisper } from "./tiny_random.ts";
  * import { detectLanguage, modelTokenizer } from "./transcribe.ts";
@@ -206,7 +206,7 @@ export interface Transcript {
  * @example
  * ```ts
  * import assert from "@std/assert";
- * import { orThrow } from "../graph/session.ts";
+ * import { orThrow } from "../result.ts";
  * import { tinyRandomWhisper } from "./tiny_random.ts";
  * import { whisperModel } from "./runtime.ts";
  * import { transcribe } from "./transcribe.ts";

@@ -133,10 +133,10 @@ const clamp = (x: number): number => (x > 1 ? 1 : x < -1 ? -1 : x === x ? x : 0)
  * ```ts
  * import assert from "@std/assert";
  * import { either as E } from "fp-ts";
- * import { eitherOrThrow } from "../result.ts";
+ * import { orThrow } from "../result.ts";
  * import { decodeWav, encodeWav } from "./wav.ts";
  * const bytes = encodeWav(new Float32Array([0, 0.5, -0.5]), { sampleRate: 8000, format: "pcm16" });
- * const wav = eitherOrThrow(decodeWav(bytes));
+ * const wav = orThrow(decodeWav(bytes));
  * assert.deepEqual(wav.samples, new Float32Array([0, 0.5, -0.5]));
  * assert.equal(wav.sampleRate, 8000);
  * assert.ok(E.isLeft(decodeWav(new Uint8Array(12))));
