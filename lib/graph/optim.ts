@@ -1,6 +1,8 @@
 /**
  * AdamW and global-norm gradient clipping emitted into the training graph. The learning rate
- * and step are graph inputs, so schedules live in TypeScript.
+ * and step are graph inputs, so schedules live in TypeScript. The AdamW rule is written once,
+ * over an arithmetic that is either graph values ({@link adamw}, the train step) or numbers
+ * ({@link adamwInPlace}, updates of arrays outside a graph, such as decoder inversion).
  * @module
  */
 import type { Value } from "./builder.ts";
@@ -76,6 +78,65 @@ export function clipCoefficient(
   return { scale: where(greater(coef, 1), { ifTrue: 1, ifFalse: coef }), norm };
 }
 
+/** The arithmetic the AdamW rule is written against: graph values, or plain numbers. */
+interface Arithmetic<S> {
+  readonly add: (a: S | number, b: S | number) => S;
+  readonly sub: (a: S | number, b: S | number) => S;
+  readonly mul: (a: S | number, b: S | number) => S;
+  readonly div: (a: S | number, b: S | number) => S;
+  readonly pow: (a: S | number, b: S | number) => S;
+  readonly sqrt: (a: S) => S;
+}
+
+const VALUES: Arithmetic<Value> = { add, sub, mul, div, pow, sqrt };
+const NUMBERS: Arithmetic<number> = {
+  add: (a, b) => a + b,
+  sub: (a, b) => a - b,
+  mul: (a, b) => a * b,
+  div: (a, b) => a / b,
+  pow: (a, b) => a ** b,
+  sqrt: Math.sqrt,
+};
+
+/** The step's constants of the rule: bias-corrected step size, 1 / sqrt(1 - b2^t), decay factor. */
+interface StepConstants<S> {
+  readonly stepSize: S;
+  readonly invSqrtBc2: S;
+  readonly decayFactor: S;
+}
+
+/** The constants of step `step` (counting from 1); `finish` maps each as it is made. */
+function stepConstants<S>(
+  a: Arithmetic<S>,
+  options: { lr: S | number; step: S | number; config: AdamWConfig; finish?: (x: S) => S },
+): StepConstants<S> {
+  const { lr, step, config: { beta1, beta2, weightDecay } } = options;
+  const finish = options.finish ?? ((x: S) => x);
+  const stepSize = finish(a.div(lr, a.sub(1, a.pow(beta1, step))));
+  const invSqrtBc2 = finish(a.div(1, a.sqrt(a.sub(1, a.pow(beta2, step)))));
+  const decayFactor = finish(a.sub(1, a.mul(lr, weightDecay)));
+  return { stepSize, invSqrtBc2, decayFactor };
+}
+
+/**
+ * The AdamW rule for one parameter (a tensor, or one element): `k1` and `k2` are (1 - b1) and
+ * (1 - b2), times the gradient scale and its square when there is one.
+ */
+function adamwRule<S>(
+  a: Arithmetic<S>,
+  slot: { param: S; grad: S; m: S; v: S; decay: boolean },
+  constants: StepConstants<S> & { k1: S | number; k2: S | number; config: AdamWConfig },
+): { param: S; m: S; v: S } {
+  const { param, grad, m, v, decay } = slot;
+  const { stepSize, invSqrtBc2, decayFactor, k1, k2 } = constants;
+  const { beta1, beta2, eps, weightDecay } = constants.config;
+  const m2 = a.add(a.mul(m, beta1), a.mul(grad, k1));
+  const v2 = a.add(a.mul(v, beta2), a.mul(a.mul(grad, grad), k2));
+  const base = decay && weightDecay !== 0 ? a.mul(param, decayFactor) : param;
+  const update = a.div(a.mul(m2, stepSize), a.add(a.mul(a.sqrt(v2), invSqrtBc2), eps));
+  return { param: a.sub(base, update), m: m2, v: v2 };
+}
+
 /**
  * Emits one AdamW update for each slot, on gradients multiplied by `gradScale` (the clip
  * coefficient, default 1). `lr` and `step` are scalars; step counts from 1 and drives the
@@ -108,19 +169,53 @@ export function adamw(
   options: { lr: Value; step: Value; config: AdamWConfig; gradScale?: Value },
 ): { param: Value; m: Value; v: Value }[] {
   const { lr, step, config } = options;
-  const { beta1, beta2, eps, weightDecay } = config;
+  const { beta1, beta2 } = config;
   const dtype = slots[0]?.param.dtype ?? "float32";
-  const scalar = (x: Value) => (x.dtype === dtype ? x : cast(x, dtype));
-  const stepSize = scalar(div(lr, sub(1, pow(beta1, step))));
-  const invSqrtBc2 = scalar(div(1, sqrt(sub(1, pow(beta2, step)))));
-  const decayFactor = scalar(sub(1, mul(lr, weightDecay)));
+  const finish = (x: Value) => (x.dtype === dtype ? x : cast(x, dtype));
+  const constants = stepConstants(VALUES, { lr, step, config, finish });
   const s = options.gradScale;
   const k1 = s ? mul(s, 1 - beta1) : 1 - beta1, k2 = s ? mul(mul(s, s), 1 - beta2) : 1 - beta2;
-  return slots.map(({ param, grad, m, v, decay }) => {
-    const m2 = add(mul(m, beta1), mul(grad, k1));
-    const v2 = add(mul(v, beta2), mul(mul(grad, grad), k2));
-    const base = decay && weightDecay !== 0 ? mul(param, decayFactor) : param;
-    const update = div(mul(m2, stepSize), add(mul(sqrt(v2), invSqrtBc2), eps));
-    return { param: sub(base, update), m: m2, v: v2 };
-  });
+  return slots.map((slot) => adamwRule(VALUES, slot, { ...constants, k1, k2, config }));
+}
+
+/**
+ * One AdamW step applied in place to arrays, by the rule {@link adamw} emits into graphs: for
+ * parameters updated outside a graph (decoder inversion's states). `step` counts from 1; the
+ * arithmetic is float64, each result stored at the arrays' precision. `decay` (default true)
+ * says whether weight decay applies; with `config.weightDecay` 0 this is Adam.
+ *
+ * @example
+ * ```ts
+ * import assert from "@std/assert";
+ * import { ADAMW_DEFAULTS, adamwInPlace } from "./optim.ts";
+ * const param = new Float32Array([1, -1]), m = new Float32Array(2), v = new Float32Array(2);
+ * const config = { ...ADAMW_DEFAULTS, weightDecay: 0 };
+ * adamwInPlace({ param, grad: new Float32Array([2, -0.5]), m, v }, { lr: 0.1, step: 1, config });
+ * // The first bias-corrected Adam step moves each element by lr against its gradient's sign.
+ * assert.ok(Math.abs(param[0] - 0.9) < 1e-6 && Math.abs(param[1] + 0.9) < 1e-6);
+ * ```
+ */
+export function adamwInPlace(
+  arrays: {
+    readonly param: Float32Array;
+    readonly grad: ArrayLike<number>;
+    readonly m: Float32Array;
+    readonly v: Float32Array;
+  },
+  options: { lr: number; step: number; config: AdamWConfig; decay?: boolean },
+): void {
+  const { param, grad, m, v } = arrays, { config } = options, decay = options.decay ?? true;
+  const constants = {
+    ...stepConstants(NUMBERS, options),
+    k1: 1 - config.beta1,
+    k2: 1 - config.beta2,
+    config,
+  };
+  for (let i = 0; i < param.length; i++) {
+    const slot = { param: param[i], grad: grad[i], m: m[i], v: v[i], decay };
+    const next = adamwRule(NUMBERS, slot, constants);
+    param[i] = next.param;
+    m[i] = next.m;
+    v[i] = next.v;
+  }
 }

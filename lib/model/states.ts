@@ -8,6 +8,7 @@ import { either as E, function as F, taskEither as TE } from "../deps/fp_ts.ts";
 import { integrate, type Solver, timeGrid } from "../flow/ode.ts";
 import { guidedVelocity } from "../flow/guidance.ts";
 import { Graph } from "../graph/builder.ts";
+import { ADAMW_DEFAULTS, adamwInPlace } from "../graph/optim.ts";
 import type { ParamStore } from "../graph/params.ts";
 import {
   cachedOpen,
@@ -44,6 +45,9 @@ export interface InvertOptions {
     readonly std?: Float32Array;
   };
 }
+
+/** Decoder inversion's optimizer: the engine's AdamW without weight decay (Adam). */
+const INVERSION_ADAM = { ...ADAMW_DEFAULTS, weightDecay: 0 };
 
 /**
  * Decoder inversion: `steps` Adam steps (learning rate `lr`) on the states themselves, lowering
@@ -100,12 +104,7 @@ export function invertStates(
           g[i] += (scale * (x[i] - anchor[i])) / (s * s);
         }
       }
-      const c1 = 1 - 0.9 ** (k + 1), c2 = 1 - 0.999 ** (k + 1);
-      for (let i = 0; i < x.length; i++) {
-        m[i] = 0.9 * m[i] + 0.1 * g[i];
-        v[i] = 0.999 * v[i] + 0.001 * g[i] * g[i];
-        x[i] -= lr * (m[i] / c1) / (Math.sqrt(v[i] / c2) + 1e-8);
-      }
+      adamwInPlace({ param: x, grad: g, m, v }, { lr, step: k + 1, config: INVERSION_ADAM });
     }
     return E.right({ states: maskFrames(x, { mask: batch.mask, width: d }), losses });
   };
