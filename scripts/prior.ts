@@ -14,7 +14,7 @@ import { openWhisper } from "../lib/whisper/open.ts";
 import { charErrorRate, wordErrorRate } from "../lib/whisper/normalize.ts";
 import { readBack } from "../lib/whisper/readback.ts";
 import { DECODER_INTERFACES } from "../lib/whisper/silence.ts";
-import { modelTokenizer } from "../lib/whisper/transcribe.ts";
+import { modelTokenizer } from "../lib/whisper/tokenizer.ts";
 
 const COMMAND = {
   name: "prior",

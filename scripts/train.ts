@@ -33,7 +33,7 @@ import { speak } from "../lib/speech/espeak.ts";
 import { probeReadBack, type ProbeSentence } from "../lib/model/probe.ts";
 import { DECODER_INTERFACES } from "../lib/whisper/silence.ts";
 import { openWhisper } from "../lib/whisper/open.ts";
-import { modelTokenizer } from "../lib/whisper/transcribe.ts";
+import { modelTokenizer } from "../lib/whisper/tokenizer.ts";
 
 const D = RUN_DEFAULTS;
 const COMMAND = {

@@ -14,7 +14,8 @@ import { either as E } from "fp-ts";
 import { wordErrorRate } from "../lib/whisper/normalize.ts";
 import { encode, loadWhisper, teacherForcedLoss } from "../lib/whisper/runtime.ts";
 import { whisperInput } from "../lib/whisper/mel.ts";
-import { modelTokenizer, transcribe } from "../lib/whisper/transcribe.ts";
+import { modelTokenizer } from "../lib/whisper/tokenizer.ts";
+import { transcribe } from "../lib/whisper/transcribe.ts";
 import { loadWav } from "../lib/whisper/wav.ts";
 
 const { values: flags, positionals } = parseArgs({

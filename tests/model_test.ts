@@ -28,7 +28,7 @@ import { channelStats } from "../lib/speech/prior.ts";
 import { assembleBatch, shapeFor } from "../lib/model/batch.ts";
 import { invertStates } from "../lib/model/states.ts";
 import { tinyRandomWhisper } from "../lib/whisper/tiny_random.ts";
-import { modelTokenizer } from "../lib/whisper/transcribe.ts";
+import { modelTokenizer } from "../lib/whisper/tokenizer.ts";
 
 const whisper = whisperModel(tinyRandomWhisper({ seed: 0 }), { threads: 2 });
 const tokenizer = orThrow(modelTokenizer(whisper));

@@ -3,7 +3,7 @@ import { orThrow } from "../lib/result.ts";
 import { compressionRatio, readBack, tokenLimit } from "../lib/whisper/readback.ts";
 import { whisperModel } from "../lib/whisper/runtime.ts";
 import { tinyRandomWhisper } from "../lib/whisper/tiny_random.ts";
-import { modelTokenizer } from "../lib/whisper/transcribe.ts";
+import { modelTokenizer } from "../lib/whisper/tokenizer.ts";
 
 Deno.test("readBack() stops a looping decode at the token limit of its own frames and flags it", async () => {
   // The tiny random decoder never says <|endoftext|>: every read-back is a loop.

@@ -15,7 +15,7 @@ import { ESPEAK_VOICES, espeakVoice, spokenLanguages } from "../lib/speech/voice
 import { LANGUAGE_CODES } from "../lib/text/languages.ts";
 import { whisperModel } from "../lib/whisper/runtime.ts";
 import { tinyRandomWhisper } from "../lib/whisper/tiny_random.ts";
-import { modelTokenizer } from "../lib/whisper/transcribe.ts";
+import { modelTokenizer } from "../lib/whisper/tokenizer.ts";
 import { prepareSentences } from "../lib/model/training.ts";
 import { assembleBatch, maskFrames, shapeFor } from "../lib/model/batch.ts";
 import { invertStates } from "../lib/model/states.ts";

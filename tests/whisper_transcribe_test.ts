@@ -3,7 +3,8 @@ import assert from "@std/assert";
 import { orThrow } from "../lib/result.ts";
 import { whisperModel } from "../lib/whisper/runtime.ts";
 import { tinyRandomWhisper } from "../lib/whisper/tiny_random.ts";
-import { modelTokenizer, suppression, transcribe } from "../lib/whisper/transcribe.ts";
+import { modelTokenizer } from "../lib/whisper/tokenizer.ts";
+import { suppression, transcribe } from "../lib/whisper/transcribe.ts";
 import { encodeWav } from "../lib/whisper/wav.ts";
 import { leftOf } from "./harness.ts";
 

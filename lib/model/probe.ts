@@ -50,7 +50,7 @@ export interface ProbeRecord {
  * import { initRun, prepareSentences, RUN_DEFAULTS } from "./training.ts";
  * import { whisperModel } from "../whisper/runtime.ts";
  * import { tinyRandomWhisper } from "../whisper/tiny_random.ts";
- * import { modelTokenizer } from "../whisper/transcribe.ts";
+ * import { modelTokenizer } from "../whisper/tokenizer.ts";
  * import { t2sConfig } from "./config.ts";
  * import { probeReadBack } from "./probe.ts";
  * const whisper = whisperModel(tinyRandomWhisper(), { threads: 1 });

@@ -7,8 +7,8 @@
  */
 import type { Either, TaskEither } from "../result.ts";
 import { either as E, taskEither as TE } from "../deps/fp_ts.ts";
-import { lengthBatches } from "../data/batch.ts";
-import { hashText } from "../data/split.ts";
+import { lengthBatches } from "../data/length_batches.ts";
+import { hashText } from "../data/held_out.ts";
 import { uniformTimes } from "../flow/sample.ts";
 import { initParams, type ParamStore, type Tensor, zerosLike } from "../graph/params.ts";
 import { cachedOpen, type OpenCache, type Provider } from "../graph/session.ts";
@@ -285,7 +285,7 @@ function epochOrder(context: RunContext, rng: Rng): string[][] {
  * import { initRun, prepareSentences, RUN_DEFAULTS } from "./training.ts";
  * import { whisperModel } from "../whisper/runtime.ts";
  * import { tinyRandomWhisper } from "../whisper/tiny_random.ts";
- * import { modelTokenizer } from "../whisper/transcribe.ts";
+ * import { modelTokenizer } from "../whisper/tokenizer.ts";
  * import { t2sConfig } from "./config.ts";
  * const whisper = whisperModel(tinyRandomWhisper(), { threads: 1 });
  * const tokenizer = modelTokenizer(whisper), config = t2sConfig("tiny", { width: 32 });
@@ -441,7 +441,7 @@ async function refreshTargets(
  * import { initRun, prepareSentences, RUN_DEFAULTS, trainStep } from "./training.ts";
  * import { whisperModel } from "../whisper/runtime.ts";
  * import { tinyRandomWhisper } from "../whisper/tiny_random.ts";
- * import { modelTokenizer } from "../whisper/transcribe.ts";
+ * import { modelTokenizer } from "../whisper/tokenizer.ts";
  * import { t2sConfig } from "./config.ts";
  * const whisper = whisperModel(tinyRandomWhisper(), { threads: 1 });
  * const tokenizer = modelTokenizer(whisper), config = t2sConfig("tiny", { width: 32 });
@@ -584,7 +584,7 @@ async function takeStep(
  * import { prepareSentences, RUN_DEFAULTS, runIdentity } from "./training.ts";
  * import { whisperModel } from "../whisper/runtime.ts";
  * import { tinyRandomWhisper } from "../whisper/tiny_random.ts";
- * import { modelTokenizer } from "../whisper/transcribe.ts";
+ * import { modelTokenizer } from "../whisper/tokenizer.ts";
  * import { t2sConfig } from "./config.ts";
  * const whisper = whisperModel(tinyRandomWhisper(), { threads: 1 });
  * const tokenizer = modelTokenizer(whisper), config = t2sConfig("tiny", { width: 32 });
@@ -669,7 +669,7 @@ export function identityDifferences(saved: string, current: string): string[] {
  * import { initRun, loadRun, prepareSentences, RUN_DEFAULTS, saveRun } from "./training.ts";
  * import { whisperModel } from "../whisper/runtime.ts";
  * import { tinyRandomWhisper } from "../whisper/tiny_random.ts";
- * import { modelTokenizer } from "../whisper/transcribe.ts";
+ * import { modelTokenizer } from "../whisper/tokenizer.ts";
  * import { t2sConfig } from "./config.ts";
  * const whisper = whisperModel(tinyRandomWhisper(), { threads: 1 });
  * const tokenizer = modelTokenizer(whisper), config = t2sConfig("tiny", { width: 32 });

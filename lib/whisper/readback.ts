@@ -75,7 +75,7 @@ export function tokenLimit(frames: number): number {
  * import { readBack } from "./readback.ts";
  * import { whisperModel } from "./runtime.ts";
  * import { tinyRandomWhisper } from "./tiny_random.ts";
- * import { modelTokenizer } from "./transcribe.ts";
+ * import { modelTokenizer } from "./tokenizer.ts";
  * const model = whisperModel(tinyRandomWhisper(), { threads: 1 });
  * const tokenizer = modelTokenizer(model);
  * if (tokenizer._tag === "Left") throw new Error(tokenizer.left.message);

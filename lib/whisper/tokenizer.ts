@@ -9,6 +9,8 @@ import type { Either, TaskEither } from "../result.ts";
 // deno-lint-ignore no-import-prefix -- explicit, so mod.ts loads without this repository's deno.json (tests/library_test.ts)
 import { Tokenizer } from "npm:@huggingface/tokenizers@0.2.0";
 import { either as E, function as F, taskEither as TE } from "../deps/fp_ts.ts";
+import { isMultilingual } from "./config.ts";
+import type { WhisperModel } from "./runtime.ts";
 import {
   LANGUAGE_CODES,
   languageCode,
@@ -399,3 +401,39 @@ export function loadTokenizer(
     TE.chainEitherK((text) => WhisperTokenizer.fromJson(text, { ...options, source: path })),
   );
 }
+
+/**
+ * The tokenizer of a model (its tokenizer.json), multilingual as generation_config.json says
+ * (or by vocabulary size when it does not).
+ *
+ * @example
+ * ```ts
+ * import assert from "@std/assert";
+ * import { tinyRandomWhisper } from "./tiny_random.ts";
+ * import { whisperModel } from "./runtime.ts";
+ * import { modelTokenizer } from "./tokenizer.ts";
+ * const tok = modelTokenizer(whisperModel(tinyRandomWhisper()));
+ * assert.ok(tok._tag === "Right" && tok.right.multilingual);
+ * ```
+ */
+export function modelTokenizer(model: WhisperModel): Either<TokenizerError, WhisperTokenizer> {
+  // Parsing a real tokenizer.json took 241 ms here (base); once per model is enough.
+  const known = tokenizers.get(model);
+  if (known) return E.right(known);
+  if (model.tokenizerJson === undefined) {
+    return E.left(tokenizerError(
+      "the model folder has no tokenizer.json; copy the tokenizer.json of the same Whisper " +
+        "model into it (every Hugging Face Whisper repository has one)",
+    ));
+  }
+  const flag = model.generationConfig?.is_multilingual;
+  const made = WhisperTokenizer.fromJson(model.tokenizerJson, {
+    vocabSize: model.config.vocabSize,
+    multilingual: typeof flag === "boolean" ? flag : isMultilingual(model.config),
+  });
+  if (E.isRight(made)) tokenizers.set(model, made.right);
+  return made;
+}
+
+/** Tokenizers parsed by {@link modelTokenizer}, once per model. */
+const tokenizers = new WeakMap<WhisperModel, WhisperTokenizer>();

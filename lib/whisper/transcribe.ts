@@ -7,13 +7,12 @@
 import type { Either, TaskEither } from "../result.ts";
 import { either as E, function as F, taskEither as TE } from "../deps/fp_ts.ts";
 import { runSession, type Tensors } from "../graph/session.ts";
-import { isMultilingual } from "./config.ts";
 import { decode } from "./decode.ts";
 import { whisperInput } from "./mel.ts";
 import { STEP_NAMES } from "./model.ts";
 import { crossCache, encode, stepSession, type WhisperModel } from "./runtime.ts";
 import { languageCode } from "../text/languages.ts";
-import { WhisperTokenizer } from "./tokenizer.ts";
+import { modelTokenizer, type WhisperTokenizer } from "./tokenizer.ts";
 
 /** Why transcription failed; the message names the input or setting at fault. */
 export interface TranscribeError {
@@ -27,41 +26,6 @@ const fail = (message: string): TranscribeError => ({ _tag: "TranscribeError", m
 const lift = <A>(e: Either<{ message: string }, A>) => F.pipe(e, E.mapLeft((l) => fail(l.message)));
 const liftTE = <A>(t: TaskEither<{ message: string }, A>) =>
   F.pipe(t, TE.mapLeft((l) => fail(l.message)));
-
-/**
- * The tokenizer of a model (its tokenizer.json), multilingual as generation_config.json says
- * (or by vocabulary size when it does not).
- *
- * @example
- * ```ts
- * import assert from "@std/assert";
- * import { tinyRandomWhisper } from "./tiny_random.ts";
- * import { whisperModel } from "./runtime.ts";
- * import { modelTokenizer } from "./transcribe.ts";
- * const tok = modelTokenizer(whisperModel(tinyRandomWhisper()));
- * assert.ok(tok._tag === "Right" && tok.right.multilingual);
- * ```
- */
-export function modelTokenizer(model: WhisperModel): Either<TranscribeError, WhisperTokenizer> {
-  // Parsing a real tokenizer.json took 241 ms here (base); once per model is enough.
-  const known = tokenizers.get(model);
-  if (known) return E.right(known);
-  if (model.tokenizerJson === undefined) {
-    return E.left(fail(
-      "the model folder has no tokenizer.json; copy the tokenizer.json of the same Whisper " +
-        "model into it (every Hugging Face Whisper repository has one)",
-    ));
-  }
-  const flag = model.generationConfig?.is_multilingual;
-  const made = lift(WhisperTokenizer.fromJson(model.tokenizerJson, {
-    vocabSize: model.config.vocabSize,
-    multilingual: typeof flag === "boolean" ? flag : isMultilingual(model.config),
-  }));
-  if (E.isRight(made)) tokenizers.set(model, made.right);
-  return made;
-}
-
-const tokenizers = new WeakMap<WhisperModel, WhisperTokenizer>();
 
 const numbers = (value: unknown): number[] | undefined =>
   Array.isArray(value) && value.every((v) => typeof v === "number") ? value : undefined;
@@ -115,7 +79,8 @@ export function suppression(
  * import { orThrow } from "../result.ts";
  * import { encode, whisperModel } from "./runtime.ts";
  * import { tinyRandomWhisper } from "./tiny_random.ts";
- * import { detectLanguage, modelTokenizer } from "./transcribe.ts";
+ * import { modelTokenizer } from "./tokenizer.ts";
+ * import { detectLanguage } from "./transcribe.ts";
  * const model = whisperModel(tinyRandomWhisper(), { threads: 1 });
  * const tokenizer = modelTokenizer(model);
  * if (E.isLeft(tokenizer)) throw new Error(tokenizer.left.message);
@@ -233,7 +198,7 @@ export function transcribe(
     };
   if (batch === 0) return TE.right([]);
   return F.pipe(
-    TE.fromEither(modelTokenizer(model)),
+    TE.fromEither(lift(modelTokenizer(model))),
     TE.bindTo("tokenizer"),
     TE.bind("language", ({ tokenizer }) =>
       TE.fromEither(

@@ -38,7 +38,7 @@ export interface LengthBatches<T> {
  * @example
  * ```ts
  * import assert from "@std/assert";
- * import { paddingFraction } from "./batch.ts";
+ * import { paddingFraction } from "./length_batches.ts";
  * assert.equal(paddingFraction([[{ frames: 100 }, { frames: 50 }]]), 0.25);
  * assert.equal(paddingFraction([[{ frames: 80 }], [{ frames: 40 }]]), 0);
  * ```
@@ -67,7 +67,7 @@ export function paddingFraction(
  * ```ts
  * import assert from "@std/assert";
  * import { createRng } from "../random.ts";
- * import { lengthBatches } from "./batch.ts";
+ * import { lengthBatches } from "./length_batches.ts";
  * const items = [30, 400, 35, 410, 32, 390].map((frames) => ({ frames }));
  * const { batches, paddingFraction } = lengthBatches(items, { batchSize: 3, rng: createRng(0) });
  * assert.equal(batches.flat().length, 6);
@@ -119,7 +119,7 @@ export function lengthBatches<T extends { readonly frames: number }>(
  * ```ts
  * import assert from "@std/assert";
  * import { either as E } from "fp-ts";
- * import { withFrames } from "./batch.ts";
+ * import { withFrames } from "./length_batches.ts";
  * const text = "The quick brown fox jumps over the lazy sleeping dog.";
  * const r = withFrames([{ text, lang: "en" }]);
  * assert.ok(E.isRight(r) && r.right[0].frames === 186);

@@ -176,7 +176,7 @@ const check = (
  * ```ts
  * import assert from "@std/assert";
  * import { either as E } from "fp-ts";
- * import { parseSentences } from "./text.ts";
+ * import { parseSentences } from "./sentences.ts";
  * const jsonl = '{"text": "Guten Morgen!", "lang": "German"}\n{"text": "Bonjour."}\n';
  * const r = parseSentences(jsonl, { format: "jsonl", lang: "fr", source: "data/a.jsonl" });
  * assert.deepEqual(r, E.right([
@@ -261,7 +261,7 @@ export function parseSentences(
  * ```ts
  * import assert from "@std/assert";
  * import { either as E } from "fp-ts";
- * import { formatOf } from "./text.ts";
+ * import { formatOf } from "./sentences.ts";
  * assert.deepEqual(formatOf("data/sentences.JSONL"), E.right("jsonl"));
  * assert.ok(E.isLeft(formatOf("data/sentences.csv")));
  * ```
@@ -304,7 +304,7 @@ const decode = (bytes: Uint8Array, file: string): Either<DataError, string> => {
  * ```ts
  * import assert from "@std/assert";
  * import { either as E } from "fp-ts";
- * import { loadSentences } from "./text.ts";
+ * import { loadSentences } from "./sentences.ts";
  * const dir = await Deno.makeTempDir();
  * await Deno.writeTextFile(`${dir}/s.tsv`, "text\tlang\nHallo Welt.\tde\n");
  * const r = await loadSentences(`${dir}/s.tsv`)();
@@ -354,7 +354,7 @@ export function loadSentences(
  * ```ts
  * import assert from "@std/assert";
  * import { either as E } from "fp-ts";
- * import { concatSentences } from "./text.ts";
+ * import { concatSentences } from "./sentences.ts";
  * const a = [{ text: "Hi.", lang: "en", id: "x.txt:1" }];
  * assert.ok(E.isRight(concatSentences([a, [{ ...a[0], id: "y.txt:1" }]])));
  * assert.ok(E.isLeft(concatSentences([a, a])));

@@ -85,7 +85,7 @@ const cutGraphemes = (text: string): string[] =>
  * ```ts
  * import assert from "@std/assert";
  * import { orThrow } from "../result.ts";
- * import { splitSegments } from "./split.ts";
+ * import { splitSegments } from "./segments.ts";
  * const text = "This sentence has exactly eight words in it. ".repeat(20);
  * const pieces = orThrow(splitSegments(text, "en"));
  * assert.ok(pieces.length > 1);

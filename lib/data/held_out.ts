@@ -30,7 +30,7 @@ const fmix32 = (h0: number): number => {
  * @example
  * ```ts
  * import assert from "@std/assert";
- * import { hashText } from "./split.ts";
+ * import { hashText } from "./held_out.ts";
  * assert.equal(hashText("Hallo.", { seed: 1 }), hashText("Hallo.", { seed: 1 }));
  * assert.notEqual(hashText("Hallo.", { seed: 1 }), hashText("Hallo.", { seed: 2 }));
  * ```
@@ -53,7 +53,7 @@ export function hashText(text: string, options: { readonly seed: number }): numb
  * @example
  * ```ts
  * import assert from "@std/assert";
- * import { splitHeldOut } from "./split.ts";
+ * import { splitHeldOut } from "./held_out.ts";
  * const xs = ["a", "b", "c", "d"].map((text) => ({ text, lang: "en" }));
  * const { train, heldOut } = splitHeldOut(xs, { fraction: 0.25, seed: 0 });
  * assert.equal(heldOut.length, 1);
