@@ -22,8 +22,8 @@ import type { T2SConfig } from "./config.ts";
 import { sampleStates, velocitySession, type VelocitySessions } from "./states.ts";
 import { prepareSentences } from "./training.ts";
 
-/** One generated sentence. */
-export interface Generated {
+/** One generated sentence's states (what `generate` gives with `decode: false`). */
+export interface GeneratedStates {
   /** The input text. */
   readonly text: string;
   /** Its language. */
@@ -32,6 +32,10 @@ export interface Generated {
   readonly frames: number;
   /** States [frames, width]. */
   readonly states: Float32Array;
+}
+
+/** One generated sentence and what the frozen decoder reads back from it. */
+export interface Generated extends GeneratedStates {
   /** What the frozen decoder reads from the states (greedy). */
   readonly decoded: string;
   /** False when the read-back hit its token limit (a loop, usually). */
@@ -50,8 +54,19 @@ export interface GenerateOptions {
   readonly whisper: WhisperModel;
   /** Its tokenizer. */
   readonly tokenizer: WhisperTokenizer;
-  /** Seed of the noise: sentence i of a call starts from seed + i, whatever the batching. */
+  /**
+   * Seed of the noise. Without `ids`, sentence i of a call starts from seed + i, whatever the
+   * batching; with `ids`, from {@link sentenceSeed}(seed, id).
+   */
   readonly seed?: number;
+  /**
+   * A stable id per sentence (e.g. a corpus's line id). Each sentence's noise then comes from
+   * (seed, id) alone and every batch is padded to `batch` rows, so its states are the same bytes
+   * whichever sentences share its call or batch, in whatever order or shard.
+   */
+  readonly ids?: readonly string[];
+  /** Read the states back through the frozen decoder (default true). */
+  readonly decode?: boolean;
   /** Sentences per batch (default 8). */
   readonly batch?: number;
   /** ODE steps (default 16). */
@@ -79,9 +94,48 @@ export interface GenerateOptions {
   readonly starts?: readonly Float32Array[];
 }
 
+const utf8 = new TextEncoder();
+
+/** Murmur3's finaliser: every input bit reaches every output bit. */
+const fmix32 = (h: number): number => {
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
+};
+
 /**
- * Generates states for each sentence (frame counts from lib/length) and decodes them back.
- * An empty text, an unknown language or a text longer than 30 s is an error naming it.
+ * The noise seed of sentence `id` under the global `seed`: a 53-bit hash of both (two 32-bit
+ * FNV-1a lanes, finalised), the same on every machine and run, so a sentence draws the same
+ * noise whichever shard, batch or order it is generated in. Throws a RangeError unless `seed`
+ * is a safe integer.
+ *
+ * @example
+ * ```ts
+ * import assert from "@std/assert";
+ * import { sentenceSeed } from "./generate.ts";
+ * assert.equal(sentenceSeed(0, "a.jsonl:3"), sentenceSeed(0, "a.jsonl:3"));
+ * assert.notEqual(sentenceSeed(0, "a.jsonl:3"), sentenceSeed(0, "a.jsonl:4"));
+ * assert.notEqual(sentenceSeed(0, "a.jsonl:3"), sentenceSeed(1, "a.jsonl:3"));
+ * assert.ok(Number.isSafeInteger(sentenceSeed(7, "x")));
+ * ```
+ */
+export function sentenceSeed(seed: number, id: string): number {
+  if (!Number.isSafeInteger(seed)) {
+    throw new RangeError(`sentenceSeed: seed must be a safe integer, got ${seed}`);
+  }
+  const lo = seed >>> 0, hi = Math.floor(seed / 0x100000000) >>> 0;
+  let a = fmix32(lo ^ 0x811c9dc5), b = fmix32(hi ^ 0x9e3779b9 ^ fmix32(lo));
+  for (const byte of utf8.encode(id)) {
+    a = Math.imul(a ^ byte, 0x01000193);
+    b = Math.imul(b ^ byte, 0x5bd1e995);
+  }
+  return (fmix32(b ^ a) & 0x1fffff) * 0x100000000 + fmix32(a);
+}
+
+/**
+ * Generates states for each sentence (frame counts from lib/length) and, unless
+ * `decode: false`, reads them back through the frozen decoder. An empty text, an unknown
+ * language or a text longer than 30 s is an error naming it.
  *
  * @example
  * ```ts
@@ -103,19 +157,46 @@ export interface GenerateOptions {
  *   config: config.right, params, whisper, tokenizer: tokenizer.right, steps: 2 });
  * if (out._tag === "Left") throw new Error(out.left.message);
  * assert.equal(out.right[0].states.length, out.right[0].frames * 32);
+ * assert.equal(typeof out.right[0].decoded, "string");
+ * // By id, without the read-back: a sentence's states do not depend on its neighbours.
+ * const one = await generate([{ text: "Hello.", lang: "en" }], {
+ *   config: config.right, params, whisper, tokenizer: tokenizer.right, steps: 2,
+ *   ids: ["s1"], decode: false });
+ * const two = await generate([{ text: "Hi.", lang: "en" }, { text: "Hello.", lang: "en" }], {
+ *   config: config.right, params, whisper, tokenizer: tokenizer.right, steps: 2,
+ *   ids: ["s0", "s1"], decode: false });
+ * if (one._tag === "Left" || two._tag === "Left") throw new Error("generate");
+ * assert.deepEqual(one.right[0].states, two.right[1].states);
+ * assert.ok(!("decoded" in one.right[0]));
  * ```
  */
+export function generate(
+  sentences: readonly { text: string; lang: string; frames?: number }[],
+  options: GenerateOptions & { readonly decode?: true },
+): Promise<Either<{ message: string }, Generated[]>>;
+export function generate(
+  sentences: readonly { text: string; lang: string; frames?: number }[],
+  options: GenerateOptions,
+): Promise<Either<{ message: string }, (GeneratedStates | Generated)[]>>;
 export async function generate(
   sentences: readonly { text: string; lang: string; frames?: number }[],
   options: GenerateOptions,
-): Promise<Either<{ message: string }, Generated[]>> {
-  const { config, whisper, tokenizer } = options;
+): Promise<Either<{ message: string }, (GeneratedStates | Generated)[]>> {
+  const { config, whisper, tokenizer, ids } = options;
   const seed = options.seed ?? 0, batchSize = options.batch ?? 8, w = config.width;
   if (options.starts && options.starts.length !== sentences.length) {
     return E.left({
       message:
         `${options.starts.length} start states for ${sentences.length} sentences; give one each`,
     });
+  }
+  if (ids && ids.length !== sentences.length) {
+    return E.left({
+      message: `${ids.length} ids for ${sentences.length} sentences; give one each`,
+    });
+  }
+  if (ids && !Number.isSafeInteger(seed)) {
+    return E.left({ message: `seed must be a safe integer, got ${seed}` });
   }
   const bad = options.starts?.findIndex((x) => x.length === 0 || x.length % w !== 0) ?? -1;
   if (bad >= 0) {
@@ -137,14 +218,20 @@ export async function generate(
   if (E.isLeft(ready)) return ready;
   const prepared = [...ready.right.values()];
   const sessions = options.sessions ?? new Map();
-  const out: Generated[] = [];
+  const out: (GeneratedStates | Generated)[] = [];
   for (let start = 0; start < prepared.length; start += batchSize) {
     const items = prepared.slice(start, start + batchSize);
-    const shape = shapeFor(items, { batch: items.length });
+    // By id, every batch has `batch` rows: ONNX Runtime's kernels may round a row differently
+    // in a batch of another size (a batch of one does), and the states must not depend on it.
+    const shape = shapeFor(items, { batch: ids ? batchSize : items.length });
     const batch = assembleBatch(items, { shape });
     if (E.isLeft(batch)) return batch;
     const f = shape.frames;
-    const x0 = perSampleNoise(items.map((_, row) => ({ seed: seed + start + row, size: f * w })));
+    const x0 = new Float32Array(shape.batch * f * w);
+    x0.set(perSampleNoise(items.map((_, row) => ({
+      seed: ids ? sentenceSeed(seed, ids[start + row]) : seed + start + row,
+      size: f * w,
+    }))));
     if (options.starts) {
       x0.fill(0);
       items.forEach((_, row) => {
@@ -168,13 +255,26 @@ export async function generate(
       guidance: options.guidance,
     })();
     if (E.isLeft(states)) return states;
+    const cutRow = (r: number) => {
+      const x = states.right.slice(r * f * w, (r * f + items[r].frames) * w);
+      return options.norm ? denormalizeStates(x, options.norm) : x;
+    };
+    if (options.decode === false) {
+      items.forEach((item, r) => {
+        out[start + r] = {
+          text: item.text,
+          lang: item.lang,
+          frames: item.frames,
+          states: cutRow(r),
+        };
+      });
+      options.onBatch?.(Math.min(start + batchSize, prepared.length));
+      continue;
+    }
     // Decoding groups by language: the prompt names it.
     for (const lang of new Set(items.map((i) => i.lang))) {
       const rows = items.flatMap((item, r) => (item.lang === lang ? [r] : []));
-      const cut = rows.map((r) => {
-        const x = states.right.slice(r * f * w, (r * f + items[r].frames) * w);
-        return options.norm ? denormalizeStates(x, options.norm) : x;
-      });
+      const cut = rows.map(cutRow);
       const decoded = await readBack(whisper, cut, {
         tokenizer,
         lang,
