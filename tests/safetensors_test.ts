@@ -7,6 +7,7 @@ import {
   type SafetensorsFile,
   saveSafetensors,
   type StTensor,
+  toFloat16,
   toFloat32,
 } from "../lib/graph/safetensors.ts";
 import { writeFileAtomic } from "../lib/io.ts";
@@ -134,6 +135,32 @@ Deno.test("toFloat32() decodes F16 and BF16 known values, subnormals, infinities
   assert.deepEqual(weight, MIXED.weight.data);
   assert.notEqual(weight, MIXED.weight.data); // a copy, not an alias
   assert.throws(() => toFloat32(MIXED.ids), /need an F32, F64, F16 or BF16 tensor/);
+});
+
+Deno.test("toFloat16() inverts toFloat32() on every half and rounds float32 to nearest, ties to even", () => {
+  // Every finite half and the infinities survive the round trip bit for bit (NaNs stay NaN).
+  const bits = Uint16Array.from({ length: 65536 }, (_, i) => i);
+  const back = toFloat16(toFloat32({ dtype: "F16", shape: [65536], data: bits }));
+  for (let i = 0; i < 65536; i++) {
+    const nan = (i & 0x7c00) === 0x7c00 && (i & 0x3ff) !== 0;
+    if (nan) assert.ok((back[i] & 0x7c00) === 0x7c00 && (back[i] & 0x3ff) !== 0, `bits ${i}`);
+    else assert.equal(back[i], i, `bits ${i.toString(16)}`);
+  }
+  const cases: [number, number][] = [
+    [1 + 2 ** -11, 0x3c00], // halfway between 1 and the next half: to the even one, 1
+    [1 + 3 * 2 ** -11, 0x3c02], // halfway, rounds up to the even mantissa
+    [65504, 0x7bff], // the largest half
+    [65520, 0x7c00], // halfway to 2^16: rounds to infinity
+    [-1e9, 0xfc00],
+    [2 ** -24, 0x0001], // the smallest subnormal
+    [2 ** -26, 0x0000], // under half of it: zero
+    [-0, 0x8000],
+  ];
+  for (const [value, expected] of cases) {
+    assert.equal(toFloat16(new Float32Array([value]))[0], expected, `${value}`);
+  }
+  const f16 = { dtype: "F16" as const, shape: [2], data: toFloat16(new Float32Array([0.1, 3])) };
+  assert.deepEqual(decoded(encodeSafetensors({ f16 })).tensors.f16, f16);
 });
 
 Deno.test("encodeSafetensors() names the tensor whose dtype, shape or data disagree", () => {

@@ -315,6 +315,26 @@ export function halfToFloat(bits: number): number {
 }
 
 /**
+ * IEEE half-precision bits of float32 values (an F16 tensor's data), rounded to nearest, ties to
+ * even: values beyond ±65504 (the largest half) round to ±Infinity, small ones to subnormals or
+ * zero, NaN stays NaN. {@link toFloat32} reads them back.
+ *
+ * @example
+ * ```ts
+ * import assert from "@std/assert";
+ * import { toFloat16, toFloat32 } from "./safetensors.ts";
+ * assert.deepEqual(toFloat16(new Float32Array([1, -2, 65520])), new Uint16Array([0x3c00, 0xc000, 0x7c00]));
+ * const half = { dtype: "F16" as const, shape: [2], data: toFloat16(new Float32Array([0.5, 1 / 3])) };
+ * assert.deepEqual(toFloat32(half), new Float32Array([0.5, 0.333251953125]));
+ * ```
+ */
+export function toFloat16(data: Float32Array): Uint16Array {
+  // Float16Array (ES2025) rounds as IEEE 754 says; its bytes are the half bits.
+  const half = Float16Array.from(data);
+  return new Uint16Array(half.buffer, half.byteOffset, half.length);
+}
+
+/**
  * Converts a floating-point tensor (F32, F64, F16 or BF16) to a new Float32Array. F16 and BF16
  * are decoded exactly (both fit in float32); F64 is rounded. Throws for other dtypes.
  *
