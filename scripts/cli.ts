@@ -108,6 +108,14 @@ export interface UsageError {
   readonly message: string;
 }
 
+/** Option values from a file (camelCase keys, e.g. a JSON config), named in messages by `name`. */
+export interface OptionFile {
+  /** How messages name the file (its path). */
+  readonly name: string;
+  /** Values by camelCase option name. */
+  readonly values: Readonly<Record<string, unknown>>;
+}
+
 /**
  * Checks one raw value against its option; `from` names where it came from (flag or file).
  *
@@ -173,35 +181,83 @@ export function parseCommand<const C extends CommandSpec>(
   } catch (e) {
     return E.left({ message: `${e instanceof Error ? e.message : e} (see --help)` });
   }
-  const raw = parsed.values as Record<string, unknown>, file = options.file ?? {};
+  const raw = parsed.values as Record<string, unknown>;
+  const files = options.file ? [{ name: options.fileName ?? "config", values: options.file }] : [];
+  return resolve(command, raw, files, { positionals: parsed.positionals, help: raw.help === true });
+}
+
+/**
+ * The values of a parsed command line, with `files` (a later one winning over an earlier one)
+ * where no flag was given, or a usage error (exit 2) naming the file and key at fault: a command
+ * line is parsed once, and layered over files found from its own values (a run's config.json).
+ *
+ * @example
+ * ```ts
+ * import assert from "@std/assert";
+ * import { either as E } from "fp-ts";
+ * import { parseCommand, withFiles } from "./cli.ts";
+ * const command = {
+ *   name: "demo",
+ *   usage: "deno task demo [options]",
+ *   options: {
+ *     steps: { type: "int", min: 1, default: 10, help: "optimizer steps" },
+ *     lr: { type: "number", min: 0, help: "learning rate" },
+ *   },
+ * } as const;
+ * const line = parseCommand(command, ["--lr", "0.1"]);
+ * if (E.isLeft(line)) throw new Error(line.left.message);
+ * const run = { name: "run.json", values: { steps: 5, lr: 0.3 } };
+ * const { values } = withFiles(command, line.right, [run]);
+ * assert.deepEqual([values.steps, values.lr], [5, 0.1]);
+ * ```
+ */
+export function withFiles<const C extends CommandSpec>(
+  command: C,
+  line: Parsed<C>,
+  files: readonly OptionFile[],
+): Parsed<C> {
+  const values = line.values as Record<string, unknown>;
+  const flags = Object.fromEntries([...line.given].map((name) => [name, values[name]]));
+  const layered = resolve(command, flags, files, line);
+  if (E.isLeft(layered)) fail(command.name, layered.left.message, EXIT.usage);
+  return layered.right;
+}
+
+/** Checked values: each option from its flag, else from the last file that has it, else default. */
+function resolve<const C extends CommandSpec>(
+  command: C,
+  flags: Readonly<Record<string, unknown>>,
+  files: readonly OptionFile[],
+  rest: { readonly positionals: readonly string[]; readonly help: boolean },
+): Either<UsageError, Parsed<C>> {
   const known = new Set(Object.keys(command.options).map(camelCase));
-  for (const key of Object.keys(file)) {
-    if (!known.has(key)) {
-      return E.left({
-        message: `${options.fileName ?? "config"}: unknown option '${key}' (see --help)`,
-      });
+  for (const file of files) {
+    for (const key of Object.keys(file.values)) {
+      if (!known.has(key)) {
+        return E.left({ message: `${file.name}: unknown option '${key}' (see --help)` });
+      }
     }
   }
   const values: Record<string, unknown> = {}, given = new Set<string>();
   for (const [name, spec] of Object.entries(command.options)) {
-    const fromFlag = raw[name], fromFile = file[camelCase(name)];
+    const key = camelCase(name);
+    const file = files.findLast((f) => Object.hasOwn(f.values, key));
+    const fromFlag = flags[name], fromFile = file?.values[key];
     const value = fromFlag ?? fromFile;
     if (fromFlag !== undefined) given.add(name);
     if (value === undefined) {
       values[name] = spec.type === "boolean" ? false : spec.default;
       continue;
     }
-    const from = fromFlag !== undefined
-      ? `--${name}`
-      : `${options.fileName ?? "config"} ${camelCase(name)}`;
+    const from = fromFlag !== undefined ? `--${name}` : `${file!.name} ${key}`;
     const checked = checkOption(name, spec, value, from);
     if (E.isLeft(checked)) return checked;
     values[name] = checked.right;
   }
   return E.right({
     values: values as Values<C>,
-    positionals: parsed.positionals,
-    help: raw.help === true,
+    positionals: [...rest.positionals],
+    help: rest.help,
     given,
   });
 }
@@ -289,13 +345,9 @@ export function fail(name: string, message: string, code: number = EXIT.failed):
  */
 export function commandLine<const C extends CommandSpec>(
   command: C,
-  options: {
-    args?: readonly string[];
-    file?: Readonly<Record<string, unknown>>;
-    fileName?: string;
-  } = {},
+  options: { args?: readonly string[] } = {},
 ): Parsed<C> {
-  const parsed = parseCommand(command, options.args ?? Deno.args, options);
+  const parsed = parseCommand(command, options.args ?? Deno.args);
   if (E.isLeft(parsed)) fail(command.name, parsed.left.message, EXIT.usage);
   if (parsed.right.help) {
     console.log(helpText(command));

@@ -5,7 +5,16 @@
  * and stops (exit status 130); --resume continues exactly. A fresh run that stops or fails
  * before its first step completes leaves no checkpoint behind.
  */
-import { camelCase, commandLine, EXIT, fail as failWith, plural, progressLine } from "./cli.ts";
+import {
+  camelCase,
+  commandLine,
+  EXIT,
+  fail as failWith,
+  type OptionFile,
+  plural,
+  progressLine,
+  withFiles,
+} from "./cli.ts";
 import { either as E } from "fp-ts";
 import { splitHeldOut, withFrames } from "../lib/data/mod.ts";
 import { readSentences } from "./data.ts";
@@ -205,29 +214,23 @@ function fail(message: string): never {
 
 // Options: a resumed run's own config.json, then --config, then flags (which win); keys are
 // camelCase in the files. A run folder records every setting, so `--resume --out DIR` is enough.
-const first = commandLine(COMMAND).values;
-const readJson = async (path: string, what: string) => {
+// The command line is parsed once; --config and --resume are taken from it alone, and --out
+// (which may come from --config) says where the run's config.json is.
+const line = commandLine(COMMAND);
+const readJson = async (path: string, what: string): Promise<OptionFile> => {
   try {
-    return JSON.parse(await Deno.readTextFile(path)) as Record<string, unknown>;
+    return { name: path, values: JSON.parse(await Deno.readTextFile(path)) };
   } catch (e) {
     return fail(`${what} ${path}: ${e instanceof Error ? e.message : e}`);
   }
 };
-const configFile = first.config ? await readJson(first.config, "--config") : {};
-const firstLine = commandLine(COMMAND, { file: configFile, fileName: first.config });
-const runConfigPath = `${firstLine.values.out}/config.json`;
-const fileOptions: Record<string, unknown> = {};
-const fileNames: string[] = [];
-if (first.resume && (await pathExists(runConfigPath))) {
-  Object.assign(fileOptions, await readJson(runConfigPath, "the run's config"));
-  fileNames.push(runConfigPath);
-}
-if (first.config) {
-  Object.assign(fileOptions, configFile);
-  fileNames.push(first.config);
-}
-const parsedLine = commandLine(COMMAND, { file: fileOptions, fileName: fileNames.join(" + ") });
-const flags = parsedLine.values;
+const { config: configPath, resume } = line.values;
+const configFile = configPath ? [await readJson(configPath, "--config")] : [];
+const runConfigPath = `${withFiles(COMMAND, line, configFile).values.out}/config.json`;
+const runFile = resume && (await pathExists(runConfigPath))
+  ? [await readJson(runConfigPath, "the run's config")]
+  : [];
+const flags = withFiles(COMMAND, line, [...runFile, ...configFile]).values;
 /** Options that say how this invocation runs, not what the run is: never recorded. */
 const PER_INVOCATION = new Set([
   "config",

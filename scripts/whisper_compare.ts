@@ -8,8 +8,7 @@
  *     --text "And so my fellow Americans, ask not what your country can do for you, ask what you can do for your country." \
  *     [--ct2 ctranslate2-folder] [--python .venv/bin/python] [--threads 2]
  */
-import { parseArgs } from "@std/cli";
-import { orThrow } from "../lib/result.ts";
+import { commandLine, EXIT, fail as failWith } from "./cli.ts";
 import { either as E } from "fp-ts";
 import { wordErrorRate } from "../lib/whisper/normalize.ts";
 import { encode, loadWhisper, teacherForcedLoss } from "../lib/whisper/runtime.ts";
@@ -18,30 +17,49 @@ import { modelTokenizer } from "../lib/whisper/tokenizer.ts";
 import { transcribe } from "../lib/whisper/transcribe.ts";
 import { loadWav } from "../lib/whisper/wav.ts";
 
-const { values: flags, positionals } = parseArgs({
-  args: Deno.args,
-  allowPositionals: true,
+const COMMAND = {
+  name: "whisper_compare",
+  usage: "deno run -A scripts/whisper_compare.ts <model-folder> --audio FILE --text TEXT [options]",
   options: {
-    audio: { type: "string" },
-    text: { type: "string" },
-    ct2: { type: "string" },
-    python: { type: "string", default: ".venv/bin/python" },
-    threads: { type: "string", default: "2" },
-    language: { type: "string", default: "en" },
+    audio: { type: "string", arg: "FILE", help: "the recording (WAV, at most 30 s)" },
+    text: { type: "string", arg: "TEXT", help: "its known transcript" },
+    ct2: {
+      type: "string",
+      arg: "DIR",
+      help: "a CTranslate2 folder of the same model, also compared",
+    },
+    python: {
+      type: "string",
+      arg: "FILE",
+      default: ".venv/bin/python",
+      help: "the Python that runs scripts/whisper_reference.py",
+    },
+    threads: { type: "int", min: 1, default: 2, help: "threads, everywhere" },
+    language: { type: "string", arg: "L", default: "en", help: "the recording's language" },
   },
-});
+  epilog: "A manual real-weights check (not CI); scripts/whisper_reference.py runs the references.",
+} as const;
+
+function fail(message: string, code?: number): never {
+  return failWith(COMMAND.name, message, code);
+}
+
+const { values: flags, positionals } = commandLine(COMMAND);
 const [folder] = positionals;
 if (!folder || !flags.audio || !flags.text) {
-  console.error("usage: whisper_compare.ts <model-folder> --audio file.wav --text transcript");
-  Deno.exit(1);
+  fail("give a model folder, --audio and --text (see --help)", EXIT.usage);
 }
-const threads = Number(flags.threads);
-const audio = await orThrow(loadWav(flags.audio));
+const { audio: audioPath, text: transcript, threads, language } = flags;
+const loaded = await loadWav(audioPath)();
+if (E.isLeft(loaded)) fail(loaded.left.message);
+const audio = loaded.right;
 const seconds = audio.length / 16000;
-const model = await orThrow(loadWhisper(folder, { threads }));
-const tokenizer = E.getOrElseW((e: { message: string }) => {
-  throw new Error(e.message);
-})(modelTokenizer(model));
+const opened = await loadWhisper(folder, { threads })();
+if (E.isLeft(opened)) fail(opened.left.message);
+const model = opened.right;
+const tokenized = modelTokenizer(model);
+if (E.isLeft(tokenized)) fail(tokenized.left.message);
+const tokenizer = tokenized.right;
 
 type Row = {
   implementation: string;
@@ -56,32 +74,34 @@ let timings: Record<string, number> = {};
 let text = "";
 for (let run = 0; run < 2; run++) {
   timings = {};
-  const [out] = await orThrow(transcribe(model, [audio], {
-    language: flags.language,
+  const out = await transcribe(model, [audio], {
+    language,
     onTiming: (stage, ms) => (timings[stage] = ms / 1000),
-  }));
-  text = out.text;
+  })();
+  if (E.isLeft(out)) fail(out.left.message);
+  text = out.right[0].text;
 }
-const prefix = orThrow(
-  tokenizer.sotSequence({ language: flags.language, task: "transcribe", timestamps: false }),
-);
-const target = [...prefix, ...tokenizer.encode(" " + flags.text), tokenizer.specials.eot];
-const mel = E.getOrElseW((e: { message: string }) => {
-  throw new Error(e.message);
-})(whisperInput(audio, { nMels: model.config.nMels }));
-const states = await orThrow(encode(model, mel.data, { batch: 1 }));
-const { loss } = await orThrow(teacherForcedLoss(model, {
-  states,
+const prompt = tokenizer.sotSequence({ language, task: "transcribe", timestamps: false });
+if (E.isLeft(prompt)) fail(prompt.left.message);
+const prefix = prompt.right;
+const target = [...prefix, ...tokenizer.encode(" " + transcript), tokenizer.specials.eot];
+const mel = whisperInput(audio, { nMels: model.config.nMels });
+if (E.isLeft(mel)) fail(mel.left.message);
+const states = await encode(model, mel.right.data, { batch: 1 })();
+if (E.isLeft(states)) fail(states.left.message);
+const scored = await teacherForcedLoss(model, {
+  states: states.right,
   tokens: BigInt64Array.from(target.slice(0, -1), BigInt),
   targets: BigInt64Array.from(target.slice(1), BigInt),
   mask: Float32Array.from(target.slice(1), (_, i) => (i >= prefix.length - 1 ? 1 : 0)),
   batch: 1,
-}));
+})();
+if (E.isLeft(scored)) fail(scored.left.message);
 rows.push({
   implementation: "flowt2s (ONNX Runtime 1.30, fp32)",
   text,
   seconds: timings,
-  cross_entropy: loss,
+  cross_entropy: scored.right.loss,
 });
 
 const args = [
@@ -89,14 +109,14 @@ const args = [
   "--model",
   folder,
   "--audio",
-  flags.audio,
+  audioPath,
   "--text",
-  flags.text,
+  transcript,
   "--threads",
   String(threads),
 ];
 if (flags.ct2) args.push("--ct2", flags.ct2);
-const ref = await new Deno.Command(flags.python!, { args, stdout: "piped", stderr: "piped" })
+const ref = await new Deno.Command(flags.python, { args, stdout: "piped", stderr: "piped" })
   .output();
 if (ref.code !== 0) {
   console.error(`reference failed:\n${new TextDecoder().decode(ref.stderr).slice(-2000)}`);
@@ -106,14 +126,14 @@ if (ref.code !== 0) {
   }
 }
 
-console.log(`\n${folder}: ${flags.audio} (${seconds.toFixed(1)} s), ${threads} threads, greedy\n`);
+console.log(`\n${folder}: ${audioPath} (${seconds.toFixed(1)} s), ${threads} threads, greedy\n`);
 console.log(
   "| implementation | text | WER | encode s | decode s | total s | RTF | CE (nats/token) |",
 );
 console.log("|---|---|---|---|---|---|---|---|");
 for (const r of rows) {
   const total = Object.values(r.seconds).reduce((a, b) => a + b, 0);
-  const wer = wordErrorRate(flags.text, r.text);
+  const wer = wordErrorRate(transcript, r.text);
   const f = (v?: number) => (v === undefined ? "–" : v.toFixed(3));
   console.log(
     `| ${r.implementation} | ${r.text} | ${(100 * wer).toFixed(1)}% | ${f(r.seconds.encode)} | ` +

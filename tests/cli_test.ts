@@ -1,6 +1,13 @@
 import assert from "@std/assert";
 import { either as E } from "fp-ts";
-import { checkOption, helpText, markdownCell, parseCommand, plural } from "../scripts/cli.ts";
+import {
+  checkOption,
+  helpText,
+  markdownCell,
+  parseCommand,
+  plural,
+  withFiles,
+} from "../scripts/cli.ts";
 
 const command = {
   name: "demo",
@@ -59,6 +66,19 @@ Deno.test("parseCommand() takes a config file's camelCase keys where no flag is 
   assert.equal(p.values.solver, "midpoint");
   assert.match(error([], { stepz: 3 }), /run\.json: unknown option 'stepz'/);
   assert.match(error([], { heldOut: 2 }), /run\.json heldOut: '2' must be <= 0.99/);
+});
+
+Deno.test("withFiles() layers files under a command line parsed once: flags win, then the later file", () => {
+  const line = ok(["--steps", "7"]);
+  const run = { name: "run/config.json", values: { steps: 3, heldOut: 0.2, solver: "midpoint" } };
+  const config = { name: "my.json", values: { solver: "euler", out: "runs/x" } };
+  const p = withFiles(command, line, [run, config]);
+  assert.deepEqual(
+    [p.values.steps, p.values["held-out"], p.values.solver, p.values.out],
+    [7, 0.2, "euler", "runs/x"],
+  );
+  assert.deepEqual([...p.given], ["steps"]);
+  assert.deepEqual(withFiles(command, line, []).values, line.values);
 });
 
 Deno.test("helpText() lists every option with its placeholder, choices and default", () => {
