@@ -1,6 +1,7 @@
 /**
  * Text datasets for flowt2s: reading sentence files (.txt, .jsonl, .tsv) with per-line checks,
- * a deterministic stratified held-out split, and length-bucketed batches.
+ * whole or streamed one line at a time; a deterministic stratified held-out split, and
+ * length-bucketed batches.
  *
  * @example
  * ```ts
@@ -37,6 +38,12 @@ export {
   type TextFormat,
 } from "./sentences.ts";
 export { hashText, type HeldOutSplit, splitHeldOut } from "./held_out.ts";
+export {
+  countRecords,
+  type StreamedRecord,
+  type StreamOptions,
+  streamSentences,
+} from "./stream.ts";
 export {
   loadUdhr,
   parseUdhrHtml,

@@ -174,6 +174,30 @@ export function generate(
   sentences: readonly { text: string; lang: string; frames?: number }[],
   options: GenerateOptions & { readonly decode?: true },
 ): Promise<Either<{ message: string }, Generated[]>>;
+/**
+ * As above, with `decode` possibly false: states only where it is (`"decoded" in g` tells).
+ *
+ * @example
+ * ```ts
+ * import assert from "@std/assert";
+ * import { initParams } from "../graph/params.ts";
+ * import { orThrow } from "../result.ts";
+ * import { createRng } from "../random.ts";
+ * import { whisperModel } from "../whisper/runtime.ts";
+ * import { tinyRandomWhisper } from "../whisper/tiny_random.ts";
+ * import { modelTokenizer } from "../whisper/tokenizer.ts";
+ * import { t2sConfig } from "./config.ts";
+ * import { generate } from "./generate.ts";
+ * import { t2sParamDefs } from "./network.ts";
+ * const whisper = whisperModel(tinyRandomWhisper(), { threads: 1 });
+ * const config = orThrow(t2sConfig("tiny", { width: 32 }));
+ * const params = initParams(t2sParamDefs(config), { rng: createRng(0) });
+ * const decode = false as boolean;
+ * const out = orThrow(await generate([{ text: "Hi.", lang: "en" }], {
+ *   config, params, whisper, tokenizer: orThrow(modelTokenizer(whisper)), steps: 2, decode }));
+ * assert.equal("decoded" in out[0], decode);
+ * ```
+ */
 export function generate(
   sentences: readonly { text: string; lang: string; frames?: number }[],
   options: GenerateOptions,
