@@ -374,6 +374,10 @@ export function progressLine(options: { quiet?: boolean; every?: number } = {}) 
         last = performance.now();
       }
     },
+    /** Prints `text` as a line of its own (even when quiet), clearing a progress line first. */
+    note(text: string): void {
+      Deno.stderr.writeSync(encoder.encode(`${terminal ? "\r\x1b[K" : ""}${text}\n`));
+    },
     /** Ends the line on a terminal. */
     done(): void {
       if (!options.quiet && terminal) Deno.stderr.writeSync(encoder.encode("\n"));

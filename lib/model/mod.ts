@@ -1,7 +1,7 @@
 /**
  * The text-to-semantic CFM model: configurations, the velocity network, text input, batches,
  * training objectives (distill, unrolled, inversion), decoder inversion and ODE sampling,
- * checkpoints, the training run and generation.
+ * checkpoints, the training run, generation and the shards of generated data.
  * @module
  */
 export * from "./config.ts";
@@ -14,6 +14,7 @@ export * from "./checkpoint.ts";
 export * from "./coupling.ts";
 export * from "./training.ts";
 export * from "./generate.ts";
+export * from "./shards.ts";
 export * from "./probe.ts";
 export * from "./report.ts";
 
