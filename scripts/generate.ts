@@ -197,6 +197,7 @@ const finished = new Set<number>();
 for (const k of mine) if (await shardDone(out, k)) finished.add(k);
 const todo = mine.filter((k) => !finished.has(k));
 const todoRecords = todo.reduce((n, k) => n + recordsOf(k), 0);
+const lastTodo = todo.at(-1) ?? -1; // past it, the rest of the corpus is another worker's
 
 const stream = await streamSentences(f.data, { lang: f.lang, langOption: "--lang" })();
 if (E.isLeft(stream)) fail(stream.left.message);
@@ -336,6 +337,7 @@ const flush = async () => {
 for await (const r of stream.right) {
   if (stopping) interrupted(current);
   const shard = Math.floor(r.record / shardSize);
+  if (shard > lastTodo) break;
   if (shard !== current) {
     await flush();
     current = shard;
