@@ -27,6 +27,7 @@ import {
   writeShard,
 } from "../lib/model/shards.ts";
 import type { VelocitySessions } from "../lib/model/states.ts";
+import { prepareSentences } from "../lib/model/training.ts";
 import { encodeSpeech } from "../lib/speech/prior.ts";
 import { speak } from "../lib/speech/espeak.ts";
 import { charErrorRate } from "../lib/whisper/normalize.ts";
@@ -325,6 +326,14 @@ async function makeShard(shard: number, lines: Line[], bad: string[]): Promise<v
   recordsDone += recordsOf(shard);
 }
 
+/** Why the frozen decoder could not read `s` back (over its token limit), if it could not. */
+function readable(s: Sentence, line: number): string | undefined {
+  const prepared = prepareSentences([{ ...s, frames: 1 }], { tokenizer });
+  return E.isLeft(prepared)
+    ? `${f.data}:${line}: ${prepared.left.message.replace(`sentence ${s.id}: `, "")}`
+    : undefined;
+}
+
 let current = -1, lines: Line[] = [], bad: string[] = [], seen = new Set<string>();
 const flush = async () => {
   if (current >= 0 && owns(current) && !finished.has(current)) {
@@ -347,7 +356,7 @@ for await (const r of stream.right) {
     ? r.issue.message
     : seen.has(r.sentence.id)
     ? `${f.data}:${r.line}: id "${r.sentence.id}" repeats an earlier line's; give each its own id`
-    : undefined;
+    : readable(r.sentence, r.line);
   if (problem !== undefined || !("sentence" in r)) {
     progress.note(`generate: ${problem}`);
     bad.push(problem!);

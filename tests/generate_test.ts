@@ -5,6 +5,7 @@ import { decodeSafetensors } from "../lib/graph/safetensors.ts";
 import { pathExists } from "../lib/io.ts";
 import { createRng, fillNormal } from "../lib/random.ts";
 import { orThrow } from "../lib/result.ts";
+import { udhrSentences } from "../lib/data/udhr.ts";
 import { exportT2S, saveT2S } from "../lib/model/checkpoint.ts";
 import { t2sConfig } from "../lib/model/config.ts";
 import { t2sParamDefs } from "../lib/model/network.ts";
@@ -236,22 +237,26 @@ Deno.test("generate: a corpus of many batches streams through, bad lines reporte
     lines[13] = JSON.stringify({ lang: "en" });
     lines[20] = JSON.stringify({ text: "Qapla'", lang: "klingon" });
     lines[27] = JSON.stringify({ text: "word ".repeat(200), lang: "en" });
+    // Under 30 s, but over the decoder's 224 tokens (with the tiny random Whisper's tokenizer).
+    const [long] = orThrow(await udhrSentences("fr")()).filter((s) => s.id === "udhr:fra:86");
+    lines[33] = JSON.stringify({ text: long.text, lang: "fr" });
     const data = await corpus(dir, lines as { text: string; lang: string }[]);
     const out = await run([
       ...["--model", artifact, "--data", data, "--out", `${dir}/out`, ...FAST],
       ...["--shard-size", "16"],
     ]);
     assert.equal(out.code, 0, out.stderr);
-    for (const line of [7, 14, 21, 28]) {
+    for (const line of [7, 14, 21, 28, 34]) {
       assert.match(out.stderr, new RegExp(`generate: ${data}:${line}: `));
     }
-    assert.match(out.stderr, /36 sentences .* in 3 shards, 4 bad lines \(reported above\)/);
+    assert.match(out.stderr, new RegExp(`${data}:34: '.*' is \\d+ decoder tokens, over the limit`));
+    assert.match(out.stderr, /35 sentences .* in 3 shards, 5 bad lines \(reported above\)/);
     const { records, states } = await readAll(`${dir}/out`);
-    assert.equal(records.length, 36);
-    assert.equal(states.size, 36);
+    assert.equal(records.length, 35);
+    assert.equal(states.size, 35);
     assert.deepEqual(
       records.map((r) => r.line),
-      Array.from({ length: 40 }, (_, i) => i + 1).filter((l) => ![7, 14, 21, 28].includes(l)),
+      Array.from({ length: 40 }, (_, i) => i + 1).filter((l) => ![7, 14, 21, 28, 34].includes(l)),
     );
     assert.ok(records.every((r) => r.shard === Math.floor((r.line - 1) / 16)));
   } finally {
