@@ -165,6 +165,9 @@ const FLAGS: Record<string, string> = {
 const total = await countRecords(f.data, { lang: f.lang })();
 if (E.isLeft(total)) fail(total.left.message);
 if (total.right === 0) fail(`${f.data}: the corpus holds no sentences (it is empty, or blank)`);
+// Checked before generation.json is written: a retry with the fix must not be refused.
+const stream = await streamSentences(f.data, { lang: f.lang, langOption: "--lang" })();
+if (E.isLeft(stream)) fail(stream.left.message);
 await Deno.mkdir(out, { recursive: true });
 const settled = await settleGeneration(out, settings, {
   notes: {
@@ -199,9 +202,6 @@ for (const k of mine) if (await shardDone(out, k)) finished.add(k);
 const todo = mine.filter((k) => !finished.has(k));
 const todoRecords = todo.reduce((n, k) => n + recordsOf(k), 0);
 const lastTodo = todo.at(-1) ?? -1; // past it, the rest of the corpus is another worker's
-
-const stream = await streamSentences(f.data, { lang: f.lang, langOption: "--lang" })();
-if (E.isLeft(stream)) fail(stream.left.message);
 
 const progress = progressLine({ quiet: f.quiet, every: 10_000 });
 const sessions: VelocitySessions = new Map();

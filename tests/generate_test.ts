@@ -259,6 +259,19 @@ Deno.test("generate: a corpus of many batches streams through, bad lines reporte
       Array.from({ length: 40 }, (_, i) => i + 1).filter((l) => ![7, 14, 21, 28, 34].includes(l)),
     );
     assert.ok(records.every((r) => r.shard === Math.floor((r.line - 1) / 16)));
+    // A corpus refused as a whole (a .txt without --lang) leaves no settings behind.
+    await Deno.writeTextFile(`${dir}/plain.txt`, "Hello.\n");
+    const noLang = await run([
+      "--model",
+      artifact,
+      "--data",
+      `${dir}/plain.txt`,
+      "--out",
+      `${dir}/x`,
+    ]);
+    assert.equal(noLang.code, 1);
+    assert.match(noLang.stderr, /pass --lang/);
+    assert.equal(await pathExists(`${dir}/x/generation.json`), false);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
