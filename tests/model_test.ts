@@ -207,6 +207,15 @@ Deno.test("trainStep() lowers the bridge loss in a few steps", async () => {
   await trainsDown(ctx, 30);
 });
 
+Deno.test("trainStep() lowers the bridge-ce loss in a few steps", async () => {
+  // The random decoder's cross-entropy barely depends on its input, so a small lambda lets the
+  // test see the bridge part fall under the read term's noise (the term itself is checked
+  // against teacher-forced CE below).
+  const base = context({ recipe: "bridge-ce", steps: 30, pullWeight: 10, lambda: 0.02 });
+  const ctx = { ...base, prior: fakePrior(base) };
+  await trainsDown(ctx, 30);
+});
+
 Deno.test("generate() from given start states: a fresh (zero-velocity) model returns them, and a wrong count is named", async () => {
   const base = context({ recipe: "bridge" });
   const prior = fakePrior(base);
