@@ -180,8 +180,8 @@ const trainer = await orThrow(openTrainer(problem.spec, {
   provider: a.provider,
 }));
 
-let stop = false;
-Deno.addSignalListener("SIGINT", () => (stop = true));
+let stop = false, interrupted = false;
+Deno.addSignalListener("SIGINT", () => (stop = interrupted = true));
 const started = performance.now(), startStep = state.step;
 const progress = progressLine({ quiet: a.quiet });
 const bar = (loss: number) => {
@@ -234,7 +234,11 @@ while (state.step < totalSteps && !stop) {
 progress.done();
 if (stop) {
   await flush();
-  console.error(`interrupted: saved step ${state.step} to ${ckptPath}; continue with --resume`);
+  console.error(
+    `${interrupted ? "interrupted" : "stopped"}: saved step ${state.step} to ${ckptPath}; ` +
+      `continue with --resume`,
+  );
+  if (interrupted) Deno.exit(EXIT.interrupted);
 } else {
   const last = lines.slice(-config.stepsPerCall).map((l) => JSON.parse(l).loss);
   const mean = last.reduce((sum, v) => sum + v, 0) / last.length;

@@ -91,3 +91,50 @@ Deno.test("demo_train refuses a different configuration on resume and an existin
   assert.equal(r.code, 1);
   assert.match(r.stderr, /was made with .*"seed":0.*this run asks for .*"seed":3/);
 });
+
+Deno.test("demo_train: Ctrl-C saves, exits 130, and --resume continues", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const child = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        new URL("../scripts/demo_train.ts", import.meta.url).pathname,
+        ...SMALL,
+        "--steps",
+        "1000000",
+        "--save-every",
+        "5",
+        "--out",
+        dir,
+      ],
+      stdout: "null",
+      stderr: "piped",
+    }).spawn();
+    const metrics = `${dir}/metrics.jsonl`;
+    const deadline = Date.now() + 60_000;
+    while (!(await Deno.readTextFile(metrics).catch(() => "")) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    child.kill("SIGINT");
+    const ended = await child.output();
+    const stderr = new TextDecoder().decode(ended.stderr);
+    assert.equal(ended.code, 130, stderr);
+    const saved = Number(stderr.match(/interrupted: saved step (\d+)/)?.[1]);
+    assert.ok(saved >= 5, stderr);
+    assert.equal((await losses(dir)).length, saved);
+    const more = await train([
+      "--steps",
+      "1000000",
+      "--out",
+      dir,
+      "--resume",
+      "--stop-after",
+      String(saved + 5),
+    ]);
+    assert.equal(more.code, 0, more.stderr);
+    assert.equal((await losses(dir)).length, saved + 5);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

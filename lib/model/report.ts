@@ -40,6 +40,9 @@ const esc = (s: string) => s.replace(/[<>&"]/g, (c) => `&#${c.charCodeAt(0)};`);
  *   probes: [{ step: 3, split: "train", cer: 0.5 }] });
  * assert.ok(html.startsWith("<!doctype html>") && html.includes("train CER"));
  * assert.equal(html.match(/<svg/g)?.length, 4); // no target cross-entropy recorded: no panel
+ * assert.ok(html.includes("3 steps recorded"));
+ * assert.ok(runReportHtml({ title: "one", settings: {}, metrics: metrics.slice(0, 1) })
+ *   .includes("1 step recorded"));
  * ```
  */
 export function runReportHtml(report: RunReport): string {
@@ -106,7 +109,7 @@ export function runReportHtml(report: RunReport): string {
     `<html><head><meta charset="utf-8"><title>${esc(report.title)}</title>`,
     `<style>body{font-family:sans-serif;margin:1em}svg{margin:4px}td{padding:0 8px}</style></head><body>`,
     `<h1>${esc(report.title)}</h1>`,
-    `<p>${metrics.length} steps recorded${
+    `<p>${metrics.length} ${metrics.length === 1 ? "step" : "steps"} recorded${
       last ? `; last step ${last.step}, loss ${last.loss.toFixed(4)}` : ""
     }.</p>`,
     `<div>${panels.join("\n")}</div>`,
