@@ -38,6 +38,35 @@ import type { Either } from "../lib/result.ts";
 /** Exit codes of every script. */
 export const EXIT = { ok: 0, failed: 1, usage: 2, interrupted: 130 } as const;
 
+/** `--provider`, for every command that opens ONNX Runtime sessions. */
+export const PROVIDER_OPTION = {
+  type: "choice",
+  choices: ["cpu", "cuda"],
+  default: "cpu",
+  arg: "P",
+  help: "execution provider",
+} as const;
+
+/** `--nfe`, `--solver`, `--sway`, `--guidance`: how a command samples states from a model. */
+export const SAMPLING_OPTIONS = {
+  nfe: { type: "int", min: 1, default: 16, help: "ODE steps" },
+  solver: {
+    type: "choice",
+    choices: ["euler", "midpoint", "heun", "rk4"],
+    default: "euler",
+    arg: "S",
+    help: "ODE solver",
+  },
+  sway: { type: "number", min: -1, max: 1, default: -1, help: "sway of the time grid, -1..1" },
+  guidance: {
+    type: "number",
+    min: 0,
+    default: 0,
+    arg: "W",
+    help: "classifier-free guidance weight",
+  },
+} as const;
+
 interface Common {
   /** One line of help (more lines with "\n"). */
   readonly help: string;

@@ -7,7 +7,7 @@
  *
  *   deno task train:demo [--steps 400] [--out runs/demo] [--resume] [--seed 0] [--lr 3e-3]
  */
-import { commandLine, EXIT, fail as failWith, progressLine } from "./cli.ts";
+import { commandLine, EXIT, fail as failWith, progressLine, PROVIDER_OPTION } from "./cli.ts";
 import { pathExists, writeFileAtomic } from "../lib/io.ts";
 import { checkParams, initParams, loadParams, saveParams } from "../lib/graph/params.ts";
 import { orThrow } from "../lib/result.ts";
@@ -48,13 +48,7 @@ const COMMAND = {
     },
     "save-every": { type: "int", min: 1, default: 100, help: "checkpoint interval in steps" },
     threads: { type: "int", min: 1, help: "ONNX Runtime threads (default: all cores)" },
-    provider: {
-      type: "choice",
-      choices: ["cpu", "cuda"],
-      default: "cpu",
-      arg: "P",
-      help: "execution provider",
-    },
+    provider: PROVIDER_OPTION,
     "stop-after": {
       type: "int",
       min: 1,

@@ -13,7 +13,14 @@
  * counted in the summary, and the rest goes on.
  */
 import { either as E } from "fp-ts";
-import { commandLine, EXIT, fail as failWith, plural, progressLine } from "./cli.ts";
+import {
+  commandLine,
+  EXIT,
+  fail as failWith,
+  plural,
+  progressLine,
+  SAMPLING_OPTIONS,
+} from "./cli.ts";
 import { countRecords, type Sentence, streamSentences } from "../lib/data/mod.ts";
 import { frames as estimateFrames } from "../lib/length/mod.ts";
 import { loadT2S } from "../lib/model/checkpoint.ts";
@@ -61,22 +68,7 @@ const COMMAND = {
       default: 8,
       help: "sentences per batch (part of the settings: it changes the last float bit)",
     },
-    nfe: { type: "int", min: 1, default: 16, help: "ODE steps" },
-    solver: {
-      type: "choice",
-      choices: ["euler", "midpoint", "heun", "rk4"],
-      default: "euler",
-      arg: "S",
-      help: "ODE solver",
-    },
-    sway: { type: "number", min: -1, max: 1, default: -1, help: "sway of the time grid, -1..1" },
-    guidance: {
-      type: "number",
-      min: 0,
-      default: 0,
-      arg: "W",
-      help: "classifier-free guidance weight",
-    },
+    ...SAMPLING_OPTIONS,
     seed: {
       type: "int",
       min: 0,

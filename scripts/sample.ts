@@ -6,7 +6,7 @@
  *
  *   deno task sample --checkpoint runs/t2s/checkpoint.safetensors --lang en "Hello there."
  */
-import { commandLine, EXIT, fail as failWith, plural } from "./cli.ts";
+import { commandLine, EXIT, fail as failWith, plural, SAMPLING_OPTIONS } from "./cli.ts";
 import { either as E } from "fp-ts";
 import { dirname, join } from "node:path";
 import { readSentences } from "./data.ts";
@@ -33,22 +33,7 @@ const COMMAND = {
       arg: "FILE",
       help: "states file (default samples.safetensors in the checkpoint's folder)",
     },
-    nfe: { type: "int", min: 1, default: 16, help: "ODE steps" },
-    solver: {
-      type: "choice",
-      choices: ["euler", "midpoint", "heun", "rk4"],
-      default: "euler",
-      arg: "S",
-      help: "ODE solver",
-    },
-    sway: { type: "number", min: -1, max: 1, default: -1, help: "sway of the time grid, -1..1" },
-    guidance: {
-      type: "number",
-      min: 0,
-      default: 0,
-      arg: "W",
-      help: "classifier-free guidance weight",
-    },
+    ...SAMPLING_OPTIONS,
     seed: { type: "int", default: 0, help: "noise seed" },
     batch: { type: "int", min: 1, default: 8, help: "sentences per batch" },
     whisper: { type: "string", arg: "M", help: "override the checkpoint's Whisper model" },

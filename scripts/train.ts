@@ -13,6 +13,7 @@ import {
   type OptionFile,
   plural,
   progressLine,
+  PROVIDER_OPTION,
   withFiles,
 } from "./cli.ts";
 import { either as E } from "fp-ts";
@@ -197,12 +198,7 @@ const COMMAND = {
       help: "stop (and save) after X minutes of this invocation's wall time",
     },
     threads: { type: "int", min: 1, help: "ONNX Runtime threads" },
-    provider: {
-      type: "choice",
-      choices: ["cpu", "cuda"],
-      default: "cpu",
-      help: "execution provider",
-    },
+    provider: PROVIDER_OPTION,
     offline: { type: "boolean", help: "never contact the Hugging Face hub" },
     quiet: { type: "boolean", help: "no progress bar" },
   },

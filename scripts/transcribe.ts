@@ -6,7 +6,7 @@
  *
  * Prints each transcript and the time spent per stage with the real-time factor.
  */
-import { commandLine, EXIT, fail as failWith } from "./cli.ts";
+import { commandLine, EXIT, fail as failWith, PROVIDER_OPTION } from "./cli.ts";
 import { either as E } from "fp-ts";
 import { openWhisper } from "../lib/whisper/open.ts";
 import { transcribe } from "../lib/whisper/transcribe.ts";
@@ -38,13 +38,7 @@ const COMMAND = {
     beam: { type: "int", min: 1, default: 1, help: "beam size (1: greedy)" },
     "max-tokens": { type: "int", min: 1, default: 224, help: "most tokens per clip" },
     threads: { type: "int", min: 1, help: "ONNX Runtime threads (default: one per core)" },
-    provider: {
-      type: "choice",
-      choices: ["cpu", "cuda"],
-      default: "cpu",
-      arg: "P",
-      help: "execution provider",
-    },
+    provider: PROVIDER_OPTION,
     offline: { type: "boolean", help: "never contact the hub" },
     json: { type: "boolean", help: "print one JSON object per clip instead of text" },
     warm: {
