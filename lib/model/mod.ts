@@ -1,7 +1,8 @@
 /**
  * The text-to-semantic CFM model: configurations, the velocity network, text input, batches,
  * training objectives (distill, unrolled, inversion), decoder inversion and ODE sampling,
- * checkpoints, the training run, generation and the shards of generated data.
+ * checkpoints, the training run and its target store, generation and the shards of generated
+ * data.
  * @module
  */
 export * from "./config.ts";
@@ -15,6 +16,7 @@ export * from "./coupling.ts";
 export * from "./training.ts";
 export * from "./generate.ts";
 export * from "./shards.ts";
+export * from "./target_store.ts";
 export * from "./probe.ts";
 export * from "./report.ts";
 
