@@ -1,7 +1,8 @@
 /**
  * `deno task train`: trains the text-to-semantic CFM model from text alone, scored by a frozen
  * Whisper decoder. A JSON configuration (--config) and flags (which win) set the run; see
- * --help. Writes checkpoint.safetensors, metrics.jsonl and loss.svg into --out; Ctrl-C saves
+ * --help. Writes checkpoint.safetensors, metrics.jsonl and loss.svg into --out, and the cached
+ * targets into a target store (--targets, default <out>/targets); Ctrl-C saves
  * and stops (exit status 130); --resume continues exactly. A fresh run that stops or fails
  * before its first step completes leaves no checkpoint behind.
  */
@@ -31,8 +32,11 @@ import {
   type RunSessions,
   type RunSettings,
   saveRun,
+  seedTargets,
+  targetIdentity,
   trainStep,
 } from "../lib/model/training.ts";
+import { collectTargets, openTargetStore } from "../lib/model/target_store.ts";
 import { lineChartSvg } from "../lib/plot.ts";
 import { runReportHtml } from "../lib/model/report.ts";
 import { RECIPES, recipeSpec } from "../lib/model/objective.ts";
@@ -175,6 +179,19 @@ const COMMAND = {
       help: "fraction of sentences kept for eval",
     },
     out: { type: "string", arg: "DIR", default: "runs/t2s", help: "run folder" },
+    targets: {
+      type: "string",
+      arg: "DIR",
+      help: "target store (default <out>/targets): runs whose targets are the same (same\n" +
+        "Whisper, target plan and its settings; e.g. bridge and bridge-ce) can share one,\n" +
+        "each target made once; a store made with other settings is refused",
+    },
+    "targets-from": {
+      type: "string",
+      arg: "CKPT",
+      help: "first copy into the store the targets of an earlier run's checkpoint with the\n" +
+        "same data and target settings (also one written before target stores)",
+    },
     "save-every": { type: "int", min: 1, default: 50, help: "checkpoint every N steps" },
     "probe-every": {
       type: "int",
@@ -230,6 +247,7 @@ const flags = withFiles(COMMAND, line, [...runFile, ...configFile]).values;
 /** Options that say how this invocation runs, not what the run is: never recorded. */
 const PER_INVOCATION = new Set([
   "config",
+  "targets-from",
   "resume",
   "force",
   "stop-after",
@@ -362,7 +380,7 @@ if (probeEvery > 0) {
 const config = t2sConfig(size as T2SSize, { width: whisper.right.config.dModel });
 if (E.isLeft(config)) fail(config.left.message);
 
-const context: RunContext = {
+let context: RunContext = {
   settings,
   config: config.right,
   whisper: whisper.right,
@@ -374,6 +392,45 @@ const context: RunContext = {
   data: { path: dataPath, heldOut },
   prior,
 };
+const plan = recipeSpec(settings.recipe).targets;
+if (plan?.refresh && (flags.targets || flags["targets-from"])) {
+  fail(
+    `recipe "${settings.recipe}" remakes its targets from the model: each run keeps its own ` +
+      `(in ${out}/targets); leave --targets and --targets-from out`,
+  );
+}
+if (!plan && (flags.targets || flags["targets-from"])) {
+  fail(`recipe "${settings.recipe}" makes no targets; leave --targets and --targets-from out`);
+}
+if (plan) {
+  const identity = targetIdentity(context)!;
+  const dir = flags.targets ?? `${out}/targets`;
+  const open = () => openTargetStore(dir, { identity, notes: { whisper: whisperName } })();
+  let store = await open();
+  if (E.isLeft(store) && store.left.differences && flags.force && !flags.targets) {
+    // --force starts the run afresh: its own store, made with other settings, goes with it.
+    console.error(`train: --force: removing ${dir}, made with other target settings`);
+    await Deno.remove(dir, { recursive: true });
+    store = await open();
+  }
+  if (E.isLeft(store)) {
+    // A resumed run with other settings: the checkpoint names them best.
+    const other = flags.resume ? await loadRun(ckptPath, context)() : undefined;
+    fail(other && E.isLeft(other) ? other.left.message : store.left.message);
+  }
+  if (plan.refresh && !flags.resume) {
+    // Targets remade from the model belong to one run: a fresh run makes its own.
+    const cleared = await collectTargets(store.right, () => false)();
+    if (E.isLeft(cleared)) fail(cleared.left.message);
+  }
+  context = { ...context, store: store.right };
+  const from = flags["targets-from"];
+  if (from) {
+    const seeded = await seedTargets(from, context)();
+    if (E.isLeft(seeded)) fail(`--targets-from ${from}: ${seeded.left.message}`);
+    console.error(`train: ${plural(seeded.right, "target")} from ${from} into ${dir}`);
+  }
+}
 const resumed = flags.resume ? await loadRun(ckptPath, context)() : E.right(initRun(context));
 if (E.isLeft(resumed)) fail(resumed.left.message);
 let state = resumed.right;

@@ -1,12 +1,12 @@
 /**
- * The training run of the text-to-semantic model: data, targets (as the recipe plans them),
- * minibatch OT pairing, one compiled train step per batch shape, EMA weights,
- * and checkpoints that resume exactly. Scripts drive it; the numeric parts live in lib/flow,
+ * The training run of the text-to-semantic model: data, targets (as the recipe plans them, kept
+ * in a target store beside the checkpoint, lib/model/target_store.ts), minibatch OT pairing, one
+ * compiled train step per batch shape, EMA weights, and checkpoints that resume exactly. Scripts drive it; the numeric parts live in lib/flow,
  * lib/ot, lib/graph and lib/whisper.
  * @module
  */
 import type { Either, TaskEither } from "../result.ts";
-import { either as E, taskEither as TE } from "../deps/fp_ts.ts";
+import { either as E } from "../deps/fp_ts.ts";
 import { lengthBatches } from "../data/length_batches.ts";
 import { hashText } from "../data/held_out.ts";
 import { uniformTimes } from "../flow/sample.ts";
@@ -20,12 +20,25 @@ import { assembleBatch, type Batch, maskFrames, type Prepared, shapeFor } from "
 import { EXPORT_FORMAT, loadT2S, saveT2S, type T2SCheckpoint } from "./checkpoint.ts";
 import type { T2SConfig } from "./config.ts";
 import { type NoiseCoupling, pairNoise } from "./coupling.ts";
+import { settingDifferences } from "./shards.ts";
 import { t2sParamDefs } from "./network.ts";
 import { objective, type Recipe, recipeSpec } from "./objective.ts";
 import { invertStates, sampleStates, velocitySession, type VelocitySessions } from "./states.ts";
 import { decoderSequence } from "./text.ts";
 import { type ChannelStats, normalizeStates } from "../speech/prior.ts";
 import { type DecoderInterface, silenceStates } from "../whisper/silence.ts";
+import { weightsDigest } from "../whisper/checkpoint.ts";
+import {
+  appendTargets,
+  collectTargets,
+  hasTargets,
+  type NewTarget,
+  openTargetStore,
+  readTargets,
+  type TargetStore,
+} from "./target_store.ts";
+import { createHash } from "node:crypto";
+import { dirname, isAbsolute, join, relative, resolve } from "node:path";
 
 /**
  * A failure of a training run: a step (its batch, targets, pairing or train call), or writing or
@@ -213,6 +226,13 @@ export interface RunContext {
     readonly states: ReadonlyMap<string, Float32Array>;
     readonly stats: ChannelStats;
   };
+  /**
+   * Where the run's targets go as they are made, and where targets that do not depend on the
+   * model are looked up before making them (a store shared by runs with the same
+   * {@link targetIdentity}). Without one, targets stay in memory until {@link saveRun} appends
+   * them to the store beside the checkpoint, `<checkpoint's folder>/targets`.
+   */
+  readonly store?: TargetStore;
 }
 
 /**
@@ -352,24 +372,40 @@ async function trainerFor(
 
 /**
  * Makes (or remakes) the targets of the batch's stale sentences (the inversion runs on the
- * whole batch shape, but only stale rows are stored); returns the final decoder cross-entropy.
+ * whole batch shape, but only stale rows are stored); returns the final decoder cross-entropy
+ * and the ids made. Targets that do not depend on the model are first looked up in the run's
+ * store; the random draws are the same whether they are found or made, so a run that finds the
+ * targets it made before a kill goes on as the uninterrupted run.
  * `batch` must carry every row's text: targets are never made from a guidance-dropped row.
  */
 async function refreshTargets(
   context: RunContext,
   sessions: RunSessions,
   options: { state: RunState; batch: Batch; rng: Rng },
-): Promise<Either<RunError, number | undefined>> {
+): Promise<Either<RunError, { ce?: number; made: string[] }>> {
   const { state, batch, rng } = options, s = context.settings, w = context.config.width;
   const plan = recipeSpec(s.recipe).targets;
-  if (!plan) return E.right(undefined);
+  if (!plan) return E.right({ made: [] });
   const stale = batch.items.map((item) => {
     const t = state.targets.get(item.id);
     return !t || (plan.refresh && state.train.step - t.step >= s.refreshEvery);
   });
-  if (!stale.includes(true)) return E.right(undefined);
+  if (!stale.includes(true)) return E.right({ made: [] });
   const { batch: b, frames: f } = batch.shape;
   let start = maskFrames(noise(b * f * w, rng), { mask: batch.mask, width: w });
+  let needed = stale;
+  if (context.store && !plan.refresh) {
+    const keys = batch.items.map((item) => targetKey(context, item.id));
+    const found = await readTargets(context.store, keys.filter((_, row) => stale[row]))();
+    if (E.isLeft(found)) return E.left(runError(found.left));
+    needed = stale.map((isStale, row) => {
+      const t = isStale ? found.right.get(keys[row]) : undefined;
+      if (t) state.targets.set(batch.items[row].id, { ...t, step: state.train.step });
+      return isStale && !t;
+    });
+    if (!needed.includes(true)) return E.right({ made: [] });
+  }
+  const made = batch.items.flatMap((item, row) => (needed[row] ? [item.id] : []));
   let pull;
   if (plan.start === "prior") {
     if (!context.prior) return fail(`recipe "${s.recipe}" needs the prior states (context.prior)`);
@@ -385,11 +421,11 @@ async function refreshTargets(
   }
   if (!plan.invert) {
     batch.items.forEach((item, row) => {
-      if (!stale[row]) return;
+      if (!needed[row]) return;
       const states = start.slice(row * f * w, (row * f + item.frames) * w);
       state.targets.set(item.id, { states, step: state.train.step });
     });
-    return E.right(undefined);
+    return E.right({ made });
   }
   if (plan.start === "samples" && state.train.step > 0) {
     const session = await velocitySession(context.config, {
@@ -419,7 +455,7 @@ async function refreshTargets(
   if (E.isLeft(result)) return E.left(runError(result.left));
   const inverted = result.right;
   batch.items.forEach((item, row) => {
-    if (!stale[row]) return;
+    if (!needed[row]) return;
     const rows = [row * f * w, (row * f + item.frames) * w] as const;
     const noise = plan.keepNoise ? start.slice(...rows) : undefined;
     state.targets.set(item.id, {
@@ -428,8 +464,15 @@ async function refreshTargets(
       noise,
     });
   });
-  return E.right(inverted.losses[inverted.losses.length - 1]);
+  return E.right({ ce: inverted.losses[inverted.losses.length - 1], made });
 }
+
+/** The targets of `ids` in `state`, as the store takes them. */
+const newTargets = (context: RunContext, state: RunState, ids: readonly string[]): NewTarget[] =>
+  ids.map((id) => {
+    const t = state.targets.get(id)!;
+    return { id, key: targetKey(context, id), step: t.step, states: t.states, noise: t.noise };
+  });
 
 /**
  * Takes one optimizer step (making targets first when the recipe needs them): the new state and
@@ -491,7 +534,7 @@ async function takeStep(
   const batch = assembled.right;
   const { batch: b, frames: f } = shape;
   const next: RunState = { ...state, order, cursor: cursor + 1, epoch };
-  let targetCe: number | undefined;
+  let targetCe: number | undefined, made: string[] = [];
   const feeds: Record<string, Float32Array | BigInt64Array> = {
     text: batch.text,
     mask: batch.mask,
@@ -506,9 +549,14 @@ async function takeStep(
   } else {
     const full = assembleBatch(items, { shape });
     if (E.isLeft(full)) return E.left(runError(full.left));
-    const made = await refreshTargets(context, sessions, { state: next, batch: full.right, rng });
-    if (E.isLeft(made)) return made;
-    targetCe = made.right;
+    const refreshed = await refreshTargets(context, sessions, {
+      state: next,
+      batch: full.right,
+      rng,
+    });
+    if (E.isLeft(refreshed)) return refreshed;
+    targetCe = refreshed.right.ce;
+    made = refreshed.right.made;
     const x1 = new Float32Array(b * f * w);
     const stats = spec.targets?.normalised ? context.prior?.stats : undefined;
     items.forEach((item, row) => {
@@ -552,6 +600,13 @@ async function takeStep(
   const called = await trainCall(trainer.right, next.train, { batch: feeds, lr })();
   if (E.isLeft(called)) return E.left(runError(called.left));
   const result = called.right;
+  if (context.store && made.length > 0) {
+    // Written once the step has succeeded (a failed step leaves them to the next save).
+    const appended = await appendTargets(context.store, newTargets(context, next, made), {
+      width: w,
+    })();
+    if (E.isLeft(appended)) return E.left(runError(appended.left));
+  }
   const train = result.state;
   const ema: Record<string, Tensor> = {};
   for (const [name, p] of Object.entries(train.params)) {
@@ -660,8 +715,154 @@ export function identityDifferences(saved: string, current: string): string[] {
   return out;
 }
 
+const sha256 = (...parts: (string | Uint8Array)[]) => {
+  const hash = createHash("sha256");
+  for (const p of parts) hash.update(p);
+  return hash.digest("hex");
+};
+const bytesOf = (a: Float32Array) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+const startDigests = new WeakMap<Float32Array, string>();
+
 /**
- * Writes the run's checkpoint atomically; {@link loadRun} reads it back.
+ * What a recipe's targets depend on among a run's settings: the plan (but not where the flow
+ * starts, which the targets do not see), and the settings of the plan's parts.
+ */
+function targetSettings(settings: RunSettings): Record<string, unknown> {
+  const plan = recipeSpec(settings.recipe).targets;
+  if (!plan) return {};
+  const { start, invert, refresh, normalised, pull, keepNoise } = plan;
+  return {
+    start,
+    invert,
+    refresh,
+    normalised,
+    pull,
+    keepNoise,
+    ...(invert
+      ? {
+        invertSteps: settings.invertSteps,
+        invertLr: settings.invertLr,
+        decoderInterface: settings.decoderInterface,
+      }
+      : {}),
+    ...(pull ? { pullWeight: settings.pullWeight } : {}),
+    // Noise comes from the run's seed; prior states are the same whatever it is.
+    ...(start !== "prior" ? { seed: settings.seed } : {}),
+    ...(refresh ? { refreshEvery: settings.refreshEvery, targetNfe: settings.targetNfe } : {}),
+  };
+}
+
+/** A digest of per-channel statistics (what a pull toward the prior is measured in). */
+const statsDigest = (stats: { mean: ArrayLike<number>; std: ArrayLike<number> } | undefined) =>
+  stats
+    ? sha256(bytesOf(Float32Array.from(stats.mean)), bytesOf(Float32Array.from(stats.std)))
+    : "none";
+
+/**
+ * Everything a run's targets depend on but the sentences themselves: the Whisper model (a
+ * digest of its weights), the recipe's target plan and the settings it uses (inversion steps
+ * and learning rate, decoder interface, pull weight, and the channel statistics it is measured
+ * in; the seed when targets start from noise). Not the loss or the optimiser: `bridge` and
+ * `bridge-ce` with the same settings make the same targets, so they can share a store. Targets
+ * remade from the model (`distill`) also depend on the run itself (all its identity but the
+ * step count). Undefined for a recipe without targets.
+ *
+ * @example
+ * ```ts
+ * import assert from "@std/assert";
+ * import { prepareSentences, RUN_DEFAULTS, targetIdentity } from "./training.ts";
+ * import { whisperModel } from "../whisper/runtime.ts";
+ * import { tinyRandomWhisper } from "../whisper/tiny_random.ts";
+ * import { modelTokenizer } from "../whisper/tokenizer.ts";
+ * import { t2sConfig } from "./config.ts";
+ * const whisper = whisperModel(tinyRandomWhisper(), { threads: 1 });
+ * const tokenizer = modelTokenizer(whisper), config = t2sConfig("tiny", { width: 32 });
+ * if (tokenizer._tag === "Left" || config._tag === "Left") throw new Error("setup");
+ * const prepared = prepareSentences([{ id: "a", text: "Hi there.", lang: "en", frames: 40 }],
+ *   { tokenizer: tokenizer.right });
+ * if (prepared._tag === "Left") throw new Error(prepared.left.message);
+ * const context = { settings: { ...RUN_DEFAULTS, recipe: "inversion" as const }, config: config.right,
+ *   whisper, whisperName: "tiny-random", tokenizer: tokenizer.right, sentences: prepared.right };
+ * const identity = targetIdentity(context);
+ * assert.equal(identity?.invertSteps, 20);
+ * // The learning rate of the flow model is not a target setting; the seed of the noise is.
+ * const lr = { ...context, settings: { ...context.settings, lr: 1 } };
+ * assert.deepEqual(targetIdentity(lr), identity);
+ * assert.notDeepEqual(targetIdentity({ ...context, settings: { ...context.settings, seed: 1 } }), identity);
+ * assert.equal(targetIdentity({ ...context, settings: { ...RUN_DEFAULTS, recipe: "unrolled" } }), undefined);
+ * ```
+ */
+export function targetIdentity(context: RunContext): Record<string, unknown> | undefined {
+  const plan = recipeSpec(context.settings.recipe).targets;
+  if (!plan) return undefined;
+  const run = () => {
+    const identity = JSON.parse(runIdentity(context));
+    for (const k of RESUMABLE_SETTINGS) delete identity.settings[k];
+    return sha256(JSON.stringify(identity));
+  };
+  return {
+    whisper: weightsDigest(context.whisper),
+    ...targetSettings(context.settings),
+    ...(plan.pull ? { norm: statsDigest(context.prior?.stats) } : {}),
+    ...(plan.refresh ? { run: run() } : {}),
+  };
+}
+
+/**
+ * A target's key in a store: the sentence's id, language, text and frames, and for targets
+ * that start at the prior, a digest of its prior states (so another prior makes new targets).
+ */
+function targetKey(context: RunContext, id: string): string {
+  const s = context.sentences.get(id)!;
+  let start = "";
+  const prior = recipeSpec(context.settings.recipe).targets?.start === "prior"
+    ? context.prior?.states.get(id)
+    : undefined;
+  if (prior) {
+    start = startDigests.get(prior) ?? sha256(bytesOf(prior));
+    startDigests.set(prior, start);
+  }
+  return sha256(JSON.stringify([s.id, s.lang, s.text, s.frames, start])).slice(0, 32);
+}
+
+/** How a checkpoint names its target store: the folder (relative to the checkpoint's inside it) and identity. */
+interface StoreReference {
+  /** The store's folder: relative to the checkpoint's folder when inside it, else absolute. */
+  readonly store: string;
+  /** The store's target identity. */
+  readonly identity: Readonly<Record<string, unknown>>;
+}
+
+/** The folder `ref` names, for a checkpoint at `path`. */
+const storeDir = (path: string, ref: StoreReference) =>
+  isAbsolute(ref.store) ? ref.store : join(dirname(path), ref.store);
+
+/** `dir` as a checkpoint at `path` names it. */
+function storeName(path: string, dir: string): string {
+  const rel = relative(resolve(dirname(path)), resolve(dir));
+  return rel === "" ? "." : rel.startsWith("..") || isAbsolute(rel) ? resolve(dir) : rel;
+}
+
+/** The run's store, or the default one beside the checkpoint at `path`. */
+async function storeOf(
+  path: string,
+  context: RunContext,
+  identity: Readonly<Record<string, unknown>>,
+): Promise<Either<RunError, TargetStore>> {
+  if (context.store) return E.right(context.store);
+  const opened = await openTargetStore(join(dirname(path), "targets"), {
+    identity,
+    notes: { whisper: context.whisperName },
+  })();
+  return E.mapLeft(runError)(opened);
+}
+
+/**
+ * Writes the run's checkpoint atomically; {@link loadRun} reads it back. Targets are not in
+ * the checkpoint: those the run's store (`context.store`, else `<checkpoint's folder>/targets`)
+ * lacks are appended to it first, and the checkpoint names the store, its identity, and the
+ * step each target was made at. Targets remade from the model that the checkpoint no longer
+ * names are then removed from the store.
  *
  * @example
  * ```ts
@@ -679,8 +880,9 @@ export function identityDifferences(saved: string, current: string): string[] {
  * if (prepared._tag === "Left") throw new Error(prepared.left.message);
  * const context = { settings: { ...RUN_DEFAULTS, batch: 1, invertSteps: 1 }, config: config.right,
  *   whisper, whisperName: "tiny-random", tokenizer: tokenizer.right, sentences: prepared.right };
- * const path = `${await Deno.makeTempDir()}/ckpt.safetensors`;
+ * const dir = await Deno.makeTempDir(), path = `${dir}/ckpt.safetensors`;
  * const state = initRun(context);
+ * state.targets.set("a", { states: new Float32Array(40 * 32), step: 0 });
  * const saved = await saveRun(path, { context, state })();
  * assert.ok(saved._tag === "Right");
  * const loaded = await loadRun(path, context)();
@@ -688,29 +890,63 @@ export function identityDifferences(saved: string, current: string): string[] {
  * const back = loaded.right;
  * assert.deepEqual(back.train.params["in.w"].data, state.train.params["in.w"].data);
  * assert.deepEqual(back.rng.state(), state.rng.state());
- * await Deno.remove(path);
+ * assert.deepEqual(back.targets.get("a"), { states: new Float32Array(40 * 32), step: 0 });
+ * assert.ok((await Deno.stat(`${dir}/targets/store.json`)).isFile); // the target went there
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export function saveRun(
   path: string,
   run: { context: RunContext; state: RunState },
 ): TaskEither<RunError, void> {
-  return () => TE.mapLeft(runError)(saveT2S(path, runCheckpoint(run)))();
+  return async () => {
+    const { context, state } = run;
+    const plan = recipeSpec(context.settings.recipe).targets;
+    const identity = targetIdentity(context);
+    let store: TargetStore | undefined;
+    if (plan && identity) {
+      const opened = await storeOf(path, context, identity);
+      if (E.isLeft(opened)) return opened;
+      store = opened.right;
+      // What the store lacks: targets of a run without a store, or of an old checkpoint.
+      const ids = [...state.targets.keys()].sort();
+      const keys = new Map(ids.map((id) => [targetKey(context, id), id]));
+      const steps = plan.refresh
+        ? new Map(ids.map((id) => [targetKey(context, id), state.targets.get(id)!.step]))
+        : undefined;
+      const held = await hasTargets(store, [...keys.keys()], { steps })();
+      if (E.isLeft(held)) return E.left(runError(held.left));
+      const missing = [...keys].flatMap(([key, id]) => held.right.has(key) ? [] : [id]);
+      const appended = await appendTargets(store, newTargets(context, state, missing), {
+        width: context.config.width,
+      })();
+      if (E.isLeft(appended)) return E.left(runError(appended.left));
+    }
+    const reference = store && { store: storeName(path, store.dir), identity: store.identity };
+    const saved = await saveT2S(path, runCheckpoint(run, reference))();
+    if (E.isLeft(saved)) return E.left(runError(saved.left));
+    if (store && plan?.refresh) {
+      // Only targets the checkpoint names are kept; the store is this run's alone.
+      const kept = new Set(
+        [...state.targets].map(([id, t]) => `${targetKey(context, id)}@${t.step}`),
+      );
+      const cleaned = await collectTargets(store, (r) => kept.has(`${r.key}@${r.step}`))();
+      if (E.isLeft(cleaned)) return E.left(runError(cleaned.left));
+    }
+    return E.right(undefined);
+  };
 }
 
-/** What {@link saveRun} writes: the run's weights, moments, targets and metadata. */
-function runCheckpoint(run: { context: RunContext; state: RunState }): T2SCheckpoint {
+/** What {@link saveRun} writes: the run's weights, moments and metadata, and where its targets are. */
+function runCheckpoint(
+  run: { context: RunContext; state: RunState },
+  reference: StoreReference | undefined,
+): T2SCheckpoint {
   const { context, state } = run;
-  const targets: Record<string, Tensor> = {};
   const made: Record<string, number> = {};
   // Sorted, so the bytes do not depend on the order targets were made in (resume).
   for (const [id, t] of [...state.targets].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
-    targets[id] = {
-      shape: [t.states.length / context.config.width, context.config.width],
-      data: t.states,
-    };
     made[id] = t.step;
-    if (t.noise) targets[`${NOISE_PREFIX}${id}`] = { ...targets[id], data: t.noise };
   }
   return {
     config: context.config,
@@ -718,7 +954,7 @@ function runCheckpoint(run: { context: RunContext; state: RunState }): T2SCheckp
     ema: state.ema,
     m: state.train.m,
     v: state.train.v,
-    targets,
+    targets: {},
     metadata: {
       run: runIdentity(context),
       whisper: context.whisperName,
@@ -728,6 +964,7 @@ function runCheckpoint(run: { context: RunContext; state: RunState }): T2SCheckp
       cursor: String(state.cursor),
       epoch: String(state.epoch),
       made: JSON.stringify(made),
+      ...(reference ? { targets: JSON.stringify(reference) } : {}),
       data: JSON.stringify(context.data ?? null),
       // What sampling needs to read the model's states back: normalisation and interface.
       norm: JSON.stringify(
@@ -742,53 +979,237 @@ function runCheckpoint(run: { context: RunContext; state: RunState }): T2SCheckp
   };
 }
 
+/** "key: was there, now here" for each differing entry of two identities. */
+const identityLines = (
+  was: Readonly<Record<string, unknown>>,
+  now: Readonly<Record<string, unknown>>,
+) =>
+  settingDifferences(was, now).map((d) =>
+    `${d.key}: ${JSON.stringify(d.was) ?? "(unset)"} → ${JSON.stringify(d.now) ?? "(unset)"}`
+  );
+
 /**
  * Reads a run's checkpoint (see {@link saveRun}); it must come from a run with the same
- * settings, data and Whisper model, or it is a {@link RunError} saying so.
+ * settings, data and Whisper model, or it is a {@link RunError} saying so. Its targets come from
+ * the store it names (`context.store` when given; an error names a store that lacks them), or,
+ * from a checkpoint written before target stores, from the checkpoint itself: the next
+ * {@link saveRun} moves them into the store.
+ *
+ * @example
+ * ```ts
+ * import assert from "@std/assert";
+ * import { loadRun, prepareSentences, RUN_DEFAULTS } from "./training.ts";
+ * import { whisperModel } from "../whisper/runtime.ts";
+ * import { tinyRandomWhisper } from "../whisper/tiny_random.ts";
+ * import { modelTokenizer } from "../whisper/tokenizer.ts";
+ * import { t2sConfig } from "./config.ts";
+ * const whisper = whisperModel(tinyRandomWhisper(), { threads: 1 });
+ * const tokenizer = modelTokenizer(whisper), config = t2sConfig("tiny", { width: 32 });
+ * if (tokenizer._tag === "Left" || config._tag === "Left") throw new Error("setup");
+ * const prepared = prepareSentences([{ id: "a", text: "Hi there.", lang: "en", frames: 40 }],
+ *   { tokenizer: tokenizer.right });
+ * if (prepared._tag === "Left") throw new Error(prepared.left.message);
+ * const context = { settings: RUN_DEFAULTS, config: config.right, whisper,
+ *   whisperName: "tiny-random", tokenizer: tokenizer.right, sentences: prepared.right };
+ * const missing = await loadRun("no/such/checkpoint.safetensors", context)();
+ * assert.ok(missing._tag === "Left" && missing.left.message.includes("no/such/checkpoint"));
+ * ```
  */
 export function loadRun(path: string, context: RunContext): TaskEither<RunError, RunState> {
   return async () => {
     const loaded = await loadT2S(path)();
     if (E.isLeft(loaded)) return E.left(runError(loaded.left));
-    return runStateOf(path, context, loaded.right);
+    const checkpoint = loaded.right, metadata = checkpoint.metadata;
+    if (metadata.format === EXPORT_FORMAT) {
+      return fail(
+        `${path} is an exported model (weights only): training resumes from the run's checkpoint`,
+      );
+    }
+    const differences = identityDifferences(metadata.run, runIdentity(context));
+    if (differences.length > 0) {
+      return fail(
+        `checkpoint ${path} belongs to another run: ${differences.join("; ")}. Resume with the ` +
+          `run's settings, data and Whisper model, or start afresh with --force`,
+      );
+    }
+    const made: Record<string, number> = JSON.parse(metadata.made);
+    const targets = metadata.targets === undefined
+      ? E.right(embeddedTargets(checkpoint.targets, made))
+      : await storedTargets(path, context, { made, reference: JSON.parse(metadata.targets) });
+    if (E.isLeft(targets)) return targets;
+    const { params, ema, m, v } = checkpoint;
+    return E.right({
+      train: { params, m, v, step: Number(metadata.step) },
+      ema,
+      rng: rngFromState(JSON.parse(metadata.rng)),
+      order: JSON.parse(metadata.order),
+      cursor: Number(metadata.cursor),
+      epoch: Number(metadata.epoch),
+      targets: targets.right,
+    });
   };
 }
 
-function runStateOf(
-  path: string,
-  context: RunContext,
-  checkpoint: T2SCheckpoint,
-): Either<RunError, RunState> {
-  const { params, ema, m, v, targets, metadata } = checkpoint;
-  if (metadata.format === EXPORT_FORMAT) {
-    return fail(
-      `${path} is an exported model (weights only): training resumes from the run's checkpoint`,
-    );
-  }
-  const differences = identityDifferences(metadata.run, runIdentity(context));
-  if (differences.length > 0) {
-    return fail(
-      `checkpoint ${path} belongs to another run: ${differences.join("; ")}. Resume with the ` +
-        `run's settings, data and Whisper model, or start afresh with --force`,
-    );
-  }
-  const made: Record<string, number> = JSON.parse(metadata.made);
+/** Targets kept inside a checkpoint (the format before target stores). */
+function embeddedTargets(
+  targets: T2SCheckpoint["targets"],
+  made: Record<string, number>,
+): Map<string, CachedTarget> {
   const cache = new Map<string, CachedTarget>();
   for (const [id, t] of Object.entries(targets)) {
     if (id.startsWith(NOISE_PREFIX)) continue;
-    cache.set(id, {
-      states: t.data,
-      step: made[id] ?? 0,
-      noise: targets[`${NOISE_PREFIX}${id}`]?.data,
-    });
+    const noise = targets[`${NOISE_PREFIX}${id}`]?.data;
+    cache.set(id, { states: t.data, step: made[id] ?? 0, ...(noise ? { noise } : {}) });
   }
-  return E.right({
-    train: { params, m, v, step: Number(metadata.step) },
-    ema,
-    rng: rngFromState(JSON.parse(metadata.rng)),
-    order: JSON.parse(metadata.order),
-    cursor: Number(metadata.cursor),
-    epoch: Number(metadata.epoch),
-    targets: cache,
+  return cache;
+}
+
+/** The targets a checkpoint names, from its store. */
+async function storedTargets(
+  path: string,
+  context: RunContext,
+  options: { made: Record<string, number>; reference: StoreReference },
+): Promise<Either<RunError, Map<string, CachedTarget>>> {
+  const { made, reference } = options;
+  const identity = targetIdentity(context);
+  if (!identity) return E.right(new Map());
+  const changed = identityLines(reference.identity, identity);
+  if (changed.length > 0) {
+    return fail(
+      `checkpoint ${path}'s targets were made with other settings (${changed.join("; ")}); ` +
+        "resume with the run's settings and Whisper model, or start afresh with --force",
+    );
+  }
+  const dir = context.store?.dir ?? storeDir(path, reference);
+  const store = context.store
+    ? E.right(context.store)
+    : await openTargetStore(dir, { identity, notes: { whisper: context.whisperName } })();
+  if (E.isLeft(store)) return E.left(runError(store.left));
+  const ids = Object.keys(made);
+  const keys = ids.map((id) => targetKey(context, id));
+  const refresh = recipeSpec(context.settings.recipe).targets?.refresh;
+  const steps = refresh ? new Map(ids.map((id, i) => [keys[i], made[id]])) : undefined;
+  const read = await readTargets(store.right, keys, { steps })();
+  if (E.isLeft(read)) return E.left(runError(read.left));
+  const cache = new Map<string, CachedTarget>();
+  const lacking: string[] = [];
+  ids.forEach((id, i) => {
+    const t = read.right.get(keys[i]);
+    if (t) cache.set(id, { ...t, step: made[id] });
+    else lacking.push(id);
   });
+  if (lacking.length > 0) {
+    return fail(
+      `checkpoint ${path} needs ${lacking.length} targets that the target store ${dir} lacks ` +
+        `(sentence ${lacking[0]}${lacking.length > 1 ? ", ..." : ""}): point --targets at the ` +
+        "store the run used (its checkpoint names it), or start afresh with --force",
+    );
+  }
+  return E.right(cache);
+}
+
+/**
+ * Seeds the run's store (`context.store`) with the targets of an earlier run's checkpoint,
+ * inside it (checkpoints written before target stores) or in its store, so a run with the same
+ * targets skips making them: e.g. a `bridge-ce` run from a finished `bridge` run. The earlier
+ * run must have had the same data, Whisper model and target settings ({@link targetIdentity}),
+ * else the error names what differs; targets remade from the model (`distill`) seed nothing.
+ * Returns the number of targets added (those the store lacked).
+ *
+ * @example
+ * ```ts
+ * import assert from "@std/assert";
+ * import { prepareSentences, RUN_DEFAULTS, seedTargets } from "./training.ts";
+ * import { whisperModel } from "../whisper/runtime.ts";
+ * import { tinyRandomWhisper } from "../whisper/tiny_random.ts";
+ * import { modelTokenizer } from "../whisper/tokenizer.ts";
+ * import { t2sConfig } from "./config.ts";
+ * const whisper = whisperModel(tinyRandomWhisper(), { threads: 1 });
+ * const tokenizer = modelTokenizer(whisper), config = t2sConfig("tiny", { width: 32 });
+ * if (tokenizer._tag === "Left" || config._tag === "Left") throw new Error("setup");
+ * const prepared = prepareSentences([{ id: "a", text: "Hi there.", lang: "en", frames: 40 }],
+ *   { tokenizer: tokenizer.right });
+ * if (prepared._tag === "Left") throw new Error(prepared.left.message);
+ * const context = { settings: RUN_DEFAULTS, config: config.right, whisper,
+ *   whisperName: "tiny-random", tokenizer: tokenizer.right, sentences: prepared.right };
+ * const remade = await seedTargets("runs/old/checkpoint.safetensors", context)();
+ * assert.ok(remade._tag === "Left" && /remade from the model/.test(remade.left.message));
+ * ```
+ */
+export function seedTargets(path: string, context: RunContext): TaskEither<RunError, number> {
+  return async () => {
+    const plan = recipeSpec(context.settings.recipe).targets;
+    const identity = targetIdentity(context);
+    if (!plan || !identity) return fail(`recipe "${context.settings.recipe}" makes no targets`);
+    if (plan.refresh) {
+      return fail(
+        `recipe "${context.settings.recipe}" makes targets remade from the model: ` +
+          `each run makes its own, so ${path} cannot seed them`,
+      );
+    }
+    if (!context.store) return fail(`seeding targets from ${path} needs the run's store`);
+    const loaded = await loadT2S(path)();
+    if (E.isLeft(loaded)) return E.left(runError(loaded.left));
+    const metadata = loaded.right.metadata;
+    if (metadata.format === EXPORT_FORMAT) {
+      return fail(
+        `${path} is an exported model: it holds no targets; seed from a run's checkpoint`,
+      );
+    }
+    let old: Record<string, unknown>;
+    try {
+      old = JSON.parse(metadata.run);
+    } catch {
+      return fail(`${path}: its run record is not readable`);
+    }
+    const now = JSON.parse(runIdentity(context));
+    const oldSettings = { ...RUN_DEFAULTS, ...(old.settings as Partial<RunSettings>) };
+    const was: Record<string, unknown> = {
+      ...targetSettings(oldSettings),
+      whisper: old.whisper,
+      sentences: old.sentences,
+      data: old.data,
+    };
+    const is: Record<string, unknown> = {
+      ...targetSettings(context.settings),
+      whisper: now.whisper,
+      sentences: now.sentences,
+      data: now.data,
+    };
+    if (plan.pull) {
+      was.norm = statsDigest(JSON.parse(metadata.norm ?? "null") ?? undefined);
+      is.norm = identity.norm;
+    }
+    if (metadata.targets !== undefined) {
+      was.whisper = (JSON.parse(metadata.targets) as StoreReference).identity.whisper;
+      is.whisper = identity.whisper;
+    }
+    const changed = identityLines(was, is);
+    if (changed.length > 0) {
+      return fail(
+        `${path} made its targets for other data or with other settings ` +
+          `(${changed.join("; ")}); seed from a run with the same data, Whisper model and ` +
+          "target settings, or leave --targets-from out to make them",
+      );
+    }
+    const made: Record<string, number> = JSON.parse(metadata.made);
+    const targets = metadata.targets === undefined
+      ? E.right(embeddedTargets(loaded.right.targets, made))
+      : await storedTargets(path, { ...context, store: undefined }, {
+        made,
+        reference: JSON.parse(metadata.targets),
+      });
+    if (E.isLeft(targets)) return targets;
+    const ids = [...targets.right.keys()].filter((id) => context.sentences.has(id)).sort();
+    const keys = ids.map((id) => targetKey(context, id));
+    const held = await hasTargets(context.store, keys)();
+    if (E.isLeft(held)) return E.left(runError(held.left));
+    const adding = ids.filter((_, i) => !held.right.has(keys[i]));
+    const state = { targets: targets.right } as RunState;
+    const appended = await appendTargets(context.store, newTargets(context, state, adding), {
+      width: context.config.width,
+    })();
+    if (E.isLeft(appended)) return E.left(runError(appended.left));
+    return E.right(adding.length);
+  };
 }
