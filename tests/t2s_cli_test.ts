@@ -266,6 +266,75 @@ Deno.test("train --resume takes the run's settings from its config.json, extends
   }
 });
 
+Deno.test("train --targets: runs with the same target settings share a store and make each target once; other settings are refused; --targets-from seeds a store", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const data = await dataFile(dir), shared = `${dir}/shared`;
+    const args = (out: string, ...more: string[]) => [
+      ...common(data, `${dir}/${out}`),
+      "--recipe",
+      "inversion",
+      "--steps",
+      "2",
+      "--probe-every",
+      "0",
+      ...more,
+    ];
+    const records = async (store: string) => {
+      const lines = [];
+      for await (const e of Deno.readDir(store)) {
+        if (e.name.endsWith(".jsonl")) {
+          lines.push(...(await Deno.readTextFile(`${store}/${e.name}`)).trim().split("\n"));
+        }
+      }
+      return lines.map((l) => JSON.parse(l).id).sort();
+    };
+    const targetCe = async (out: string) =>
+      (await Deno.readTextFile(`${dir}/${out}/metrics.jsonl`)).trim().split("\n").map((l) =>
+        JSON.parse(l).targetCe
+      );
+    const a = await run("train.ts", args("a", "--targets", shared));
+    assert.equal(a.code, 0, a.stderr);
+    const made = await records(shared);
+    assert.equal(made.length, 5); // 8 sentences, 3 held out
+    assert.ok((await targetCe("a")).every((ce) => ce > 0));
+    const names = Object.keys(
+      orThrow(decodeSafetensors(await Deno.readFile(`${dir}/a/checkpoint.safetensors`))).tensors,
+    );
+    assert.ok(!names.some((n) => n.startsWith("targets/")), "no targets in the checkpoint");
+    // Another learning rate: the same targets, found in the store.
+    const b = await run("train.ts", args("b", "--targets", shared, "--lr", "0.002"));
+    assert.equal(b.code, 0, b.stderr);
+    assert.deepEqual(await targetCe("b"), [undefined, undefined]);
+    assert.deepEqual(await records(shared), made);
+    const more = await run("train.ts", [
+      "--resume",
+      "--out",
+      `${dir}/b`,
+      "--steps",
+      "3",
+      "--quiet",
+    ]);
+    assert.equal(more.code, 0, more.stderr);
+    // Other inversion settings: refused, the setting named.
+    const c = await run("train.ts", args("c", "--targets", shared, "--invert-steps", "3"));
+    assert.equal(c.code, 1);
+    assert.match(c.stderr, /invertSteps: 2 there, 3 now/);
+    // Seeded from a's checkpoint, a run with its own store makes none either.
+    const d = await run("train.ts", args("d", "--targets-from", `${dir}/a/checkpoint.safetensors`));
+    assert.equal(d.code, 0, d.stderr);
+    assert.match(d.stderr, /5 targets from/);
+    assert.deepEqual(await targetCe("d"), [undefined, undefined]);
+    assert.deepEqual(await records(`${dir}/d/targets`), made);
+    // distill remakes its targets from the model: no shared store.
+    const e = await run("train.ts", [...common(data, `${dir}/e`), "--targets", shared]);
+    assert.equal(e.code, 1);
+    assert.match(e.stderr, /remakes its targets from the model/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("export writes a weights-only artifact that samples exactly as its checkpoint and cannot resume", async () => {
   const dir = await Deno.makeTempDir();
   try {
