@@ -1,7 +1,8 @@
 /**
- * T2S checkpoints: one safetensors file with the parameters, their EMA, AdamW's moments and
- * the cached target states, plus string metadata (model config, Whisper model, step, RNG
- * state, data order), written atomically.
+ * T2S checkpoints: one safetensors file with the parameters, their EMA, AdamW's moments, plus
+ * string metadata (model config, Whisper model, step, RNG state, data order, the run's target
+ * store), written atomically. Cached targets live in the target store (target_store.ts); only
+ * checkpoints written before it hold them.
  * @module
  */
 import type { TaskEither } from "../result.ts";
@@ -22,7 +23,10 @@ export interface T2SCheckpoint {
   readonly m: ParamStore;
   /** AdamW second moments. */
   readonly v: ParamStore;
-  /** Cached target states by sentence id ([frames, width] each). */
+  /**
+   * Cached target states by sentence id ([frames, width] each; `noise/<id>` beside them), in
+   * checkpoints written before target stores; empty otherwise.
+   */
   readonly targets: ParamStore;
   /** Other run state as strings (step, rng, whisper, order, ...). */
   readonly metadata: Readonly<Record<string, string>>;
