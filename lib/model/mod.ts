@@ -15,6 +15,7 @@ export * from "./checkpoint.ts";
 export * from "./coupling.ts";
 export * from "./training.ts";
 export * from "./generate.ts";
+export * from "./differences.ts";
 export * from "./shards.ts";
 export * from "./target_store.ts";
 export * from "./probe.ts";

@@ -22,6 +22,7 @@ import {
   toFloat32,
 } from "../graph/safetensors.ts";
 import { pathExists, writeFileAtomic } from "../io.ts";
+import { type SettingDifference, settingDifferences } from "./differences.ts";
 
 /** The `format` of generation.json and of every shard's metadata. */
 export const GENERATED_FORMAT = "flowt2s-generated/1";
@@ -82,7 +83,7 @@ export interface ShardError {
   /** What went wrong, naming the file, and what to do. */
   readonly message: string;
   /** For settings that differ from the folder's: each setting, as saved and as asked now. */
-  readonly differences?: readonly { key: string; was: unknown; now: unknown }[];
+  readonly differences?: readonly SettingDifference[];
 }
 
 const shardError = (
@@ -284,30 +285,6 @@ export function loadShard(
       return { records, states };
     },
     (e) => shardError(messageOf(e)),
-  );
-}
-
-/**
- * Each setting whose value differs between `saved` and `now` (compared as JSON; a setting
- * present on one side only differs too), in key order.
- *
- * @example
- * ```ts
- * import assert from "@std/assert";
- * import { settingDifferences } from "./shards.ts";
- * assert.deepEqual(settingDifferences({ seed: 0, nfe: 8 }, { seed: 1, nfe: 8 }),
- *   [{ key: "seed", was: 0, now: 1 }]);
- * ```
- */
-export function settingDifferences(
-  saved: Readonly<Record<string, unknown>>,
-  now: Readonly<Record<string, unknown>>,
-): { key: string; was: unknown; now: unknown }[] {
-  const keys = [...new Set([...Object.keys(saved), ...Object.keys(now)])].sort();
-  return keys.flatMap((key) =>
-    JSON.stringify(saved[key]) === JSON.stringify(now[key])
-      ? []
-      : [{ key, was: saved[key], now: now[key] }]
   );
 }
 

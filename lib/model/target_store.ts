@@ -23,7 +23,7 @@ import { either as E, taskEither as TE } from "../deps/fp_ts.ts";
 import { join } from "node:path";
 import { encodeSafetensors, loadSafetensors, type StTensor } from "../graph/safetensors.ts";
 import { writeFileAtomic } from "../io.ts";
-import { settingDifferences } from "./shards.ts";
+import { type SettingDifference, settingDifferences } from "./differences.ts";
 
 /** The `format` of store.json and of every shard's metadata. */
 export const TARGET_STORE_FORMAT = "flowt2s-targets/1";
@@ -101,7 +101,7 @@ export interface TargetStoreError {
   /** What went wrong, naming the folder or file, and what to do. */
   readonly message: string;
   /** For a store made with another identity: each setting, as there and as now. */
-  readonly differences?: readonly { key: string; was: unknown; now: unknown }[];
+  readonly differences?: readonly SettingDifference[];
 }
 
 const storeError = (

@@ -20,7 +20,7 @@ import { assembleBatch, type Batch, maskFrames, type Prepared, shapeFor } from "
 import { EXPORT_FORMAT, loadT2S, saveT2S, type T2SCheckpoint } from "./checkpoint.ts";
 import type { T2SConfig } from "./config.ts";
 import { type NoiseCoupling, pairNoise } from "./coupling.ts";
-import { settingDifferences } from "./shards.ts";
+import { settingDifferences } from "./differences.ts";
 import { t2sParamDefs } from "./network.ts";
 import { objective, type Recipe, recipeSpec } from "./objective.ts";
 import { invertStates, sampleStates, velocitySession, type VelocitySessions } from "./states.ts";
