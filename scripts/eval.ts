@@ -335,12 +335,15 @@ const md = [
   `through the ${reading.decoderInterface} interface, ${frameSource} frame counts. Loops: read-backs ` +
   `that hit the token limit (10 per second of speech + 8) or compress better than 2.4 (zlib).`,
   ``,
-  `| language | sentences | CER | WER | loops |`,
-  `| --- | --- | --- | --- | --- |`,
+  // Beside each language, its prior's CER on the same sentences, where the recipe starts there.
+  `| language | sentences | CER | WER | loops |${priorReading ? " prior CER |" : ""}`,
+  `| --- | --- | --- | --- | --- |${priorReading ? " --- |" : ""}`,
   ...perLanguage.map((l) =>
-    `| ${l.lang} | ${l.sentences} | ${pct(l.cer)} | ${pct(l.wer)} | ${pct(l.loops)} |`
+    `| ${l.lang} | ${l.sentences} | ${pct(l.cer)} | ${pct(l.wer)} | ${pct(l.loops)} |` +
+    (priorReading ? ` ${pct(priorReading.cerByLanguage[l.lang])} |` : "")
   ),
-  `| all | ${all.length} | ${pct(report.cer)} | ${pct(report.wer)} | ${pct(report.loops)} |`,
+  `| all | ${all.length} | ${pct(report.cer)} | ${pct(report.wer)} | ${pct(report.loops)} |` +
+  (priorReading ? ` ${pct(priorReading.cer)} |` : ""),
   ``,
   ...(priorReading
     ? [

@@ -171,6 +171,11 @@ Deno.test("train resumes exactly: 3 + 3 steps equal 6 uninterrupted steps (disti
     const priorReport = JSON.parse(await Deno.readTextFile(`${dir}/eval-espeak/eval.json`));
     assert.ok(priorReport.prior.sentences === priorReport.sentences && priorReport.prior.cer >= 0);
     assert.ok(Number.isFinite(priorReport.likeness.frechet));
+    // The per-language table puts each language's prior CER beside the model's.
+    const priorMd = await Deno.readTextFile(`${dir}/eval-espeak/eval.md`);
+    const allRow = priorMd.split("\n").find((l) => l.startsWith("| all |"));
+    assert.match(priorMd, /\| language \| sentences \| CER \| WER \| loops \| prior CER \|/);
+    assert.ok(allRow?.endsWith(` ${(100 * priorReport.prior.cer).toFixed(1)}% |`), allRow);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
