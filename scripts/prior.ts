@@ -31,6 +31,12 @@ const COMMAND = {
     langs: { type: "string", arg: "a,b,c", help: "only these languages" },
     "per-lang": { type: "int", min: 1, help: "at most N sentences per language" },
     batch: { type: "int", min: 1, default: 4, help: "encoder batch" },
+    wpm: {
+      type: "int",
+      min: 80,
+      max: 450,
+      help: "eSpeak NG speaking rate, words per minute (default 175); one rate per --out folder",
+    },
     threads: { type: "int", min: 1, help: "ONNX Runtime threads" },
     eval: {
       type: "boolean",
@@ -73,6 +79,7 @@ const report = await buildPriorCache(model.right, sentences, {
   dir,
   modelName,
   batch,
+  wpm: f.wpm,
   onProgress: (done, total) => {
     const s = (performance.now() - started) / 1000, rate = done / s;
     progress.update(

@@ -86,6 +86,27 @@ Deno.test("buildPriorCache() resumes after a kill and never trusts a shard the m
   await Deno.remove(dir, { recursive: true });
 });
 
+Deno.test("buildPriorCache() renders at the rate asked, records it, and keeps one rate per folder", async () => {
+  const model = whisperModel(tinyRandomWhisper(), { threads: 1 });
+  const dir = await Deno.makeTempDir();
+  const other = await Deno.makeTempDir();
+  const sentences = [{ id: "a", text: "Three small cats sat on the mat.", lang: "en" }];
+  const slow = await orThrow(buildPriorCache(model, sentences, { dir, modelName: "m", wpm: 120 }));
+  const normal = await orThrow(buildPriorCache(model, sentences, { dir: other, modelName: "m" }));
+  assert.equal(slow.entries[0].wpm, 120);
+  assert.equal(normal.entries[0].wpm, undefined);
+  assert.notEqual(slow.entries[0].key, normal.entries[0].key);
+  // 120 words per minute against 175: the rendering is longer by about the ratio.
+  const ratio = slow.entries[0].seconds / normal.entries[0].seconds;
+  assert.ok(ratio > 1.2 && ratio < 1.6, String(ratio));
+  const mixed = await buildPriorCache(model, sentences, { dir, modelName: "m" })();
+  assert.ok(E.isLeft(mixed) && /120 words per minute, not 175/.test(mixed.left.message));
+  const again = await orThrow(buildPriorCache(model, sentences, { dir, modelName: "m", wpm: 120 }));
+  assert.equal(again.cached, 1);
+  await Deno.remove(dir, { recursive: true });
+  await Deno.remove(other, { recursive: true });
+});
+
 Deno.test("normalizeStates() and denormalizeStates() round-trip with channelStats()", () => {
   const x = fillNormal(new Float32Array(40 * 8), createRng(1)).map((v, i) => 3 * v + (i % 8));
   const stats = channelStats([x], { width: 8 });

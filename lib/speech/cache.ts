@@ -1,8 +1,9 @@
 /**
  * The prior cache on disk: a folder of safetensors shards (one tensor [frames, dModel] per
  * sentence, named by its key) and a manifest.jsonl of what each shard holds. Keys hash
- * (Whisper model, text, language, voice, eSpeak version), so a change to any of them makes new
- * entries rather than reusing stale ones. A shard is written atomically before the manifest
+ * (Whisper model, text, language, voice, eSpeak version, and the speaking rate where it is not
+ * eSpeak's default), so a change to any of them makes new entries rather than reusing stale ones.
+ * A folder holds one speaking rate: readers look entries up by text. A shard is written atomically before the manifest
  * that names it (also atomic): a kill at any point loses at most the shard in flight.
  * @module
  */
@@ -27,6 +28,8 @@ export interface PriorEntry {
   readonly lang: string;
   /** eSpeak NG voice. */
   readonly voice: string;
+  /** Speaking rate in words per minute, where it is not eSpeak's default (175). */
+  readonly wpm?: number;
   /** Duration of the rendering. */
   readonly seconds: number;
   /** Encoder frames kept (the speech). */
@@ -53,6 +56,9 @@ export interface PriorCacheError {
   readonly message: string;
 }
 
+/** eSpeak NG's default speaking rate (words per minute). */
+const DEFAULT_WPM = 175;
+
 const cacheError = (message: string): PriorCacheError => ({ _tag: "PriorCacheError", message });
 
 /**
@@ -65,12 +71,23 @@ const cacheError = (message: string): PriorCacheError => ({ _tag: "PriorCacheErr
  * const a = await priorKey({ model: "base", text: "Hi.", lang: "en", voice: "en-us" });
  * assert.equal(a.length, 64);
  * assert.notEqual(a, await priorKey({ model: "tiny", text: "Hi.", lang: "en", voice: "en-us" }));
+ * assert.notEqual(a, await priorKey({ model: "base", text: "Hi.", lang: "en", voice: "en-us", wpm: 130 }));
+ * assert.equal(a, await priorKey({ model: "base", text: "Hi.", lang: "en", voice: "en-us", wpm: 175 }));
  * ```
  */
 export async function priorKey(
-  item: { model: string; text: string; lang: string; voice: string },
+  item: { model: string; text: string; lang: string; voice: string; wpm?: number },
 ): Promise<string> {
-  const text = JSON.stringify([item.model, item.text, item.lang, item.voice, ESPEAK_VERSION]);
+  // The default rate keeps the key it had before rates existed, so old caches stay valid.
+  const rate = item.wpm === undefined || item.wpm === DEFAULT_WPM ? [] : [item.wpm];
+  const text = JSON.stringify([
+    item.model,
+    item.text,
+    item.lang,
+    item.voice,
+    ESPEAK_VERSION,
+    ...rate,
+  ]);
   const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
   return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
@@ -134,6 +151,8 @@ export interface BuildOptions {
   readonly shardSize?: number;
   /** Sentences per encoder batch (default 4). */
   readonly batch?: number;
+  /** eSpeak NG's speaking rate in words per minute (default 175, eSpeak's own). */
+  readonly wpm?: number;
   /** Called after each shard with (done, total) over the sentences still to build. */
   readonly onProgress?: (done: number, total: number) => void;
 }
@@ -167,10 +186,18 @@ export function buildPriorCache(
 ): TaskEither<PriorCacheError, BuildReport> {
   return async () => {
     const { dir, modelName, shardSize = 32, batch = 4 } = options;
+    const wpm = options.wpm ?? DEFAULT_WPM;
     await Deno.mkdir(dir, { recursive: true });
     const manifest = await readManifest(dir)();
     if (E.isLeft(manifest)) return manifest;
     const entries = [...manifest.right];
+    const other = entries.find((e) => (e.wpm ?? DEFAULT_WPM) !== wpm);
+    if (other) {
+      return E.left(cacheError(
+        `${dir} holds renderings at ${other.wpm ?? DEFAULT_WPM} words per minute, not ${wpm}: ` +
+          `readers find entries by text, so one folder keeps one rate; use another folder`,
+      ));
+    }
     const have = new Set(entries.map((e) => e.key));
     const failed: { id: string; message: string }[] = [];
     const todo: (PriorSentence & { key: string; voice: string })[] = [];
@@ -187,6 +214,7 @@ export function buildPriorCache(
         text: s.text,
         lang: s.lang,
         voice: voice.right,
+        wpm,
       });
       if (have.has(key)) cached++;
       else if (!queued.has(key)) {
@@ -204,7 +232,7 @@ export function buildPriorCache(
         const group = [];
         for (const s of chunk.slice(b, b + batch)) {
           const t0 = performance.now();
-          const speech = await speak(s.text, { voice: s.voice })();
+          const speech = await speak(s.text, { voice: s.voice, wpm })();
           render += (performance.now() - t0) / 1000;
           if (E.isLeft(speech)) failed.push({ id: s.id, message: speech.left.message });
           else if (speech.right.seconds > 30) {
@@ -234,6 +262,7 @@ export function buildPriorCache(
             text: s.text,
             lang: s.lang,
             voice: speech.voice,
+            ...(wpm === DEFAULT_WPM ? {} : { wpm }),
             seconds: speech.seconds,
             frames,
             shard,
