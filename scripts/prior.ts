@@ -8,6 +8,7 @@
 import { commandLine, EXIT, fail as failWith, progressLine } from "./cli.ts";
 import { either as E } from "fp-ts";
 import { readSentences } from "./data.ts";
+import { splitHeldOut } from "../lib/data/mod.ts";
 import { writeFileAtomic } from "../lib/io.ts";
 import { buildPriorCache, loadPriorStates, type PriorEntry } from "../lib/speech/cache.ts";
 import { openWhisper } from "../lib/whisper/open.ts";
@@ -30,6 +31,16 @@ const COMMAND = {
     },
     langs: { type: "string", arg: "a,b,c", help: "only these languages" },
     "per-lang": { type: "int", min: 1, help: "at most N sentences per language" },
+    "train-only": {
+      type: "number",
+      arg: "F",
+      min: 0,
+      max: 1,
+      exclusiveMax: true,
+      help: "leave out the sentences a run with --held-out F (and --seed) holds out, so a\n" +
+        "choice made on this reading is not tuned on held-out sentences",
+    },
+    seed: { type: "int", min: 0, default: 0, help: "the run's seed, with --train-only" },
     batch: { type: "int", min: 1, default: 4, help: "encoder batch" },
     wpm: {
       type: "int",
@@ -55,7 +66,11 @@ if (!f.data) fail("--data is required (see --help)", EXIT.usage);
 if (!f.whisper) fail("--whisper is required (see --help)", EXIT.usage);
 const { batch, threads } = f, perLang = f["per-lang"];
 
-const loaded = await readSentences(COMMAND.name, f.data, { lang: f.lang });
+const read = await readSentences(COMMAND.name, f.data, { lang: f.lang });
+const trainOnly = f["train-only"];
+const loaded = trainOnly === undefined || trainOnly === 0
+  ? read
+  : splitHeldOut(read, { fraction: trainOnly, seed: f.seed }).train;
 const langs = f.langs?.split(",").map((s: string) => s.trim()).filter(Boolean);
 const counts = new Map<string, number>();
 const sentences = loaded.filter((s) => {
