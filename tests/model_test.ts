@@ -10,6 +10,7 @@ import { t2sConfig } from "../lib/model/config.ts";
 import { generate } from "../lib/model/generate.ts";
 import { graphParams, t2sParamDefs, velocity } from "../lib/model/network.ts";
 import {
+  emaDecay,
   initRun,
   loadRun,
   prepareSentences,
@@ -29,6 +30,7 @@ import { assembleBatch, shapeFor } from "../lib/model/batch.ts";
 import { invertStates } from "../lib/model/states.ts";
 import { tinyRandomWhisper } from "../lib/whisper/tiny_random.ts";
 import { modelTokenizer } from "../lib/whisper/tokenizer.ts";
+import { assertClose } from "./harness.ts";
 
 const whisper = whisperModel(tinyRandomWhisper({ seed: 0 }), { threads: 2 });
 const tokenizer = orThrow(modelTokenizer(whisper));
@@ -125,6 +127,33 @@ for (const recipe of ["inversion", "distill", "unrolled"] as const) {
     assert.equal(state.train.step, 30);
   });
 }
+
+Deno.test("trainStep() keeps the EMA in the train step as the JavaScript loop did, over four steps", async () => {
+  const ctx = context({ recipe: "inversion", steps: 4, emaDecay: 0.5, batch: 4 });
+  const sessions = { trainers: new Map(), velocity: new Map() };
+  let state = initRun(ctx), reference = state.ema;
+  for (let i = 0; i < 4; i++) {
+    state = (await orThrow(trainStep(ctx, sessions, state))).state;
+    // The loop trainStep ran before the EMA moved into the graph (float64 math, float32 store).
+    const decay = emaDecay(state.train.step, ctx.settings);
+    reference = Object.fromEntries(
+      Object.entries(state.train.params).map(([k, p]) => {
+        const old = reference[k].data;
+        return [k, {
+          shape: p.shape,
+          data: p.data.map((v, j) => decay * old[j] + (1 - decay) * v),
+        }];
+      }),
+    );
+    for (const k of Object.keys(reference)) {
+      assertClose(state.ema[k].data, reference[k].data, {
+        atol: 1e-7,
+        rtol: 1e-6,
+        what: `ema ${k} at step ${i + 1}`,
+      });
+    }
+  }
+});
 
 /** Speech-like stand-ins for prior states: per-channel offsets and scales, noise in time. */
 function fakePrior(ctx: RunContext): NonNullable<RunContext["prior"]> {

@@ -142,6 +142,86 @@ Deno.test("trainCall() with three fused steps equals three separate calls", asyn
   assertSameParams(fused.state, separate.state);
 });
 
+/** The JavaScript EMA the run used before it moved into the graph (float64 math, float32 store). */
+function jsEma(ema: ParamStore, params: ParamStore, decay: number): ParamStore {
+  return Object.fromEntries(
+    Object.entries(params).map(([k, p]) => {
+      const old = ema[k].data;
+      return [k, { shape: p.shape, data: p.data.map((v, i) => decay * old[i] + (1 - decay) * v) }];
+    }),
+  );
+}
+
+const warmedDecay = (step: number) => Math.min(0.999, (1 + step) / (10 + step));
+
+Deno.test("trainCall() with ema matches the JavaScript EMA over six steps and leaves the update alone", async () => {
+  const problem = mlpProblem({ batch: 4, din: 3, hidden: 8, dout: 2 });
+  const params = initParams(problem.defs, { rng: createRng(5) });
+  const batches = [0, 1, 2, 3, 4, 5].map((i) => batchOf(problem, createRng(20 + i)));
+  const plain = await orThrow(openTrainer(problem.spec, { threads: 1 }));
+  const averaging = await orThrow(openTrainer(problem.spec, { threads: 1, ema: true }));
+  let a = initTrainState(params), b: TrainState = { ...initTrainState(params), ema: params };
+  let reference = params;
+  for (const [i, batch] of batches.entries()) {
+    a = (await orThrow(trainCall(plain, a, { batch, lr: 1e-2 }))).state;
+    b = (await orThrow(trainCall(averaging, b, { batch, lr: 1e-2, emaDecay: warmedDecay })))
+      .state;
+    reference = jsEma(reference, a.params, warmedDecay(i + 1));
+    for (const k of Object.keys(params)) {
+      assert.deepEqual(b.params[k].data, a.params[k].data, `${k}: the update is unchanged`);
+      assertClose(b.ema![k].data, reference[k].data, {
+        atol: 1e-7,
+        rtol: 1e-6,
+        what: `ema ${k} at step ${i + 1}`,
+      });
+    }
+  }
+  assert.ok(a.ema === undefined && b.step === 6);
+});
+
+Deno.test("trainCall() with ema and three fused steps equals three separate calls", async () => {
+  const problem = mlpProblem({ batch: 4, din: 3, hidden: 8, dout: 2 });
+  const params = initParams(problem.defs, { rng: createRng(6) });
+  const batches = [0, 1, 2].map((i) => batchOf(problem, createRng(30 + i)));
+  const single = await orThrow(openTrainer(problem.spec, { threads: 1, ema: true }));
+  let separate: TrainState = { ...initTrainState(params), ema: params };
+  for (const batch of batches) {
+    separate = (await orThrow(trainCall(single, separate, { batch, lr: 1e-2, emaDecay: 0.9 })))
+      .state;
+  }
+  const stacked = Object.fromEntries(
+    Object.keys(batches[0]).map((k) => {
+      const out = new Float32Array(batches.length * batches[0][k].length);
+      batches.forEach((b, i) => out.set(b[k], i * b[k].length));
+      return [k, out];
+    }),
+  );
+  const fusedTrainer = await orThrow(
+    openTrainer(problem.spec, { threads: 1, ema: true, stepsPerCall: 3 }),
+  );
+  const fused = (await orThrow(trainCall(fusedTrainer, { ...initTrainState(params), ema: params }, {
+    batch: stacked,
+    lr: 1e-2,
+    emaDecay: 0.9,
+  }))).state;
+  for (const k of Object.keys(params)) {
+    assertClose(fused.ema![k].data, separate.ema![k].data, { atol: 1e-6, what: `ema ${k}` });
+  }
+});
+
+Deno.test("trainCall() with ema names the missing average or decay", async () => {
+  const problem = mlpProblem({ batch: 2, din: 2, hidden: 2, dout: 1 });
+  const trainer = await orThrow(openTrainer(problem.spec, { threads: 1, ema: true }));
+  const state = initTrainState(initParams(problem.defs, { rng: createRng(7) }));
+  const batch = batchOf(problem, createRng(8));
+  await assert.rejects(
+    orThrow(trainCall(trainer, state, { batch, lr: 1e-2, emaDecay: 0.9 })),
+    /pass state\.ema/,
+  );
+  const withEma = { ...state, ema: state.params };
+  await assert.rejects(orThrow(trainCall(trainer, withEma, { batch, lr: 1e-2 })), /emaDecay/);
+});
+
 Deno.test("trainCall() trains an MLP: the loss falls 20x in 300 steps (seed 0)", async () => {
   const problem = mlpProblem({ batch: 32, din: 4, hidden: 32, dout: 1 });
   const rng = createRng(0);
@@ -271,6 +351,10 @@ Deno.test("buildTrainStep() names invalid options and reserved names", () => {
   expectError(
     () => buildTrainStep({ ...spec, params: { ...spec.params, lr: [1] } }),
     /'lr' is reserved/,
+  );
+  expectError(
+    () => buildTrainStep({ ...spec, params: { ...spec.params, "ema/w1": [1] } }),
+    /'ema\/w1' is reserved/,
   );
   expectError(
     () =>

@@ -1,6 +1,7 @@
 /**
- * One training step as one ONNX graph: forward, backward (grad.ts), global-norm clipping and
- * AdamW. Parameters and optimizer state go in; the loss and the updated state come out.
+ * One training step as one ONNX graph: forward, backward (grad.ts), global-norm clipping,
+ * AdamW and, when asked, the exponential moving average of the parameters. Parameters and
+ * optimizer state go in; the loss and the updated state come out.
  * Micro-batches accumulate gradients inside the graph; several steps can be fused into one
  * call so that moving state in and out of ONNX Runtime is paid once per call.
  * @module
@@ -10,7 +11,7 @@ import { either as E, function as F, taskEither as TE } from "../deps/fp_ts.ts";
 import { Graph, type Value } from "./builder.ts";
 import { GraphError } from "./errors.ts";
 import { grad } from "./grad.ts";
-import { add, concat, gather, mul, reshape } from "./ops.ts";
+import { add, cast, concat, gather, mul, reshape, sub } from "./ops.ts";
 import { adamw, ADAMW_DEFAULTS, type AdamWConfig, clipCoefficient } from "./optim.ts";
 import type { ParamStore, Tensor } from "./params.ts";
 import { zerosLike } from "./params.ts";
@@ -56,6 +57,12 @@ export interface TrainStepOptions {
   readonly stepsPerCall?: number;
   /** Which parameters get weight decay (default: rank >= 2, i.e. not biases or norms). */
   readonly decay?: (name: string, shape: Shape) => boolean;
+  /**
+   * Keep an exponential moving average of the parameters in the graph (default false): inputs
+   * `ema/<name>` and `ema_decay` ([stepsPerCall] float64), outputs `next/ema/<name>`, where
+   * after each fused step ema' = decay ema + (1 - decay) p' with p' the updated parameters.
+   */
+  readonly ema?: boolean;
 }
 
 /**
@@ -72,6 +79,7 @@ export interface TrainStepOptions {
 export const stateName = {
   m: (name: string): string => `adam.m/${name}`,
   v: (name: string): string => `adam.v/${name}`,
+  ema: (name: string): string => `ema/${name}`,
   next: (name: string): string => `next/${name}`,
 } as const;
 
@@ -79,7 +87,9 @@ export const stateName = {
  * Builds the training-step graph. Inputs: each parameter by name, its moments
  * `adam.m/<name>` and `adam.v/<name>`, `lr` and `step` ([stepsPerCall] float64; step counts
  * from 1), and each batch input shaped [stepsPerCall, microBatches, ...shape]. Outputs:
- * `loss` and `grad_norm` ([stepsPerCall]) and `next/<input>` for every state input.
+ * `loss` and `grad_norm` ([stepsPerCall]) and `next/<input>` for every state input. With
+ * `ema`, also `ema/<name>` per parameter and `ema_decay` ([stepsPerCall] float64) in, and the
+ * averages after each step's update out (see {@link TrainStepOptions.ema}).
  *
  * @example
  * ```ts
@@ -105,8 +115,14 @@ export function buildTrainStep(spec: TrainSpec, options: TrainStepOptions = {}):
   let params = names.map((n) => g.input(n, { dtype: "float32", shape: spec.params[n] }));
   let ms = names.map((n) => g.input(stateName.m(n), { dtype: "float32", shape: spec.params[n] }));
   let vs = names.map((n) => g.input(stateName.v(n), { dtype: "float32", shape: spec.params[n] }));
+  let emas = options.ema
+    ? names.map((n) => g.input(stateName.ema(n), { dtype: "float32", shape: spec.params[n] }))
+    : [];
   const lr = g.input("lr", { dtype: "float64", shape: [steps] });
   const step = g.input("step", { dtype: "float64", shape: [steps] });
+  const emaDecay = options.ema
+    ? g.input("ema_decay", { dtype: "float64", shape: [steps] })
+    : undefined;
   const batch = Object.entries(spec.batch).map(([k, s]) =>
     [k, g.input(k, { dtype: s.dtype, shape: [steps, micro, ...s.shape] })] as const
   );
@@ -146,6 +162,7 @@ export function buildTrainStep(spec: TrainSpec, options: TrainStepOptions = {}):
       params = updated.map((u) => u.param);
       ms = updated.map((u) => u.m);
       vs = updated.map((u) => u.v);
+      if (emaDecay) emas = emaUpdate(emas, params, at(emaDecay, s));
       losses.push(reshape(mean(lossSum!), [1]));
       norms.push(reshape(clip.norm, [1]));
     });
@@ -156,12 +173,22 @@ export function buildTrainStep(spec: TrainSpec, options: TrainStepOptions = {}):
     g.output(params[i], stateName.next(n));
     g.output(ms[i], stateName.next(stateName.m(n)));
     g.output(vs[i], stateName.next(stateName.v(n)));
+    if (options.ema) g.output(emas[i], stateName.next(stateName.ema(n)));
   });
   return g;
 }
 
+/**
+ * ema' = decay ema + (1 - decay) p for each pair, `decay` a float64 scalar whose two float32
+ * coefficients are rounded once each, as a float64 reference rounds its result.
+ */
+function emaUpdate(emas: readonly Value[], params: readonly Value[], decay: Value): Value[] {
+  const keep = cast(decay, "float32"), take = cast(sub(1, decay), "float32");
+  return emas.map((e, i) => add(mul(e, keep), mul(params[i], take)));
+}
+
 /** Names the step graph uses itself; parameters and batch inputs must not take them. */
-const RESERVED = new Set(["lr", "step", "loss", "grad_norm"]);
+const RESERVED = new Set(["lr", "step", "loss", "grad_norm", "ema_decay"]);
 
 function checkTrainSpec(
   spec: TrainSpec,
@@ -181,8 +208,14 @@ function checkTrainSpec(
   const params = Object.keys(spec.params), batch = Object.keys(spec.batch);
   if (params.length === 0) fail("no parameters to train");
   for (const name of [...params, ...batch]) {
-    if (RESERVED.has(name) || name.startsWith("adam.") || name.startsWith("next/")) {
-      fail(`'${name}' is reserved (lr, step, loss, grad_norm, adam.*, next/*); rename it`);
+    if (
+      RESERVED.has(name) || name.startsWith("adam.") || name.startsWith("next/") ||
+      name.startsWith("ema/")
+    ) {
+      fail(
+        `'${name}' is reserved (lr, step, loss, grad_norm, ema_decay, adam.*, ema/*, next/*); ` +
+          `rename it`,
+      );
     }
   }
   for (const name of batch) {
@@ -200,6 +233,8 @@ export interface TrainState {
   readonly v: ParamStore;
   /** Optimizer steps taken so far. */
   readonly step: number;
+  /** The parameters' moving average, when the trainer keeps one ({@link TrainStepOptions.ema}). */
+  readonly ema?: ParamStore;
 }
 
 /**
@@ -225,6 +260,8 @@ export interface Trainer {
   readonly names: readonly string[];
   /** Optimizer steps each call takes. */
   readonly stepsPerCall: number;
+  /** Whether the step updates a moving average of the parameters ({@link TrainStepOptions.ema}). */
+  readonly ema: boolean;
 }
 
 /** Failures of a training call: the session's, or a non-finite loss. */
@@ -264,6 +301,7 @@ export function openTrainer(
       session,
       names: Object.keys(spec.params),
       stepsPerCall: options.stepsPerCall ?? 1,
+      ema: options.ema ?? false,
     })),
   );
 }
@@ -271,7 +309,8 @@ export function openTrainer(
 /**
  * Runs one session call (stepsPerCall optimizer steps) on `batch` (the batch inputs by name)
  * and returns the new state with the losses and pre-clip gradient norms. `lr` is a number or a
- * schedule of the step number.
+ * schedule of the step number; so is `emaDecay`, which a trainer opened with `ema` needs (with
+ * `state.ema`), the decay applied after the update that makes that step.
  * A NaN or infinite loss is an error naming the step; the old state is untouched.
  *
  * @example
@@ -291,27 +330,48 @@ export function openTrainer(
  * const out = await orThrow(trainCall(trainer, state, { batch, lr: 0.1 }));
  * assert.ok(out.state.step === 1 && out.losses[0] === 1); // loss before the update: (0 - 1)^2
  * assert.ok(out.state.params.w.data.every((v) => Math.abs(v - 0.1) < 1e-4)); // Adam's first step
+ * // With a moving average kept in the graph: ema' = 0.9 ema + 0.1 p'.
+ * const averaging = await orThrow(openTrainer(spec, { threads: 1, ema: true }));
+ * const withEma = { ...state, ema: state.params };
+ * const next = await orThrow(trainCall(averaging, withEma, { batch, lr: 0.1, emaDecay: 0.9 }));
+ * assert.ok(Math.abs(next.state.ema!.w.data[0] - 0.1 * next.state.params.w.data[0]) < 1e-7);
  * ```
  */
 export function trainCall(
   trainer: Trainer,
   state: TrainState,
-  options: { batch: Tensors; lr: number | ((step: number) => number) },
+  options: {
+    batch: Tensors;
+    lr: number | ((step: number) => number);
+    emaDecay?: number | ((step: number) => number);
+  },
 ): TaskEither<
   SessionError | TrainError,
   { state: TrainState; losses: number[]; gradNorms: number[] }
 > {
   const n = trainer.stepsPerCall;
-  const lrAt = typeof options.lr === "number" ? () => options.lr as number : options.lr;
+  const schedule = (f: number | ((step: number) => number)) =>
+    Float64Array.from({ length: n }, (_, i) => typeof f === "number" ? f : f(state.step + i + 1));
   const feeds: Tensors = {
     ...options.batch,
-    lr: Float64Array.from({ length: n }, (_, i) => lrAt(state.step + i + 1)),
-    step: Float64Array.from({ length: n }, (_, i) => state.step + i + 1),
+    lr: schedule(options.lr),
+    step: schedule((step) => step),
   };
+  if (trainer.ema) {
+    if (!state.ema || options.emaDecay === undefined) {
+      return TE.left({
+        _tag: "TrainError",
+        message: "this trainer keeps a moving average (ema: true): pass state.ema (the average " +
+          "so far, e.g. the parameters at the start) and the emaDecay option",
+      });
+    }
+    feeds.ema_decay = schedule(options.emaDecay);
+  }
   for (const name of trainer.names) {
     feeds[name] = state.params[name].data;
     feeds[stateName.m(name)] = state.m[name].data;
     feeds[stateName.v(name)] = state.v[name].data;
+    if (trainer.ema) feeds[stateName.ema(name)] = state.ema![name].data;
   }
   return F.pipe(
     runSession(trainer.session, feeds),
@@ -352,6 +412,7 @@ function nextState(
       m: pick(stateName.m, state.m),
       v: pick(stateName.v, state.v),
       step: state.step + trainer.stepsPerCall,
+      ...(trainer.ema ? { ema: pick(stateName.ema, state.ema!) } : {}),
     },
     losses,
     gradNorms,

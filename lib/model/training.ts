@@ -10,7 +10,7 @@ import { either as E } from "../deps/fp_ts.ts";
 import { lengthBatches } from "../data/length_batches.ts";
 import { hashText } from "../data/held_out.ts";
 import { uniformTimes } from "../flow/sample.ts";
-import { initParams, type ParamStore, type Tensor, zerosLike } from "../graph/params.ts";
+import { initParams, type ParamStore, zerosLike } from "../graph/params.ts";
 import { cachedOpen, type OpenCache, type Provider } from "../graph/session.ts";
 import { openTrainer, trainCall, type Trainer, type TrainState } from "../graph/train.ts";
 import { createRng, fillNormal, forkRng, type Rng, rngFromState } from "../random.ts";
@@ -289,6 +289,23 @@ export function learningRate(step: number, settings: RunSettings): number {
   return lr * (0.1 + 0.45 * (1 + Math.cos(Math.PI * Math.min(1, progress))));
 }
 
+/**
+ * EMA decay after the update that makes `step` (counting from 1): min(emaDecay, (1 + step) /
+ * (10 + step)). The warmup (as in timm and diffusers) lets the average follow the weights
+ * closely early on, so a short run's EMA is not mostly its random initialisation.
+ *
+ * @example
+ * ```ts
+ * import assert from "@std/assert";
+ * import { emaDecay, RUN_DEFAULTS } from "./training.ts";
+ * assert.equal(emaDecay(1, RUN_DEFAULTS), 2 / 11);
+ * assert.equal(emaDecay(100_000, RUN_DEFAULTS), RUN_DEFAULTS.emaDecay);
+ * ```
+ */
+export function emaDecay(step: number, settings: RunSettings): number {
+  return Math.min(settings.emaDecay, (1 + step) / (10 + step));
+}
+
 /** Batches of one epoch (sentence ids), bucketed by length and shuffled with the run's rng. */
 function epochOrder(context: RunContext, rng: Rng): string[][] {
   const items = [...context.sentences.values()];
@@ -365,7 +382,12 @@ async function trainerFor(
         silence: silence.right,
         norm: recipeSpec(s.recipe).targets?.normalised ? context.prior?.stats : undefined,
       }),
-      { maxGradNorm: s.maxGradNorm, threads: context.threads, provider: context.provider },
+      {
+        maxGradNorm: s.maxGradNorm,
+        ema: true,
+        threads: context.threads,
+        provider: context.provider,
+      },
     ))();
   return E.mapLeft(runError)(trainer);
 }
@@ -597,7 +619,11 @@ async function takeStep(
   const trainer = await trainerFor(context, sessions, batch);
   if (E.isLeft(trainer)) return trainer;
   const lr = (step: number) => learningRate(step, s);
-  const called = await trainCall(trainer.right, next.train, { batch: feeds, lr })();
+  const called = await trainCall(trainer.right, { ...next.train, ema: next.ema }, {
+    batch: feeds,
+    lr,
+    emaDecay: (step) => emaDecay(step, s),
+  })();
   if (E.isLeft(called)) return E.left(runError(called.left));
   const result = called.right;
   if (context.store && made.length > 0) {
@@ -607,17 +633,9 @@ async function takeStep(
     })();
     if (E.isLeft(appended)) return E.left(runError(appended.left));
   }
-  const train = result.state;
-  const ema: Record<string, Tensor> = {};
-  for (const [name, p] of Object.entries(train.params)) {
-    // Warmup (as in timm and diffusers): early on the average follows the weights closely, so a
-    // short run's EMA is not mostly its random initialisation.
-    const old = next.ema[name].data,
-      decay = Math.min(s.emaDecay, (1 + train.step) / (10 + train.step));
-    ema[name] = { shape: p.shape, data: p.data.map((v, i) => decay * old[i] + (1 - decay) * v) };
-  }
+  const { ema, ...train } = result.state;
   return E.right({
-    state: { ...next, train, ema },
+    state: { ...next, train, ema: ema! },
     metrics: {
       step: train.step,
       loss: result.losses[0],
