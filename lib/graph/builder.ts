@@ -110,6 +110,11 @@ export class Graph {
   readonly outputs: Value[] = [];
   /** Frozen tensors stored in the model, constants included. */
   readonly initializers: Initializer[] = [];
+  /**
+   * Frozen tensors fed from the caller's arrays at every run instead of stored in the model
+   * (see {@link Graph.shared}); each is also one of {@link Graph.inputs}.
+   */
+  readonly sharedTensors: Initializer[] = [];
   readonly #names = new Set<string>();
   readonly #producers = new Map<string, Node>();
   readonly #constants = new Map<string, Value>();
@@ -149,6 +154,40 @@ export class Graph {
     const value = this.#declare(name, dtype, shape, "initializer");
     this.initializers.push({ value, data });
     this.#initData.set(name, data);
+    return value;
+  }
+
+  /**
+   * A frozen tensor that the model does not store: a graph input that every session opened
+   * from this graph feeds from `data` itself at each run (lib/graph/session.ts). ONNX Runtime
+   * reads a CPU feed in place, so sessions built from the same arrays (one per batch shape,
+   * say) share one copy of them, where an {@link initializer} is copied into each session.
+   * Gradients never flow into it unless it is listed in `grad`'s `wrt`, as for an initializer.
+   *
+   * @example
+   * ```ts
+   * import assert from "@std/assert";
+   * import { Graph } from "./builder.ts";
+   * const weight = new Float32Array(6);
+   * const g = new Graph();
+   * const w = g.shared("w", { data: weight, shape: [2, 3] });
+   * assert.ok(g.inputs.includes(w) && g.initializers.length === 0);
+   * assert.equal(g.sharedTensors[0].data, weight); // the caller's array itself, not a copy
+   * ```
+   */
+  shared(name: string, options: { data: TensorData; shape: Shape }): Value {
+    const { data, shape } = options;
+    if (data.length !== sizeOf(shape)) {
+      throw new GraphError(
+        "shared",
+        `'${name}' has ${data.length} elements but shape ${showShape(shape)} needs ${
+          sizeOf(shape)
+        }`,
+      );
+    }
+    const value = this.#declare(name, dtypeOfArray(data), shape, "shared");
+    this.inputs.push(value);
+    this.sharedTensors.push({ value, data });
     return value;
   }
 

@@ -1,7 +1,8 @@
 /**
  * Training objectives of the text-to-semantic model as train-step specs (lib/graph/train.ts):
  * each is one ONNX graph with the CFM parameters as inputs and the frozen Whisper decoder's
- * weights as initializers. No audio anywhere: the decoder reading the text back is the signal.
+ * weights as shared tensors (the checkpoint's own arrays, one copy for every batch shape). No
+ * audio anywhere: the decoder reading the text back is the signal.
  *
  * Each recipe's loss lives in its own module (lib/model/recipes); this one supplies the parts
  * they share: the velocity network, the OT-CFM loss (Lipman et al. 2023, eq. 22) on the batch's
@@ -150,7 +151,7 @@ export function objective(options: ObjectiveOptions): TrainSpec {
         states,
         statesMask: b.mask,
         silence: options.silence &&
-          states.graph.initializer("silence", {
+          states.graph.shared("silence", {
             data: options.silence,
             shape: [options.silence.length / d, d],
           }),

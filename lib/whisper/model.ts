@@ -1,9 +1,10 @@
 /**
- * Whisper's encoder and decoder as graph functions on lib/graph. The weights enter as
- * initializers (frozen: gradients never reach them, but they do reach the encoder states the
- * decoder reads, which is what training a text-to-semantic model needs). Linear weights stay
- * in Hugging Face's [out, in] layout; the graph transposes them and ONNX Runtime folds those
- * transposes into the stored constants when the session opens.
+ * Whisper's encoder and decoder as graph functions on lib/graph. The weights enter as shared
+ * tensors (`Graph.shared`: fed from the checkpoint's own arrays at each run, so the sessions of
+ * every graph and batch shape read one copy in memory; frozen: gradients never reach them, but
+ * they do reach the encoder states the decoder reads, which is what training a text-to-semantic
+ * model needs). Linear weights stay in Hugging Face's [out, in] layout and are read as such by
+ * a Gemm with transB, so no weight is transposed at run time.
  * @module
  */
 import type { Graph, Value } from "../graph/builder.ts";
@@ -26,6 +27,7 @@ import {
   div,
   equal,
   gather,
+  gemm,
   greater,
   matmul,
   mul,
@@ -42,14 +44,16 @@ import {
 import type { WhisperWeights } from "./checkpoint.ts";
 import type { WhisperConfig } from "./config.ts";
 
-/** Named access to a checkpoint's tensors as initializers of one graph (each added once). */
+/** Named access to a checkpoint's tensors as shared tensors of one graph (each added once). */
 export type WeightAccess = (name: string) => Value;
 
 const accessCache = new WeakMap<Graph, Map<string, Value>>();
 
 /**
- * Weight access for `g`: the first use of a name adds the tensor as an initializer named
- * after it; later uses return the same value. A name the checkpoint lacks is an error.
+ * Weight access for `g`: the first use of a name adds the tensor as a shared tensor named
+ * after it ({@link Graph.shared}: fed from the checkpoint's own array at each run, so every
+ * session built from the checkpoint, whatever its shape, reads the one copy in memory); later
+ * uses return the same value. A name the checkpoint lacks is an error.
  *
  * @example
  * ```ts
@@ -59,7 +63,7 @@ const accessCache = new WeakMap<Graph, Map<string, Value>>();
  * const g = new Graph();
  * const w = weightAccess(g, { "a.weight": { shape: [2], data: new Float32Array(2) } });
  * assert.equal(w("a.weight"), w("a.weight"));
- * assert.equal(g.initializers.length, 1);
+ * assert.ok(g.sharedTensors.length === 1 && g.initializers.length === 0);
  * assert.throws(() => w("b.weight"), /b.weight/);
  * ```
  */
@@ -71,16 +75,26 @@ export function weightAccess(g: Graph, weights: WhisperWeights): WeightAccess {
     if (hit) return hit;
     const t = weights[name];
     if (!t) throw new GraphError("whisper", `the checkpoint has no tensor '${name}'`);
-    const value = g.initializer(name, { data: t.data, shape: t.shape });
+    const value = g.shared(name, { data: t.data, shape: t.shape });
     cache.set(name, value);
     return value;
   };
 }
 
+/**
+ * x @ W^T (+ b) for an [out, in] weight, as one Gemm with transB over x's rows: the weight is
+ * read in its stored layout, so a shared weight is never transposed at run time.
+ */
+function linearT(x: Value, weight: Value, bias?: Value): Value {
+  const rows = x.shape.slice(0, -1), out = weight.shape[0];
+  const flat = reshape(x, [rows.reduce((a, b) => a * b, 1), x.shape[x.shape.length - 1]]);
+  return reshape(gemm(flat, weight, { c: bias, transB: true }), [...rows, out]);
+}
+
 /** x @ W^T + b for a Hugging Face linear layer `prefix` ([out, in] weight). */
 function hfLinear(x: Value, w: WeightAccess, prefix: string, options: { bias?: boolean } = {}) {
-  const y = matmul(x, transpose(w(`${prefix}.weight`), [1, 0]));
-  return options.bias === false ? y : add(y, w(`${prefix}.bias`));
+  const bias = options.bias === false ? undefined : w(`${prefix}.bias`);
+  return linearT(x, w(`${prefix}.weight`), bias);
 }
 
 function norm(x: Value, w: WeightAccess, prefix: string): Value {
@@ -97,7 +111,7 @@ function selfAttentionQkv(x: Value, w: WeightAccess, prefix: string): [Value, Va
   const weight = concat(["q", "k", "v"].map((p) => w(`${prefix}.${p}_proj.weight`)), 0);
   const noBias = x.graph.constant(0, { dtype: x.dtype, shape: [d] });
   const bias = concat([w(`${prefix}.q_proj.bias`), noBias, w(`${prefix}.v_proj.bias`)], 0);
-  const qkv = add(matmul(x, transpose(weight, [1, 0])), bias);
+  const qkv = linearT(x, weight, bias);
   return split(qkv, [d, d, d], { axis: -1 }) as [Value, Value, Value];
 }
 
@@ -328,7 +342,7 @@ export function decoder(tokens: Value, options: DecoderOptions): Value {
     x = add(x, mlp(norm(x, w, `${p}.final_layer_norm`), w, p));
   }
   x = norm(x, w, "model.decoder.layer_norm");
-  return matmul(x, transpose(embed, [1, 0]));
+  return linearT(x, embed);
 }
 
 /**
@@ -487,6 +501,6 @@ export function decoderStepGraph(
     x = add(x, mlp(norm(x, w, `${p}.final_layer_norm`), w, p));
   }
   x = norm(x, w, "model.decoder.layer_norm");
-  g.output(reshape(matmul(x, transpose(embed, [1, 0])), [b, config.vocabSize]), STEP_NAMES.logits);
+  g.output(reshape(linearT(x, embed), [b, config.vocabSize]), STEP_NAMES.logits);
   return g;
 }

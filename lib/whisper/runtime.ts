@@ -256,7 +256,7 @@ export function teacherForcedLoss(
     const mask = g.input("mask", { dtype: "float32", shape: [batch, length] });
     const w = weightAccess(g, model.weights);
     const tail = silence &&
-      g.initializer("silence", {
+      g.shared("silence", {
         data: silence,
         shape: [silence.length / config.dModel, config.dModel],
       });
