@@ -53,11 +53,15 @@ Deno.test("teacherForcedLoss() sessions of two shapes read one copy of the weigh
   }
   const losses = [...whisper.sessions].filter(([key]) => key.startsWith("loss/"));
   assert.equal(losses.length, 2);
+  const tails = new Set<unknown>();
   for (const [key, pending] of losses) {
     const session = await orThrow(() => pending);
     assertReadsTheOneCopy(session, key);
     assert.ok(session.shared.get("silence")?.data === silence, `${key}: silence is shared too`);
+    tails.add(session.shared.get("silence.cross_k.0")?.data);
   }
+  // The silence tail's keys and values too: computed once, read by both shapes.
+  assert.ok(tails.size === 1 && [...tails][0] instanceof Float32Array);
   const step = await orThrow(stepSession(whisper, { batch: 2, frames: 6, capacity: 4 }));
   assertReadsTheOneCopy(step, "decoder step");
 });

@@ -61,6 +61,11 @@ export interface ObjectiveOptions {
   readonly sigmaMin?: number;
   /** Silence states [1500 x dModel]: the decoder reads [states; silence tail] (default: key mask). */
   readonly silence?: Float32Array;
+  /**
+   * The silence states' cross-attention keys and values (`silenceCrossCache` in
+   * lib/whisper/runtime.ts): the tail's are then read, not projected at every step.
+   */
+  readonly silenceCross?: Readonly<Record<string, Float32Array>>;
   /** Per-channel statistics when the recipe's flow works in normalised space (lib/speech). */
   readonly norm?: ChannelStats;
 }
@@ -155,6 +160,7 @@ export function objective(options: ObjectiveOptions): TrainSpec {
             data: options.silence,
             shape: [options.silence.length / d, d],
           }),
+        silenceCross: options.silenceCross,
       }),
       { targets: b.targets, mask: rowWeighted(b.tmask, rowWeights) },
     );

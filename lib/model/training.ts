@@ -14,7 +14,7 @@ import { initParams, type ParamStore, zerosLike } from "../graph/params.ts";
 import { cachedOpen, type OpenCache, type Provider } from "../graph/session.ts";
 import { openTrainer, trainCall, type Trainer, type TrainState } from "../graph/train.ts";
 import { createRng, fillNormal, forkRng, type Rng, rngFromState } from "../random.ts";
-import type { WhisperModel } from "../whisper/runtime.ts";
+import { silenceCrossCache, type WhisperModel } from "../whisper/runtime.ts";
 import type { WhisperTokenizer } from "../whisper/tokenizer.ts";
 import { assembleBatch, type Batch, maskFrames, type Prepared, shapeFor } from "./batch.ts";
 import { EXPORT_FORMAT, loadT2S, saveT2S, type T2SCheckpoint } from "./checkpoint.ts";
@@ -368,6 +368,10 @@ async function trainerFor(
 ): Promise<Either<RunError, Trainer>> {
   const silence = await runSilence(context);
   if (E.isLeft(silence)) return silence;
+  const silenceCross = silence.right && recipeSpec(context.settings.recipe).inputs.decoder
+    ? await silenceCrossCache(context.whisper, silence.right)()
+    : E.right(undefined);
+  if (E.isLeft(silenceCross)) return E.left(runError(silenceCross.left));
   const s = context.settings,
     key = `${batch.shape.batch}x${batch.shape.frames}x${batch.shape.tokens}`;
   const trainer = await cachedOpen(sessions.trainers, key, () =>
@@ -380,6 +384,7 @@ async function trainerFor(
         lambda: s.lambda,
         unrollSteps: s.unrollSteps,
         silence: silence.right,
+        silenceCross: silenceCross.right,
         norm: recipeSpec(s.recipe).targets?.normalised ? context.prior?.stats : undefined,
       }),
       {

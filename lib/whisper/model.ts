@@ -220,6 +220,38 @@ export interface DecoderOptions {
    * followed by silence up to 1500 frames, instead of a key mask over the real frames alone.
    */
   readonly silence?: Value;
+  /**
+   * The cross-attention keys and values of those silence states, `cross_k.<i>` and
+   * `cross_v.<i>` per layer ([1, heads, silence frames, D / heads]; `silenceCrossCache` in
+   * runtime.ts). When given, the silence tail's keys and values are slices of them, fed as
+   * shared tensors, instead of projections computed at every run.
+   */
+  readonly silenceCross?: Readonly<Record<string, Float32Array>>;
+}
+
+/**
+ * Layer i's silence-tail keys and values from precomputed ones (frames `from` onwards, as
+ * shared tensors), or undefined without them: then the decoder projects the tail itself.
+ */
+function silenceTail(
+  g: Graph,
+  options: {
+    silence?: Value;
+    cross?: Readonly<Record<string, Float32Array>>;
+    heads: number;
+    from: number;
+  },
+): (layer: number) => [Value, Value] | undefined {
+  const { silence, cross, heads, from } = options;
+  if (!silence || !cross) return () => undefined;
+  const [frames, d] = silence.shape;
+  const shape = [1, heads, frames, d / heads];
+  const tensors = Object.fromEntries(
+    Object.entries(cross).map(([name, data]) => [`silence.${name}`, { shape, data }]),
+  );
+  const w = weightAccess(g, tensors);
+  const cut = (v: Value) => slice(v, { starts: [from], ends: [frames], axes: [2] });
+  return (layer) => [cut(w(`silence.cross_k.${layer}`)), cut(w(`silence.cross_v.${layer}`))];
 }
 
 /**
@@ -236,8 +268,8 @@ function silenceHead(states: Value, options: { silence: Value; mask?: Value }): 
 
 /**
  * Cross-attention over the states [B, H, T, dh] followed by a constant tail [1, H, Tt, dh] shared
- * by every row: one softmax over T + Tt keys, without materialising the tail per row (ONNX
- * Runtime folds the tail's projections, which depend on constants only, at session start).
+ * by every row: one softmax over T + Tt keys, without materialising the tail per row (the
+ * tail's keys and values are computed once per model when the decoder is given `silenceCross`).
  */
 function tailAttention(
   q: Value,
@@ -312,6 +344,12 @@ export function decoder(tokens: Value, options: DecoderOptions): Value {
     : undefined;
   const heads = config.decoderHeads;
   const h = (y: Value) => splitHeads(y, heads);
+  const tailOf = silenceTail(tokens.graph, {
+    silence,
+    cross: options.silenceCross,
+    heads,
+    from: states.shape[1],
+  });
   const embed = w("model.decoder.embed_tokens.weight");
   const positions = slice(w("model.decoder.embed_positions.weight"), {
     starts: [0],
@@ -333,7 +371,7 @@ export function decoder(tokens: Value, options: DecoderOptions): Value {
     const [ck, cv] = crossKeysValues(states, { weights: w, layer: i, heads });
     let c: Value;
     if (tail) {
-      const [tailK, tailV] = crossKeysValues(tail, { weights: w, layer: i, heads });
+      const [tailK, tailV] = tailOf(i) ?? crossKeysValues(tail, { weights: w, layer: i, heads });
       c = mergeHeads(tailAttention(h(cq), { k: ck, v: cv, tailK, tailV }));
     } else {
       c = mergeHeads(attention(h(cq), { k: ck, v: cv, mask: crossMask }));

@@ -5,8 +5,8 @@
  * one session, kept for reuse.
  * @module
  */
-import type { TaskEither } from "../result.ts";
-import { function as F, taskEither as TE } from "../deps/fp_ts.ts";
+import type { Either, TaskEither } from "../result.ts";
+import { either as E, function as F, taskEither as TE } from "../deps/fp_ts.ts";
 import { Graph } from "../graph/builder.ts";
 import { grad } from "../graph/grad.ts";
 import {
@@ -157,6 +157,44 @@ export function crossCache(
   return F.pipe(session, TE.flatMap((s) => runSession(s, { states })));
 }
 
+const silenceCrosses = new WeakMap<Float32Array, Promise<Either<SessionError, Tensors>>>();
+
+/**
+ * The decoder's cross-attention keys and values of the silence states (`cross_k.<i>`,
+ * `cross_v.<i>`, [1, heads, frames, dModel / heads]): computed once per silence array and kept,
+ * so graphs that read [states; silence tail] take the tail's keys and values as shared tensors
+ * instead of projecting 1500 constant frames at every run.
+ *
+ * @example
+ * ```ts
+ * import assert from "@std/assert";
+ * import { orThrow } from "../result.ts";
+ * import { silenceStates } from "./silence.ts";
+ * import { tinyRandomWhisper } from "./tiny_random.ts";
+ * import { silenceCrossCache, whisperModel } from "./runtime.ts";
+ * const model = whisperModel(tinyRandomWhisper(), { threads: 1 });
+ * const silence = await orThrow(silenceStates(model));
+ * const cross = await orThrow(silenceCrossCache(model, silence));
+ * assert.equal(cross["cross_k.0"].length, silence.length);
+ * assert.equal(await orThrow(silenceCrossCache(model, silence)), cross); // computed once
+ * ```
+ */
+export function silenceCrossCache(
+  model: WhisperModel,
+  silence: Float32Array,
+): TaskEither<SessionError, Readonly<Record<string, Float32Array>>> {
+  return () => {
+    let made = silenceCrosses.get(silence);
+    if (!made) {
+      const frames = silence.length / model.config.dModel;
+      made = crossCache(model, silence, { batch: 1, frames })();
+      made.then((r) => E.isLeft(r) && silenceCrosses.delete(silence));
+      silenceCrosses.set(silence, made);
+    }
+    return made as Promise<Either<SessionError, Readonly<Record<string, Float32Array>>>>;
+  };
+}
+
 /**
  * The session of one cached decoder step (see {@link decoderStepGraph}) for `batch` rows,
  * `frames` encoder frames and a self-attention cache of `capacity` positions; built once per
@@ -247,24 +285,34 @@ export function teacherForcedLoss(
   const length = inputs.tokens.length / batch;
   const { silence } = inputs;
   const key = `loss/${batch}x${frames}x${length}${silence ? "/silence" : ""}`;
-  const session = cachedSession(model, key, () => {
-    const g = new Graph("whisper_teacher_forced");
-    const states = g.input("states", { dtype: "float32", shape: [batch, frames, config.dModel] });
-    const statesMask = g.input("states_mask", { dtype: "float32", shape: [batch, frames] });
-    const tokens = g.input("tokens", { dtype: "int64", shape: [batch, length] });
-    const targets = g.input("targets", { dtype: "int64", shape: [batch, length] });
-    const mask = g.input("mask", { dtype: "float32", shape: [batch, length] });
-    const w = weightAccess(g, model.weights);
-    const tail = silence &&
-      g.shared("silence", {
-        data: silence,
-        shape: [silence.length / config.dModel, config.dModel],
+  const cross: TaskEither<SessionError, Readonly<Record<string, Float32Array>> | undefined> =
+    silence ? silenceCrossCache(model, silence) : TE.right(undefined);
+  const session = (silenceCross?: Readonly<Record<string, Float32Array>>) =>
+    cachedSession(model, key, () => {
+      const g = new Graph("whisper_teacher_forced");
+      const states = g.input("states", { dtype: "float32", shape: [batch, frames, config.dModel] });
+      const statesMask = g.input("states_mask", { dtype: "float32", shape: [batch, frames] });
+      const tokens = g.input("tokens", { dtype: "int64", shape: [batch, length] });
+      const targets = g.input("targets", { dtype: "int64", shape: [batch, length] });
+      const mask = g.input("mask", { dtype: "float32", shape: [batch, length] });
+      const w = weightAccess(g, model.weights);
+      const tail = silence &&
+        g.shared("silence", {
+          data: silence,
+          shape: [silence.length / config.dModel, config.dModel],
+        });
+      const logits = decoder(tokens, {
+        weights: w,
+        config,
+        states,
+        statesMask,
+        silence: tail,
+        silenceCross,
       });
-    const logits = decoder(tokens, { weights: w, config, states, statesMask, silence: tail });
-    const loss = g.output(maskedCrossEntropy(logits, { targets, mask }), "loss");
-    g.output(grad(loss, [states])[0], "grad_states");
-    return g;
-  });
+      const loss = g.output(maskedCrossEntropy(logits, { targets, mask }), "loss");
+      g.output(grad(loss, [states])[0], "grad_states");
+      return g;
+    });
   const feeds = {
     states: inputs.states,
     states_mask: inputs.statesMask ?? new Float32Array(batch * frames).fill(1),
@@ -273,7 +321,8 @@ export function teacherForcedLoss(
     mask: inputs.mask,
   };
   return F.pipe(
-    session,
+    cross,
+    TE.flatMap(session),
     TE.flatMap((s) => runSession(s, feeds)),
     TE.map((out) => ({
       loss: Number(out.loss[0]),
