@@ -7,6 +7,9 @@
  * decoder tokens, which a batch pads to its longest sentence: sentences over `--max-tokens` with
  * `--whisper`'s tokenizer are passed over (default 80; scripts such as Malayalam's or Georgian's
  * take up to 213 for a 6-s sentence, and one of them made every batch cost several times more).
+ * A bridge needs at least as many frames as the text has UTF-8 bytes, and eSpeak NG's length is
+ * only known once rendered: a sentence over 0.85 bytes per estimated frame is passed over (Tamil
+ * came to 173 bytes in 170 rendered frames).
  *
  *     deno run -A scripts/ladder_l4.ts --whisper /work/whisper/base --out data/ladder/l4.jsonl
  * @module
@@ -55,7 +58,9 @@ for (const lang of langs) {
   if (E.isLeft(loaded)) fail("ladder_l4", loaded.left.message);
   const kept = loaded.right.filter((s) => {
     const est = frames(s.text, s.lang);
+    const bytes = new TextEncoder().encode(s.text).length;
     return E.isRight(est) && est.right.frames >= minFrames && est.right.frames <= maxFrames &&
+      bytes <= 0.85 * est.right.frames &&
       E.isRight(
         decoderSequence(s.text, { tokenizer: tokenizer.right, language: s.lang, maxTokens }),
       );
