@@ -5,7 +5,7 @@
  * Short sentences keep a one-hour run affordable: UDHR sentences are three times the length of
  * the shipped set's (median 10 s), and a step's cost grows with the frames. So does it with the
  * decoder tokens, which a batch pads to its longest sentence: sentences over `--max-tokens` with
- * `--whisper`'s tokenizer are passed over (default 80; scripts such as Malayalam's or Georgian's
+ * `--whisper`'s tokenizer are passed over (default 48; scripts such as Malayalam's or Georgian's
  * take up to 213 for a 6-s sentence, and one of them made every batch cost several times more).
  * A bridge needs at least as many frames as the text has UTF-8 bytes, and eSpeak NG's length is
  * only known once rendered: a sentence over 0.85 bytes per estimated frame is passed over (Tamil
@@ -28,10 +28,10 @@ const { values } = parseArgs({
   options: {
     out: { type: "string" },
     whisper: { type: "string" },
-    "max-tokens": { type: "string", default: "80" },
-    "per-lang": { type: "string", default: "9" },
+    "max-tokens": { type: "string", default: "48" },
+    "per-lang": { type: "string", default: "5" },
     "min-seconds": { type: "string", default: "1.5" },
-    "max-seconds": { type: "string", default: "6" },
+    "max-seconds": { type: "string", default: "4" },
     // Whisper base's vocabulary has 99 languages; Cantonese (yue) came with large-v3.
     exclude: { type: "string", default: "yue" },
   },
