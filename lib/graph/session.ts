@@ -38,7 +38,7 @@ export interface SessionOptions {
    * the peak of its intermediate tensors allocated between runs, so a process with one
    * session per batch shape holds all their peaks at once; without it, a run's intermediates
    * go back to malloc when it ends, for the next run of any session to reuse, and a process
-   * holds about one run's peak (the smoke run: 4.6 GB peak RSS with, 0.83 GB without).
+   * holds about one run's peak (the smoke run: 4.6 GB peak RSS with, 0.78 GB without).
    */
   readonly memoryArena?: boolean;
   /**
@@ -171,10 +171,12 @@ let mallocTuned = false;
  * Without ONNX Runtime's arena, a run's intermediates come from malloc and go back to it when
  * the run ends. glibc then hands each block over its mmap threshold back to the system, so the
  * next run faults every page of it in again (53 million page faults in the 50-step smoke run,
- * 0.66 million with this). Raising the threshold and the trim threshold once per process keeps
- * freed blocks in malloc's heap for the next run of any session to reuse: one pool for the
- * process, as large as the largest run. Linux with glibc only, and only with FFI permission (without,
- * glibc's defaults stay: slower, same results).
+ * 1.4-1.6 million with this, against 1.2 million with the arena). Fixing the mmap threshold at
+ * 32 MiB (glibc's dynamic one starts at 128 KiB) and the trim threshold at 128 MiB once per
+ * process keeps freed blocks in malloc's heaps for the next run of any session to reuse, and
+ * hands free memory beyond that back (with a 2 GiB trim threshold the smoke run peaked at 0.83
+ * and 1.13 GB, with 128 MiB at 0.78 and 0.77 GB). Linux with glibc only, and only with FFI
+ * permission (without, glibc's defaults stay: slower, same results).
  */
 function keepFreedMemory(): void {
   if (mallocTuned) return;
@@ -186,7 +188,7 @@ function keepFreedMemory(): void {
       mallopt: { parameters: ["i32", "i32"], result: "i32" },
     });
     libc.symbols.mallopt(M_MMAP_THRESHOLD, 32 * 2 ** 20);
-    libc.symbols.mallopt(M_TRIM_THRESHOLD, 2 ** 31 - 1);
+    libc.symbols.mallopt(M_TRIM_THRESHOLD, 128 * 2 ** 20);
   } catch {
     // Not glibc (musl, say): its defaults stay.
   }
