@@ -110,6 +110,12 @@ const COMMAND = {
       default: D.invertLr,
       help: "decoder-inversion learning rate",
     },
+    "invert-vocab": {
+      type: "int",
+      min: 0,
+      help: "decoder inversion through a softmax over the batch's targets and this many more " +
+        "token ids (default: the full vocabulary)",
+    },
     "refresh-every": {
       type: "int",
       min: 1,
@@ -273,6 +279,7 @@ const settings: RunSettings = {
   unrollSteps: flags["unroll-steps"],
   invertSteps: flags["invert-steps"],
   invertLr: flags["invert-lr"],
+  ...(flags["invert-vocab"] !== undefined ? { invertVocab: flags["invert-vocab"] } : {}),
   refreshEvery: flags["refresh-every"],
   targetNfe: flags["target-nfe"],
   emaDecay: flags.ema,

@@ -335,6 +335,23 @@ Deno.test("invertStates() with a pull stays nearer its anchor than without", asy
   assert.ok(free.loss < pulled.loss, `free CE ${free.loss} vs pulled ${pulled.loss}`);
 });
 
+Deno.test("invertStates() through the whole vocabulary as a subset makes the full softmax's states", async () => {
+  const items = [...context({}).sentences.values()].slice(0, 2);
+  const batch = orThrow(assembleBatch(items, { shape: shapeFor(items, { batch: 2 }) }));
+  const start = fillNormal(new Float32Array(batch.text.length * config.width), createRng(4));
+  const silence = await orThrow(silenceStates(whisper));
+  const options = { batch, steps: 3, lr: 0.1, silence };
+  const full = await orThrow(invertStates(whisper, start, options));
+  const all = await orThrow(
+    invertStates(whisper, start, { ...options, vocab: whisper.config.vocabSize }),
+  );
+  assertClose(all.losses, full.losses, { rtol: 1e-4, what: "loss" });
+  assertClose(all.states, full.states, { atol: 1e-4, rtol: 1e-3, what: "states" });
+  // A small subset still lowers the (full) cross-entropy, reported last.
+  const some = await orThrow(invertStates(whisper, start, { ...options, vocab: 8 }));
+  assert.ok(some.losses[3] < full.losses[0], `${some.losses[3]} vs ${full.losses[0]}`);
+});
+
 Deno.test("prepareSentences() and generate() name empty, unknown-language and too-long text", async () => {
   const bad = prepareSentences([{ id: "x:1", text: "Hi", lang: "xx", frames: 50 }], { tokenizer });
   assert.ok(E.isLeft(bad) && /x:1/.test(bad.left.message));

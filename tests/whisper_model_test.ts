@@ -14,6 +14,7 @@ import { decoder, weightAccess } from "../lib/whisper/model.ts";
 import {
   crossCache,
   encode,
+  inversionVocab,
   stepSession,
   teacherForcedLoss,
   whisperModel,
@@ -71,6 +72,46 @@ Deno.test("teacherForcedLoss() matches transformers' loss and gradient w.r.t. st
   const { loss, gradStates } = await orThrow(teacherForcedLoss(model, batchInputs()));
   assertClose([loss], f32(fixture.loss), { rtol: 1e-5, what: "loss" });
   assertClose(gradStates, f32(fixture.grad_states), { atol: 1e-6, rtol: 1e-3, what: "grad" });
+});
+
+Deno.test("teacherForcedLoss() over the whole vocabulary as a subset equals the full loss and gradient", async () => {
+  const inputs = batchInputs();
+  const full = await orThrow(teacherForcedLoss(model, inputs));
+  // Every id, in reverse order, so the targets really are remapped.
+  const v = model.config.vocabSize;
+  const vocab = BigInt64Array.from({ length: v }, (_, i) => BigInt(v - 1 - i));
+  const all = await orThrow(teacherForcedLoss(model, { ...inputs, vocab }));
+  assertClose([all.loss], [full.loss], { rtol: 1e-5, what: "loss" });
+  assertClose(all.gradStates, full.gradStates, { atol: 1e-7, rtol: 1e-4, what: "grad" });
+  // inversionVocab with extra ids beyond the vocabulary is every id too.
+  const built = inversionVocab(model.config, {
+    targets: inputs.targets,
+    mask: inputs.mask,
+    extra: v,
+  });
+  assert.deepEqual([...built], [...vocab].reverse());
+  const same = await orThrow(teacherForcedLoss(model, { ...inputs, vocab: built }));
+  assertClose([same.loss], [full.loss], { rtol: 1e-5, what: "loss" });
+  assertClose(same.gradStates, full.gradStates, { atol: 1e-7, rtol: 1e-4, what: "grad" });
+});
+
+Deno.test("teacherForcedLoss() over a subset is at most the full loss and names a missing target", async () => {
+  const inputs = batchInputs();
+  const full = await orThrow(teacherForcedLoss(model, inputs));
+  const vocab = inversionVocab(model.config, {
+    targets: inputs.targets,
+    mask: inputs.mask,
+    extra: 10,
+  });
+  assert.ok(vocab.length < model.config.vocabSize);
+  const some = await orThrow(teacherForcedLoss(model, { ...inputs, vocab }));
+  assert.ok(some.loss > 0 && some.loss < full.loss, `subset ${some.loss} vs full ${full.loss}`);
+  const scored = inputs.targets.find((_, i) => inputs.mask[i] !== 0)!;
+  const without = vocab.filter((id) => id !== scored);
+  const refused = await teacherForcedLoss(model, { ...inputs, vocab: without })();
+  assert.ok(
+    refused._tag === "Left" && /not in the restricted vocabulary/.test(refused.left.message),
+  );
 });
 
 Deno.test("teacherForcedLoss() gradient matches central finite differences", async () => {

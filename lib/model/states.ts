@@ -19,7 +19,7 @@ import {
   type SessionError,
   type SessionOptions,
 } from "../graph/session.ts";
-import { teacherForcedLoss, type WhisperModel } from "../whisper/runtime.ts";
+import { inversionVocab, teacherForcedLoss, type WhisperModel } from "../whisper/runtime.ts";
 import { type Batch, maskFrames } from "./batch.ts";
 import type { T2SConfig } from "./config.ts";
 import { graphParams, t2sParamDefs, velocity } from "./network.ts";
@@ -44,6 +44,12 @@ export interface InvertOptions {
     readonly weight: number;
     readonly std?: Float32Array;
   };
+  /**
+   * A restricted vocabulary for the steps: the softmax over the batch's targets, end-of-text,
+   * start-of-transcript and this many more ids (`inversionVocab`), instead of all V; the last
+   * loss, the result's, is still over the full vocabulary. Default: the full vocabulary.
+   */
+  readonly vocab?: number;
 }
 
 /** Decoder inversion's optimizer: the engine's AdamW without weight decay (Adam). */
@@ -52,7 +58,8 @@ const INVERSION_ADAM = { ...ADAMW_DEFAULTS, weightDecay: 0 };
 /**
  * Decoder inversion: `steps` Adam steps (learning rate `lr`) on the states themselves, lowering
  * the frozen decoder's teacher-forced cross-entropy of the batch's text. Padding frames stay
- * zero. Returns the states and the loss before each step and after the last.
+ * zero. Returns the states and the loss before each step and after the last (with `vocab`,
+ * the steps' losses are over the restricted vocabulary and the last over the full one).
  *
  * @example
  * ```ts
@@ -68,6 +75,9 @@ const INVERSION_ADAM = { ...ADAMW_DEFAULTS, weightDecay: 0 };
  *   tmask: new Float32Array([1, 1]) };
  * const { losses } = await orThrow(invertStates(model, new Float32Array(4 * 32), { batch, steps: 5, lr: 0.1 }));
  * assert.ok(losses[5] < losses[0]);
+ * // The same steps through a softmax over the targets and 100 more ids:
+ * const some = await orThrow(invertStates(model, new Float32Array(4 * 32), { batch, steps: 5, lr: 0.1, vocab: 100 }));
+ * assert.ok(some.losses[5] < losses[0]);
  * ```
  */
 export function invertStates(
@@ -77,6 +87,11 @@ export function invertStates(
 ): TaskEither<SessionError, { states: Float32Array; losses: number[] }> {
   const { batch, steps, lr, silence, pull } = options, d = model.config.dModel;
   const real = batch.mask.reduce((s, m) => s + m, 0) * d;
+  const vocab = options.vocab === undefined ? undefined : inversionVocab(model.config, {
+    targets: batch.targets,
+    mask: batch.tmask,
+    extra: options.vocab,
+  });
   return async () => {
     const x = Float32Array.from(start),
       m = new Float32Array(x.length),
@@ -91,6 +106,7 @@ export function invertStates(
         mask: batch.tmask,
         batch: batch.shape.batch,
         silence,
+        vocab: k < steps ? vocab : undefined,
       })();
       if (E.isLeft(out)) return out;
       losses.push(out.right.loss);

@@ -88,6 +88,11 @@ export interface RunSettings {
   readonly invertSteps: number;
   /** Decoder-inversion learning rate. */
   readonly invertLr: number;
+  /**
+   * Decoder inversion through a restricted softmax: the batch's targets, end-of-text,
+   * start-of-transcript and this many more ids (`inversionVocab`). Unset: the full vocabulary.
+   */
+  readonly invertVocab?: number;
   /** "distill": a target older than this many steps is made again from the current model. */
   readonly refreshEvery: number;
   /** ODE steps used to sample "distill" targets. */
@@ -478,6 +483,7 @@ async function refreshTargets(
     lr: s.invertLr,
     silence: silence.right,
     pull,
+    vocab: s.invertVocab,
   })();
   if (E.isLeft(result)) return E.left(runError(result.left));
   const inverted = result.right;
@@ -766,6 +772,8 @@ function targetSettings(settings: RunSettings): Record<string, unknown> {
         invertSteps: settings.invertSteps,
         invertLr: settings.invertLr,
         decoderInterface: settings.decoderInterface,
+        // Absent for the full vocabulary, so stores made before the option keep their identity.
+        ...(settings.invertVocab !== undefined ? { invertVocab: settings.invertVocab } : {}),
       }
       : {}),
     ...(pull ? { pullWeight: settings.pullWeight } : {}),
@@ -812,6 +820,10 @@ const statsDigest = (stats: { mean: ArrayLike<number>; std: ArrayLike<number> } 
  * const lr = { ...context, settings: { ...context.settings, lr: 1 } };
  * assert.deepEqual(targetIdentity(lr), identity);
  * assert.notDeepEqual(targetIdentity({ ...context, settings: { ...context.settings, seed: 1 } }), identity);
+ * // Targets inverted through a restricted vocabulary are never shared with full-vocabulary ones.
+ * const restricted = targetIdentity({ ...context, settings: { ...context.settings, invertVocab: 2048 } });
+ * assert.equal(restricted?.invertVocab, 2048);
+ * assert.equal(identity?.invertVocab, undefined);
  * assert.equal(targetIdentity({ ...context, settings: { ...RUN_DEFAULTS, recipe: "unrolled" } }), undefined);
  * ```
  */

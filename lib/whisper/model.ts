@@ -227,6 +227,11 @@ export interface DecoderOptions {
    * shared tensors, instead of projections computed at every run.
    */
   readonly silenceCross?: Readonly<Record<string, Float32Array>>;
+  /**
+   * Token ids int64 [K] (a restricted vocabulary, e.g. `inversionVocab`): the logits of those
+   * ids only, [B, L, K], from the gathered rows of the output embedding (default: all V).
+   */
+  readonly vocab?: Value;
 }
 
 /**
@@ -304,6 +309,10 @@ function tailAttention(
  * const tokens = g.input("tokens", { dtype: "int64", shape: [2, 5] });
  * const logits = decoder(tokens, { weights: weightAccess(g, weights), config, states });
  * assert.deepEqual(logits.shape, [2, 5, config.vocabSize]);
+ * // The logits of three token ids only:
+ * const vocab = g.input("vocab", { dtype: "int64", shape: [3] });
+ * const some = decoder(tokens, { weights: weightAccess(g, weights), config, states, vocab });
+ * assert.deepEqual(some.shape, [2, 5, 3]);
  * ```
  */
 export function decoder(tokens: Value, options: DecoderOptions): Value {
@@ -380,7 +389,14 @@ export function decoder(tokens: Value, options: DecoderOptions): Value {
     x = add(x, mlp(norm(x, w, `${p}.final_layer_norm`), w, p));
   }
   x = norm(x, w, "model.decoder.layer_norm");
-  return linearT(x, embed);
+  const { vocab } = options;
+  if (vocab && (vocab.dtype !== "int64" || vocab.shape.length !== 1)) {
+    throw new GraphError(
+      "whisper decoder",
+      `vocab must be int64 [K], got ${vocab.dtype} [${vocab.shape}]`,
+    );
+  }
+  return linearT(x, options.vocab ? gather(embed, options.vocab) : embed);
 }
 
 /**

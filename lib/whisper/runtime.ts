@@ -20,6 +20,7 @@ import {
   type Tensors,
 } from "../graph/session.ts";
 import { type CheckpointError, loadCheckpoint, type WhisperCheckpoint } from "./checkpoint.ts";
+import type { WhisperConfig } from "./config.ts";
 import {
   crossCacheGraph,
   decoder,
@@ -252,6 +253,76 @@ export interface TeacherForcedInputs {
    * [real frames; silence tail] (the decoder's training interface) instead of under a key mask.
    */
   readonly silence?: Float32Array;
+  /**
+   * A restricted vocabulary: token ids int64 [K] that include every scored target (e.g.
+   * {@link inversionVocab}). The cross-entropy is then a log-softmax over these ids only, with
+   * the logits of the gathered output-embedding rows ([B, L, K] instead of [B, L, V]); with
+   * all V ids it equals the full cross-entropy. Default: the whole vocabulary.
+   */
+  readonly vocab?: BigInt64Array;
+}
+
+/**
+ * A restricted vocabulary for decoder inversion, sorted ascending: the scored targets (`mask`
+ * 1), end-of-text and start-of-transcript, then the lowest ids not yet in it (byte-level BPE
+ * numbers merges in the order they were learned, so low ids are bytes and frequent pieces) up
+ * to `extra` more ids than the batch's B x L target positions plus those two, capped at the
+ * vocabulary. The size depends only on the batch's shape, so one session serves every batch of
+ * it, and with `extra` >= V it is the whole vocabulary.
+ *
+ * @example
+ * ```ts
+ * import assert from "@std/assert";
+ * import { inversionVocab } from "./runtime.ts";
+ * import { tinyRandomWhisper } from "./tiny_random.ts";
+ * const { config } = tinyRandomWhisper();
+ * const vocab = inversionVocab(config, {
+ *   targets: new BigInt64Array([72n, 264n]), mask: new Float32Array([1, 1]), extra: 3 });
+ * assert.equal(vocab.length, 2 + 2 + 3);
+ * assert.ok(vocab.includes(72n) && vocab.includes(264n) && vocab.includes(0n));
+ * assert.equal(inversionVocab(config, { targets: new BigInt64Array(2), extra: 1e9 }).length,
+ *   config.vocabSize);
+ * ```
+ */
+export function inversionVocab(
+  config: WhisperConfig,
+  options: { targets: BigInt64Array; mask?: Float32Array; extra: number },
+): BigInt64Array {
+  const { targets, mask, extra } = options, v = config.vocabSize;
+  if (!Number.isInteger(extra) || extra < 0) {
+    throw new RangeError(`inversionVocab: extra must be a whole number >= 0, got ${extra}`);
+  }
+  const size = Math.min(v, targets.length + 2 + extra);
+  const chosen = new Set<number>();
+  targets.forEach((t, i) => {
+    if (!mask || mask[i] !== 0) chosen.add(Number(t));
+  });
+  chosen.add(config.eosTokenId);
+  chosen.add(config.decoderStartTokenId);
+  for (let id = 0; chosen.size < size && id < v; id++) chosen.add(id);
+  return BigInt64Array.from([...chosen].sort((a, b) => a - b), BigInt);
+}
+
+/** Targets as positions in `vocab` (unscored positions not in it read 0), or the first missing id. */
+function targetsIn(
+  vocab: BigInt64Array,
+  options: { targets: BigInt64Array; mask: Float32Array },
+): Either<SessionError, BigInt64Array> {
+  const at = new Map<bigint, number>();
+  vocab.forEach((id, i) => at.set(id, i));
+  const out = new BigInt64Array(options.targets.length);
+  for (const [i, t] of options.targets.entries()) {
+    const k = at.get(t);
+    if (k !== undefined) out[i] = BigInt(k);
+    else if (options.mask[i] !== 0) {
+      return E.left({
+        _tag: "SessionError",
+        message: `teacherForcedLoss: target token ${t} (position ${i}) is not in the restricted ` +
+          `vocabulary of ${vocab.length} ids; build it with inversionVocab from these targets`,
+      });
+    }
+  }
+  return E.right(out);
 }
 
 /**
@@ -284,7 +355,11 @@ export function teacherForcedLoss(
   const frames = inputs.states.length / (batch * config.dModel);
   const length = inputs.tokens.length / batch;
   const { silence } = inputs;
-  const key = `loss/${batch}x${frames}x${length}${silence ? "/silence" : ""}`;
+  const { vocab } = inputs;
+  const key = `loss/${batch}x${frames}x${length}${silence ? "/silence" : ""}` +
+    (vocab ? `/vocab${vocab.length}` : "");
+  const targets = vocab ? targetsIn(vocab, inputs) : E.right(inputs.targets);
+  if (E.isLeft(targets)) return TE.left(targets.left);
   const cross: TaskEither<SessionError, Readonly<Record<string, Float32Array>> | undefined> =
     silence ? silenceCrossCache(model, silence) : TE.right(undefined);
   const session = (silenceCross?: Readonly<Record<string, Float32Array>>) =>
@@ -295,6 +370,7 @@ export function teacherForcedLoss(
       const tokens = g.input("tokens", { dtype: "int64", shape: [batch, length] });
       const targets = g.input("targets", { dtype: "int64", shape: [batch, length] });
       const mask = g.input("mask", { dtype: "float32", shape: [batch, length] });
+      const ids = vocab && g.input("vocab", { dtype: "int64", shape: [vocab.length] });
       const w = weightAccess(g, model.weights);
       const tail = silence &&
         g.shared("silence", {
@@ -308,6 +384,7 @@ export function teacherForcedLoss(
         statesMask,
         silence: tail,
         silenceCross,
+        vocab: ids,
       });
       const loss = g.output(maskedCrossEntropy(logits, { targets, mask }), "loss");
       g.output(grad(loss, [states])[0], "grad_states");
@@ -317,8 +394,9 @@ export function teacherForcedLoss(
     states: inputs.states,
     states_mask: inputs.statesMask ?? new Float32Array(batch * frames).fill(1),
     tokens: inputs.tokens,
-    targets: inputs.targets,
+    targets: targets.right,
     mask: inputs.mask,
+    ...(vocab ? { vocab } : {}),
   };
   return F.pipe(
     cross,
