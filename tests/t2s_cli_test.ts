@@ -271,7 +271,7 @@ Deno.test("train --resume takes the run's settings from its config.json, extends
   }
 });
 
-Deno.test("train --targets: runs with the same target settings share a store and make each target once; other settings are refused; --targets-from seeds a store", async () => {
+Deno.test("train --targets: runs with the same target settings share a store and make each target once; other settings (--invert-steps, --invert-vocab) are refused; --targets-from seeds a store", async () => {
   const dir = await Deno.makeTempDir();
   try {
     const data = await dataFile(dir), shared = `${dir}/shared`;
@@ -325,6 +325,13 @@ Deno.test("train --targets: runs with the same target settings share a store and
     const c = await run("train.ts", args("c", "--targets", shared, "--invert-steps", "3"));
     assert.equal(c.code, 1);
     assert.match(c.stderr, /invertSteps: 2 there, 3 now/);
+    // Inverting through a restricted vocabulary: its own targets, never the shared ones.
+    const v = await run("train.ts", args("v", "--targets", shared, "--invert-vocab", "64"));
+    assert.equal(v.code, 1);
+    assert.match(v.stderr, /invertVocab/);
+    const own = await run("train.ts", args("v", "--invert-vocab", "64"));
+    assert.equal(own.code, 0, own.stderr);
+    assert.ok((await targetCe("v")).every((ce) => ce > 0));
     // Seeded from a's checkpoint, a run with its own store makes none either.
     const d = await run("train.ts", args("d", "--targets-from", `${dir}/a/checkpoint.safetensors`));
     assert.equal(d.code, 0, d.stderr);

@@ -207,6 +207,20 @@ Deno.test("a store made with other target settings is refused, naming the settin
   }
 });
 
+Deno.test("a store of full-vocabulary targets is refused to a run inverting through a restricted one", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const ctx = context({ recipe: "anchored" });
+    const ran = await withStore(ctx, dir);
+    await steps(ran, initRun(ran), 1);
+    const restricted = context({ recipe: "anchored", invertVocab: 64 });
+    const refused = await openTargetStore(dir, { identity: targetIdentity(restricted)! })();
+    assert.match(leftOf(refused).message, /invertVocab/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("two runs sharing a store make each target once (bridge, then bridge-ce)", async () => {
   const dir = await Deno.makeTempDir();
   try {
