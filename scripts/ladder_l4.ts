@@ -14,40 +14,45 @@
  *     deno run -A scripts/ladder_l4.ts --whisper /work/whisper/base --out data/ladder/l4.jsonl
  * @module
  */
-import { parseArgs } from "@std/cli";
 import { either as E } from "fp-ts";
 import { loadUdhr, udhrLanguages } from "../lib/data/udhr.ts";
-import { frames } from "../lib/length/mod.ts";
+import { frames, secondsToFrames } from "../lib/length/mod.ts";
 import { decoderSequence } from "../lib/model/text.ts";
 import { loadTokenizer } from "../lib/whisper/tokenizer.ts";
 import { spokenLanguages } from "../lib/speech/voices.ts";
 import { writeFileAtomic } from "../lib/io.ts";
-import { fail } from "./cli.ts";
+import { commandLine, EXIT, fail } from "./cli.ts";
 
-const { values } = parseArgs({
+const COMMAND = {
+  name: "ladder_l4",
+  usage: "deno run -A scripts/ladder_l4.ts --whisper DIR --out FILE [options]",
   options: {
-    out: { type: "string" },
-    whisper: { type: "string" },
-    "max-tokens": { type: "string", default: "48" },
-    "per-lang": { type: "string", default: "5" },
-    "min-seconds": { type: "string", default: "1.5" },
-    "max-seconds": { type: "string", default: "4" },
+    out: { type: "string", arg: "FILE", help: "the sentence file to write (.jsonl)" },
+    whisper: { type: "string", arg: "DIR", help: "Whisper folder (tokenizer.json, config.json)" },
+    "max-tokens": { type: "int", min: 1, default: 48, help: "decoder tokens per sentence" },
+    "per-lang": { type: "int", min: 1, default: 5, help: "sentences per language" },
+    "min-seconds": { type: "number", min: 0, default: 1.5, help: "shortest estimated length" },
+    "max-seconds": { type: "number", min: 0, default: 4, help: "longest estimated length" },
     // Whisper base's vocabulary has 99 languages; Cantonese (yue) came with large-v3.
-    exclude: { type: "string", default: "yue" },
+    exclude: { type: "string", arg: "a,b", default: "yue", help: "languages left out" },
   },
-});
-if (!values.out) fail("ladder_l4", "--out FILE is required (e.g. data/ladder/l4.jsonl)");
+} as const;
+
+const values = commandLine(COMMAND).values;
+if (!values.out) {
+  fail(COMMAND.name, "--out FILE is required (e.g. data/ladder/l4.jsonl)", EXIT.usage);
+}
 if (!values.whisper) {
-  fail("ladder_l4", "--whisper DIR is required (its tokenizer.json and config.json)");
+  fail(COMMAND.name, "--whisper DIR is required (its tokenizer.json and config.json)", EXIT.usage);
 }
 const config = JSON.parse(await Deno.readTextFile(`${values.whisper}/config.json`));
 const tokenizer = await loadTokenizer(values.whisper, { vocabSize: config.vocab_size })();
-if (E.isLeft(tokenizer)) fail("ladder_l4", tokenizer.left.message);
-const maxTokens = Number(values["max-tokens"]);
-const perLang = Number(values["per-lang"]);
-const minFrames = Number(values["min-seconds"]) * 50;
-const maxFrames = Number(values["max-seconds"]) * 50;
-const excluded = new Set(String(values.exclude).split(",").map((s: string) => s.trim()));
+if (E.isLeft(tokenizer)) fail(COMMAND.name, tokenizer.left.message);
+const maxTokens = values["max-tokens"];
+const perLang = values["per-lang"];
+const minFrames = secondsToFrames(values["min-seconds"]);
+const maxFrames = secondsToFrames(values["max-seconds"]);
+const excluded = new Set(values.exclude.split(",").map((s: string) => s.trim()));
 const spoken = new Set(spokenLanguages());
 const langs = udhrLanguages().filter((l) => spoken.has(l) && !excluded.has(l));
 
@@ -55,7 +60,7 @@ const lines: string[] = [];
 const short: string[] = [];
 for (const lang of langs) {
   const loaded = await loadUdhr(`udhr:${lang}`)();
-  if (E.isLeft(loaded)) fail("ladder_l4", loaded.left.message);
+  if (E.isLeft(loaded)) fail(COMMAND.name, loaded.left.message);
   const kept = loaded.right.filter((s) => {
     const est = frames(s.text, s.lang);
     const bytes = new TextEncoder().encode(s.text).length;
