@@ -12,6 +12,7 @@ import { splitHeldOut, withFrames } from "../lib/data/mod.ts";
 import { readSentences } from "./data.ts";
 import { writeFileAtomic } from "../lib/io.ts";
 import { loadT2S } from "../lib/model/checkpoint.ts";
+import { checkpointTargets } from "../lib/model/training.ts";
 import { generate, type Generated, readingOf, whisperOf } from "../lib/model/generate.ts";
 import { speak, type Speech } from "../lib/speech/espeak.ts";
 import { frechetDistance } from "../lib/speech/frechet.ts";
@@ -269,9 +270,15 @@ async function readAndScore(items: { text: string; lang: string; states: Float32
 
 // The recipe's own ceiling: the cached targets of the evaluated sentences (training sentences
 // only), read back the same way. A flow model cannot read back better than what it learns.
-const cached = sentences.filter((s) => ckpt.right.targets[s.id] !== undefined);
+const runTargets = await checkpointTargets(f.checkpoint, {
+  metadata: ckpt.right.metadata,
+  embedded: ckpt.right.targets,
+  sentences,
+})();
+if (E.isLeft(runTargets)) fail(runTargets.left.message);
+const cached = sentences.filter((s) => runTargets.right.has(s.id));
 const targets = cached.length > 0
-  ? await readAndScore(cached.map((s) => ({ ...s, states: ckpt.right.targets[s.id].data })))
+  ? await readAndScore(cached.map((s) => ({ ...s, states: runTargets.right.get(s.id)! })))
   : undefined;
 // The starting point: the eSpeak NG prior states of the same sentences, read back the same way
 // (the L0 ceiling on exactly these sentences; what a bridge returns if it learned nothing).

@@ -176,6 +176,28 @@ Deno.test("train resumes exactly: 3 + 3 steps equal 6 uninterrupted steps (disti
     const allRow = priorMd.split("\n").find((l) => l.startsWith("| all |"));
     assert.match(priorMd, /\| language \| sentences \| CER \| WER \| loops \| prior CER \|/);
     assert.ok(allRow?.endsWith(` ${(100 * priorReport.prior.cer).toFixed(1)}% |`), allRow);
+    // With --all, the run's own targets (from its target store) are read back beside it.
+    const withTargets = await run("eval.ts", [
+      "--checkpoint",
+      `${dir}/full/checkpoint.safetensors`,
+      "--data",
+      data,
+      "--all",
+      "--nfe",
+      "2",
+      "--seeds",
+      "1",
+      "--no-timing",
+      "--out",
+      `${dir}/eval-all`,
+    ]);
+    assert.equal(withTargets.code, 0, withTargets.stderr);
+    const allReport = JSON.parse(await Deno.readTextFile(`${dir}/eval-all/eval.json`));
+    assert.ok(allReport.targets?.sentences > 0, JSON.stringify(allReport.targets));
+    assert.match(
+      await Deno.readTextFile(`${dir}/eval-all/eval.md`),
+      /The run's cached targets of \d+ of these sentences, read back/,
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

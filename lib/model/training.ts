@@ -12,7 +12,14 @@ import { hashText } from "../data/held_out.ts";
 import { uniformTimes } from "../flow/sample.ts";
 import { initParams, type ParamStore, zerosLike } from "../graph/params.ts";
 import { cachedOpen, type OpenCache, type Provider } from "../graph/session.ts";
-import { openTrainer, trainCall, type Trainer, type TrainState } from "../graph/train.ts";
+import {
+  openTrainer,
+  trainCall,
+  type Trainer,
+  type TrainSpec,
+  type TrainState,
+  type TrainStepOptions,
+} from "../graph/train.ts";
 import { createRng, fillNormal, forkRng, type Rng, rngFromState } from "../random.ts";
 import { silenceCrossCache, type WhisperModel } from "../whisper/runtime.ts";
 import type { WhisperTokenizer } from "../whisper/tokenizer.ts";
@@ -22,12 +29,12 @@ import type { T2SConfig } from "./config.ts";
 import { type NoiseCoupling, pairNoise } from "./coupling.ts";
 import { settingDifferences } from "./differences.ts";
 import { t2sParamDefs } from "./network.ts";
-import { objective, type Recipe, recipeSpec } from "./objective.ts";
+import { type BatchShape, objective, type Recipe, recipeSpec } from "./objective.ts";
 import { invertStates, sampleStates, velocitySession, type VelocitySessions } from "./states.ts";
 import { decoderSequence } from "./text.ts";
 import { type ChannelStats, normalizeStates } from "../speech/prior.ts";
 import { type DecoderInterface, silenceStates } from "../whisper/silence.ts";
-import { weightsDigest } from "../whisper/checkpoint.ts";
+import { weightsDigest, type WhisperCheckpoint } from "../whisper/checkpoint.ts";
 import {
   appendTargets,
   collectTargets,
@@ -379,27 +386,80 @@ async function trainerFor(
   if (E.isLeft(silenceCross)) return E.left(runError(silenceCross.left));
   const s = context.settings,
     key = `${batch.shape.batch}x${batch.shape.frames}x${batch.shape.tokens}`;
+  const step = runTrainStep(s, {
+    config: context.config,
+    whisper: context.whisper,
+    shape: batch.shape,
+    silence: silence.right,
+    silenceCross: silenceCross.right,
+    norm: context.prior?.stats,
+  });
   const trainer = await cachedOpen(sessions.trainers, key, () =>
-    openTrainer(
-      objective({
-        recipe: s.recipe,
-        config: context.config,
-        whisper: context.whisper,
-        shape: batch.shape,
-        lambda: s.lambda,
-        unrollSteps: s.unrollSteps,
-        silence: silence.right,
-        silenceCross: silenceCross.right,
-        norm: recipeSpec(s.recipe).targets?.normalised ? context.prior?.stats : undefined,
-      }),
-      {
-        maxGradNorm: s.maxGradNorm,
-        ema: true,
-        threads: context.threads,
-        provider: context.provider,
-      },
-    ))();
+    openTrainer(step.spec, {
+      ...step.options,
+      threads: context.threads,
+      provider: context.provider,
+    }))();
   return E.mapLeft(runError)(trainer);
+}
+
+/** What {@link runTrainStep} builds a run's train step from, besides its settings. */
+export interface RunStepParts {
+  /** The CFM network. */
+  readonly config: T2SConfig;
+  /** The frozen Whisper (only its config when the recipe has no decoder term). */
+  readonly whisper: WhisperCheckpoint;
+  /** The batch shape the step is compiled for. */
+  readonly shape: BatchShape;
+  /** Silence states of the "silence" decoder interface (absent: a key mask). */
+  readonly silence?: Float32Array;
+  /** Their cross-attention keys and values (`silenceCrossCache`). */
+  readonly silenceCross?: Readonly<Record<string, Float32Array>>;
+  /** The prior's per-channel statistics (used when the recipe's flow is normalised). */
+  readonly norm?: ChannelStats;
+}
+
+/**
+ * The train step a run compiles for one batch shape: the recipe's objective and the step's
+ * options (gradient clip, in-graph EMA). `deno task bench:t2s` times this same step.
+ *
+ * @example
+ * ```ts
+ * import assert from "@std/assert";
+ * import { buildTrainStep } from "../graph/train.ts";
+ * import { tinyRandomWhisper } from "../whisper/tiny_random.ts";
+ * import { t2sConfig } from "./config.ts";
+ * import { RUN_DEFAULTS, runTrainStep } from "./training.ts";
+ * const whisper = tinyRandomWhisper();
+ * const config = t2sConfig("tiny", { width: whisper.config.dModel });
+ * if (config._tag === "Left") throw new Error(config.left.message);
+ * const shape = { batch: 2, frames: 10, tokens: 6 };
+ * const step = runTrainStep({ ...RUN_DEFAULTS, recipe: "bridge" }, { config: config.right, whisper, shape });
+ * assert.deepEqual(Object.keys(step.spec.batch), ["x0", "x1", "t", "text", "mask"]);
+ * assert.ok(step.options.ema && step.options.maxGradNorm === RUN_DEFAULTS.maxGradNorm);
+ * const g = buildTrainStep(step.spec, step.options);
+ * assert.ok(g.inputs.some((v) => g.serialName(v) === "ema_decay"));
+ * ```
+ */
+export function runTrainStep(
+  settings: RunSettings,
+  parts: RunStepParts,
+): { spec: TrainSpec; options: TrainStepOptions } {
+  const s = settings;
+  return {
+    spec: objective({
+      recipe: s.recipe,
+      config: parts.config,
+      whisper: parts.whisper,
+      shape: parts.shape,
+      lambda: s.lambda,
+      unrollSteps: s.unrollSteps,
+      silence: parts.silence,
+      silenceCross: parts.silenceCross,
+      norm: recipeSpec(s.recipe).targets?.normalised ? parts.norm : undefined,
+    }),
+    options: { maxGradNorm: s.maxGradNorm, ema: true },
+  };
 }
 
 /**
@@ -1082,6 +1142,80 @@ export function loadRun(path: string, context: RunContext): TaskEither<RunError,
       epoch: Number(metadata.epoch),
       targets: targets.right,
     });
+  };
+}
+
+/**
+ * The targets a checkpoint's run made for `sentences` (by id; frames as the run prepared them),
+ * for reading back beside the model: from inside the checkpoint (the format before target
+ * stores) or from the target store it names. A store entry counts when its id and the step the
+ * checkpoint records for it match; among several (a store shared by runs whose ids coincide),
+ * the oldest with the sentence's frame count, else the oldest (a run raises a sentence's frames
+ * to its byte count). Sentences the run made no target for are left out.
+ *
+ * @example
+ * ```ts
+ * import assert from "@std/assert";
+ * import { orThrow } from "../result.ts";
+ * import { appendTargets, openTargetStore } from "./target_store.ts";
+ * import { checkpointTargets } from "./training.ts";
+ * const dir = await Deno.makeTempDir();
+ * const store = await orThrow(openTargetStore(`${dir}/targets`, { identity: { v: 1 } }));
+ * const states = new Float32Array([1, 2, 3, 4]);
+ * await orThrow(appendTargets(store, [{ id: "a", key: "k", step: 0, states }], { width: 2 }));
+ * const metadata = {
+ *   made: JSON.stringify({ a: 0 }),
+ *   targets: JSON.stringify({ store: "targets", identity: { v: 1 } }),
+ * };
+ * const got = await orThrow(checkpointTargets(`${dir}/checkpoint.safetensors`,
+ *   { metadata, embedded: {}, sentences: [{ id: "a", frames: 2 }, { id: "b", frames: 3 }] }));
+ * assert.deepEqual([...got.keys()], ["a"]);
+ * assert.deepEqual(got.get("a"), states);
+ * ```
+ */
+export function checkpointTargets(
+  path: string,
+  options: {
+    metadata: Readonly<Record<string, string>>;
+    embedded: T2SCheckpoint["targets"];
+    sentences: readonly { readonly id: string; readonly frames: number }[];
+  },
+): TaskEither<RunError, Map<string, Float32Array>> {
+  return async () => {
+    const { metadata, embedded, sentences } = options;
+    const out = new Map<string, Float32Array>();
+    if (metadata.targets === undefined) {
+      for (const s of sentences) {
+        if (embedded[s.id]) out.set(s.id, embedded[s.id].data as Float32Array);
+      }
+      return E.right(out);
+    }
+    const made: Record<string, number> = JSON.parse(metadata.made ?? "{}");
+    const reference: StoreReference = JSON.parse(metadata.targets);
+    const store = await openTargetStore(storeDir(path, reference), {
+      identity: reference.identity,
+    })();
+    if (E.isLeft(store)) return E.left(runError(store.left));
+    const wanted = new Map(sentences.filter((s) => made[s.id] !== undefined).map((s) => [s.id, s]));
+    const keys = new Map<string, { key: string; step: number; frames: number }>();
+    for (const [key, records] of store.right.index.records) {
+      for (const r of records) {
+        const s = wanted.get(r.id), had = keys.get(r.id);
+        if (!s || r.step !== made[r.id]) continue;
+        if (!had || (had.frames !== s.frames && r.frames === s.frames)) {
+          keys.set(r.id, { key, step: r.step, frames: r.frames });
+        }
+      }
+    }
+    const read = await readTargets(store.right, [...keys.values()].map((k) => k.key), {
+      steps: new Map([...keys.values()].map((k) => [k.key, k.step])),
+    })();
+    if (E.isLeft(read)) return E.left(runError(read.left));
+    for (const [id, { key }] of keys) {
+      const t = read.right.get(key);
+      if (t) out.set(id, t.states);
+    }
+    return E.right(out);
   };
 }
 
