@@ -6,7 +6,9 @@ import { Graph } from "../lib/graph/builder.ts";
 import { add, cast, gather, matmul, mul } from "../lib/graph/ops.ts";
 import { EXTERNAL_DATA_ALIGNMENT, toOnnx, writeOnnx } from "../lib/graph/serialize.ts";
 import {
+  cudaLoadCheck,
   cudaProviderPath,
+  lddEntries,
   openSession,
   runSession,
   type SessionOptions,
@@ -69,9 +71,128 @@ Deno.test({
   fn: async () => {
     const message = await errorOf(openSession(small(), { provider: "cuda" }));
     assert.match(message, /CUDA execution provider is not installed/);
+    assert.match(message, /Run 'deno task cuda:install'/);
     assert.match(message, /ONNXRUNTIME_NODE_INSTALL=cuda12 node .*script\/install\.js/);
     assert.match(message, /or use provider 'cpu'/);
   },
+});
+
+Deno.test({
+  name:
+    "openSession() names what the installed CUDA provider cannot load on a machine without a driver",
+  ignore: !cudaInstalled() || (() => {
+    try {
+      Deno.statSync("/proc/driver/nvidia/version");
+      return true; // with a driver the session may well open
+    } catch {
+      return false;
+    }
+  })(),
+  fn: async () => {
+    const message = await errorOf(openSession(small(), { provider: "cuda" }));
+    assert.match(
+      message,
+      /libonnxruntime_providers_cuda\.so cannot load: .*libcuda\.so\.1 not found/,
+    );
+    assert.match(message, /no NVIDIA driver is loaded on this machine/);
+  },
+});
+
+/** `ldd libonnxruntime_providers_cuda.so` (onnxruntime-gpu 1.30.0) on a machine without the
+ * NVIDIA libraries or driver, but with CUDA 13's runtime in /usr/local/cuda-13.0/lib. */
+const LDD_NOTHING = `\tlinux-vdso.so.1 (0x00007f8113512000)
+\tlibcublasLt.so.13 => not found
+\tlibcublas.so.13 => not found
+\tlibcurand.so.10 => not found
+\tlibcudart.so.13 => /usr/local/cuda-13.0/lib/libcudart.so.13 (0x00007f80fee00000)
+\tlibcuda.so.1 => not found
+\tlibdl.so.2 => /lib/x86_64-linux-gnu/libdl.so.2 (0x00007f81134fa000)
+\tlibstdc++.so.6 => /lib/x86_64-linux-gnu/libstdc++.so.6 (0x00007f80fea00000)
+\tlibc.so.6 => /lib/x86_64-linux-gnu/libc.so.6 (0x00007f80fec1e000)
+\t/lib64/ld-linux-x86-64.so.2 (0x00007f8113514000)
+`;
+
+/** The same with LD_LIBRARY_PATH at the NVIDIA wheels' libraries: only the driver is missing. */
+const LDD_NO_DRIVER = `\tlinux-vdso.so.1 (0x00007ffd4b1e6000)
+\tlibcublasLt.so.13 => /p/.cache/cuda/lib/libcublasLt.so.13 (0x00007f2c3a000000)
+\tlibcublas.so.13 => /p/.cache/cuda/lib/libcublas.so.13 (0x00007f2c34c00000)
+\tlibcurand.so.10 => /p/.cache/cuda/lib/libcurand.so.10 (0x00007f2c2e400000)
+\tlibcudart.so.13 => /p/.cache/cuda/lib/libcudart.so.13 (0x00007f2c2e000000)
+\tlibcuda.so.1 => not found
+\tlibc.so.6 => /lib/x86_64-linux-gnu/libc.so.6 (0x00007f2c2dc1e000)
+\t/lib64/ld-linux-x86-64.so.2 (0x00007f2c4d9b4000)
+`;
+
+const PROVIDER = "/p/libonnxruntime_providers_cuda.so";
+const machine = { driver: false, runtimeDir: "/p/.cache/cuda/lib", runtimeFiles: [], cudnn: false };
+
+function leftOf(e: E.Either<string, void>): string {
+  if (E.isRight(e)) throw new Error("expected a Left");
+  return e.left;
+}
+
+Deno.test("lddEntries() reads each library of ldd's output and where it was found", () => {
+  const entries = lddEntries(LDD_NOTHING);
+  assert.deepEqual(entries.filter((e) => e.path === null).map((e) => e.name), [
+    "libcublasLt.so.13",
+    "libcublas.so.13",
+    "libcurand.so.10",
+    "libcuda.so.1",
+  ]);
+  assert.deepEqual(entries.find((e) => e.name === "libcudart.so.13"), {
+    name: "libcudart.so.13",
+    path: "/usr/local/cuda-13.0/lib/libcudart.so.13",
+  });
+  assert.equal(entries.length, 8); // not the vDSO, not the loader
+});
+
+Deno.test("cudaLoadCheck() names each missing library, the download that brings it and the driver", () => {
+  const message = leftOf(cudaLoadCheck(PROVIDER, LDD_NOTHING, machine));
+  assert.match(message, /^the CUDA provider \/p\/libonnxruntime_providers_cuda\.so cannot load: /);
+  for (const lib of ["libcublasLt.so.13", "libcublas.so.13", "libcurand.so.10", "libcudnn.so.9"]) {
+    assert.match(message, new RegExp(`${lib.replaceAll(".", "\\.")} not found`));
+  }
+  assert.match(message, /libcuda\.so\.1 not found: it comes with the NVIDIA driver/);
+  assert.match(message, /no NVIDIA driver is loaded on this machine/);
+  assert.match(
+    message,
+    /'deno task cuda:install --runtime' downloads libcublasLt\.so\.13, libcublas\.so\.13, libcurand\.so\.10, libcudnn\.so\.9/,
+  );
+  assert.match(message, /LD_LIBRARY_PATH=\/p\/\.cache\/cuda\/lib/);
+  assert.match(message, /NVIDIA driver that supports CUDA 13 \(R580 or later\)/);
+  assert.match(message, /or use provider 'cpu'$/);
+});
+
+Deno.test("cudaLoadCheck() points at LD_LIBRARY_PATH when the libraries are downloaded but not found", () => {
+  const downloaded = {
+    ...machine,
+    runtimeFiles: ["libcublasLt.so.13", "libcublas.so.13", "libcurand.so.10", "libcudnn.so.9"],
+  };
+  const message = leftOf(cudaLoadCheck(PROVIDER, LDD_NOTHING, downloaded));
+  assert.match(message, /are in \/p\/\.cache\/cuda\/lib: start the command with LD_LIBRARY_PATH=/);
+  assert.doesNotMatch(message, /downloads/);
+});
+
+Deno.test("cudaLoadCheck() names only the driver when the NVIDIA libraries are found", () => {
+  const message = leftOf(cudaLoadCheck(PROVIDER, LDD_NO_DRIVER, { ...machine, cudnn: true }));
+  assert.match(message, /cannot load: libcuda\.so\.1 not found: .*no NVIDIA driver is loaded/);
+  assert.doesNotMatch(message, /libcublas|deno task cuda:install/);
+  const loaded = leftOf(
+    cudaLoadCheck(PROVIDER, LDD_NO_DRIVER, { ...machine, driver: true, cudnn: true }),
+  );
+  assert.match(loaded, /the loaded driver's library is not on the loader's path/);
+});
+
+Deno.test("cudaLoadCheck() passes when every library is found, and asks for cuDNN otherwise", () => {
+  const all = LDD_NO_DRIVER.replace(
+    "libcuda.so.1 => not found",
+    "libcuda.so.1 => /lib/x86_64-linux-gnu/libcuda.so.1 (0x00007f2c2c000000)",
+  );
+  const ready = { ...machine, driver: true, cudnn: true };
+  assert.ok(E.isRight(cudaLoadCheck(PROVIDER, all, ready)));
+  const noCudnn = leftOf(cudaLoadCheck(PROVIDER, all, { ...ready, cudnn: false }));
+  assert.match(noCudnn, /cannot load: libcudnn\.so\.9 not found \(cuDNN 9/);
+  assert.match(noCudnn, /deno task cuda:install --runtime/);
 });
 
 Deno.test("toOnnx() is deterministic for the same build", () => {

@@ -158,10 +158,178 @@ export function cudaProviderPath(): string {
 
 const CUDA_HELP = (path: string) =>
   `the CUDA execution provider is not installed (missing ${path}). onnxruntime-node ships ` +
-  `only its CPU build; its postinstall script downloads the CUDA provider from NuGet. On a ` +
-  `Linux x64 machine with CUDA 12 and cuDNN 9 and access to api.nuget.org, run: ` +
+  `only its CPU build. Run 'deno task cuda:install' (the provider libraries of PyPI's ` +
+  `onnxruntime-gpu wheel of the same version; add --runtime for NVIDIA's CUDA and cuDNN ` +
+  `libraries), or, with access to api.nuget.org, onnxruntime-node's own postinstall script: ` +
   `ONNXRUNTIME_NODE_INSTALL=cuda12 node ${path.replace(/bin\/napi-v6\/.*$/, "script/install.js")}` +
   ` (or reinstall with 'deno install --allow-scripts=npm:onnxruntime-node'), or use provider 'cpu'.`;
+
+/** One line of `ldd`'s output: a library and where the loader found it (null: not found). */
+export interface LddEntry {
+  /** The library as its dependant names it (`libcublas.so.13`). */
+  readonly name: string;
+  /** Where the dynamic loader found it, or null when it did not. */
+  readonly path: string | null;
+}
+
+/**
+ * The libraries of `ldd`'s output (glibc's format: `\tname => path (address)`, `\tname =>
+ * not found`); the vDSO and the loader itself, which have no `=>`, are left out.
+ *
+ * @example
+ * ```ts
+ * import assert from "@std/assert";
+ * import { lddEntries } from "./session.ts";
+ * const ldd = "\tlinux-vdso.so.1 (0x00007ffd)\n" +
+ *   "\tlibcublas.so.13 => not found\n" +
+ *   "\tlibc.so.6 => /lib/x86_64-linux-gnu/libc.so.6 (0x00007f80)\n" +
+ *   "\t/lib64/ld-linux-x86-64.so.2 (0x00007f81)\n";
+ * assert.deepEqual(lddEntries(ldd), [
+ *   { name: "libcublas.so.13", path: null },
+ *   { name: "libc.so.6", path: "/lib/x86_64-linux-gnu/libc.so.6" },
+ * ]);
+ * ```
+ */
+export function lddEntries(ldd: string): LddEntry[] {
+  return ldd.split("\n").flatMap((line) => {
+    const m = line.trim().match(/^(\S+) => (?:(not found)|(\S+)(?: \(0x[0-9a-f]+\))?)$/);
+    return m ? [{ name: m[1], path: m[2] ? null : m[3] }] : [];
+  });
+}
+
+/** What {@link cudaLoadCheck} knows of the machine besides `ldd`'s output. */
+export interface CudaMachine {
+  /** Whether an NVIDIA kernel driver is loaded (`/proc/driver/nvidia/version` exists). */
+  readonly driver: boolean;
+  /** The folder `deno task cuda:install --runtime` writes NVIDIA's libraries to. */
+  readonly runtimeDir: string;
+  /** The file names in that folder (none when it does not exist). */
+  readonly runtimeFiles: readonly string[];
+  /** Whether the loader can find cuDNN 9 (`libcudnn.so.9`), which the provider opens only when used. */
+  readonly cudnn: boolean;
+}
+
+/**
+ * Why the CUDA provider library at `provider` cannot load, from `ldd`'s output for it: each
+ * library the loader does not find, and the fix for each (`deno task cuda:install --runtime`
+ * and LD_LIBRARY_PATH for NVIDIA's libraries, a driver for libcuda.so.1); Right when nothing
+ * is missing.
+ *
+ * @example
+ * ```ts
+ * import assert from "@std/assert";
+ * import { cudaLoadCheck } from "./session.ts";
+ * const ldd = "\tlibcublas.so.13 => not found\n\tlibcudart.so.13 => /usr/local/cuda/lib/libcudart.so.13 (0x7f)\n" +
+ *   "\tlibcuda.so.1 => not found\n";
+ * const machine = { driver: false, runtimeDir: "/p/.cache/cuda/lib", runtimeFiles: [], cudnn: false };
+ * const check = cudaLoadCheck("/p/libonnxruntime_providers_cuda.so", ldd, machine);
+ * if (check._tag === "Right") throw new Error("expected a Left");
+ * assert.match(check.left, /libcublas\.so\.13 not found/);
+ * assert.match(check.left, /libcuda\.so\.1 not found: .*no NVIDIA driver is loaded on this machine/);
+ * assert.match(check.left, /deno task cuda:install --runtime/);
+ * assert.match(check.left, /LD_LIBRARY_PATH=\/p\/\.cache\/cuda\/lib/);
+ * const ok = cudaLoadCheck("/p/x.so", "\tlibc.so.6 => /lib/libc.so.6 (0x1)\n", { ...machine, driver: true, cudnn: true });
+ * assert.equal(ok._tag, "Right");
+ * ```
+ */
+export function cudaLoadCheck(
+  provider: string,
+  ldd: string,
+  machine: CudaMachine,
+): Either<string, void> {
+  const entries = lddEntries(ldd);
+  const missing = entries.filter((e) => e.path === null).map((e) => e.name);
+  // cuDNN is opened with dlopen when a graph first needs it, so ldd does not list it.
+  const wheelLibs = [...missing.filter((n) => n !== "libcuda.so.1")];
+  if (!machine.cudnn) wheelLibs.push("libcudnn.so.9");
+  if (missing.length === 0 && machine.cudnn) return E.right(undefined);
+  const cuda = entries.map((e) => e.name.match(/^libcudart\.so\.(\d+)$/)?.[1]).find((v) => v);
+  const have = new Set(machine.runtimeFiles);
+  const lines = wheelLibs.map((name) =>
+    name === "libcudnn.so.9"
+      ? `libcudnn.so.9 not found (cuDNN 9, opened when a graph first needs it)`
+      : `${name} not found`
+  );
+  if (missing.includes("libcuda.so.1")) {
+    lines.push(
+      `libcuda.so.1 not found: it comes with the NVIDIA driver, not with a wheel, and ` +
+        (machine.driver
+          ? `the loaded driver's library is not on the loader's path`
+          : `no NVIDIA driver is loaded on this machine (no /proc/driver/nvidia/version)`),
+    );
+  }
+  const fixes: string[] = [];
+  const inDir = wheelLibs.filter((n) => have.has(n)),
+    notInDir = wheelLibs.filter((n) => !have.has(n));
+  if (notInDir.length > 0) {
+    fixes.push(
+      `'deno task cuda:install --runtime' downloads ${notInDir.join(", ")} from PyPI's NVIDIA ` +
+        `wheels into ${machine.runtimeDir}; start the command with ` +
+        `LD_LIBRARY_PATH=${machine.runtimeDir}`,
+    );
+  } else if (inDir.length > 0) {
+    fixes.push(
+      `${inDir.join(", ")} ${inDir.length === 1 ? "is" : "are"} in ${machine.runtimeDir}: start ` +
+        `the command with LD_LIBRARY_PATH=${machine.runtimeDir} (the loader reads it only at start)`,
+    );
+  }
+  if (missing.includes("libcuda.so.1")) {
+    fixes.push(
+      `install an NVIDIA driver` + (cuda ? ` that supports CUDA ${cuda}` : "") +
+        (cuda === "13" ? ` (R580 or later)` : ""),
+    );
+  }
+  return E.left(
+    `the CUDA provider ${provider} cannot load: ${lines.join("; ")}. To fix: ${
+      fixes.join("; ")
+    }; ` +
+      `or use provider 'cpu'`,
+  );
+}
+
+/** The machine as {@link cudaLoadCheck} sees it, and `ldd`'s output (undefined without ldd). */
+function cudaMachine(provider: string): { ldd?: string; machine: CudaMachine } {
+  let runtimeDir = ".cache/cuda/lib";
+  try {
+    runtimeDir = `${Deno.cwd()}/${runtimeDir}`;
+  } catch { /* no read permission for the working folder: the relative path */ }
+  const names = (dir: string) => {
+    try {
+      return [...Deno.readDirSync(dir)].map((e) => e.name);
+    } catch {
+      return [];
+    }
+  };
+  const exists = (path: string) => {
+    try {
+      Deno.statSync(path);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  const run = (cmd: string, args: string[]) => {
+    try {
+      const out = new Deno.Command(cmd, { args, stdout: "piped", stderr: "null" }).outputSync();
+      return new TextDecoder().decode(out.stdout);
+    } catch {
+      return undefined; // no such program, or no --allow-run: ONNX Runtime will say what fails
+    }
+  };
+  const searched = (Deno.env.get("LD_LIBRARY_PATH") ?? "").split(":").filter((d) => d)
+    .concat(["/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/usr/local/cuda/lib64"]);
+  const cudnn = searched.some((d) => exists(`${d}/libcudnn.so.9`)) ||
+    /\blibcudnn\.so\.9\b/.test(run("ldconfig", ["-p"]) ?? run("/sbin/ldconfig", ["-p"]) ?? "");
+  return {
+    ldd: run("ldd", [provider]),
+    machine: {
+      driver: exists("/proc/driver/nvidia/version"),
+      runtimeDir,
+      runtimeFiles: names(runtimeDir),
+      cudnn,
+    },
+  };
+}
 
 /** glibc's mallopt parameters (malloc.h). */
 const M_TRIM_THRESHOLD = -1, M_MMAP_THRESHOLD = -3;
@@ -194,18 +362,34 @@ function keepFreedMemory(): void {
   }
 }
 
+let cudaLoads = false;
+
 function providerCheck(provider: Provider): Either<SessionError, void> {
-  if (provider === "cpu") return E.right(undefined);
+  if (provider === "cpu" || cudaLoads) return E.right(undefined);
   if (Deno.build.os !== "linux") {
     return E.left(sessionError(`provider 'cuda' is only offered on Linux, not ${Deno.build.os}`));
   }
   const path = cudaProviderPath();
+  const shared = path.replace(/_cuda\.so$/, "_shared.so");
   try {
     Deno.statSync(path);
-    return E.right(undefined);
   } catch {
     return E.left(sessionError(CUDA_HELP(path)));
   }
+  try {
+    Deno.statSync(shared);
+  } catch {
+    return E.left(sessionError(
+      `the CUDA provider is incomplete: ${shared} is missing next to it; run ` +
+        `'deno task cuda:install' again, or use provider 'cpu'`,
+    ));
+  }
+  const { ldd, machine } = cudaMachine(path);
+  if (ldd === undefined) return E.right(undefined); // cannot check: ONNX Runtime will say
+  const check = cudaLoadCheck(path, ldd, machine);
+  if (E.isLeft(check)) return E.left(sessionError(check.left));
+  cudaLoads = true; // checked once per process: the loader's path does not change after start
+  return E.right(undefined);
 }
 
 const messageOf = (e: unknown): string => e instanceof Error ? e.message : String(e);
